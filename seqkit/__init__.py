@@ -1,0 +1,83 @@
+"""seqkit: train, compare and understand recurrent sequence models in PyTorch.
+
+    import seqkit
+    result = seqkit.run(cell="gru", task="sum", epochs=5, seed=0)
+    model = seqkit.build_model(cell="lstm", topology="many-to-one",
+                               input_size=1, hidden_size=50, output_size=1)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seqkit.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+from seqkit.assemble import build_model, plan  # noqa: E402
+from seqkit.config import RunConfig  # noqa: E402
+from seqkit.errors import (  # noqa: E402
+    ConfigError,
+    NameClashError,
+    NonFiniteError,
+    PluginError,
+    SeqkitError,
+    UnknownNameError,
+)
+from seqkit.interfaces import (  # noqa: E402
+    Callback,
+    Cell,
+    Data,
+    History,
+    IOSpec,
+    Task,
+    Trainer,
+    TrainState,
+)
+from seqkit.options import Option  # noqa: E402
+from seqkit.registry import Entry, Registry, get_registry, load_registry  # noqa: E402
+from seqkit.runner import RunResult, run  # noqa: E402
+
+
+def _entries(kind: str, registry: Registry | None) -> list[Entry]:
+    return (registry or get_registry()).entries(kind)
+
+
+def list_cells(registry: Registry | None = None) -> list[Entry]:
+    """Every registered cell: name, description, providing plugin and version."""
+    return _entries("cell", registry)
+
+
+def list_topologies(registry: Registry | None = None) -> list[Entry]:
+    return _entries("topology", registry)
+
+
+def list_tasks(registry: Registry | None = None) -> list[Entry]:
+    return _entries("task", registry)
+
+
+def list_trainers(registry: Registry | None = None) -> list[Entry]:
+    return _entries("trainer", registry)
+
+
+def get_task(name: str, registry: Registry | None = None, **options: Any) -> Task:
+    """The task `name` with its options resolved (`get_task("sum", seq_len=10)`)."""
+    from seqkit.options import resolve_options
+
+    entry = (registry or get_registry()).get("task", name)
+    task: Task = entry.factory(**resolve_options(f"task '{name}'", entry.options, options))
+    return task
+
+
+def get_cell(name: str, registry: Registry | None = None) -> Entry:
+    """The registry entry of cell `name` (its factory builds the cell)."""
+    return (registry or get_registry()).get("cell", name)
+
+
+__all__ = [
+    "Callback", "Cell", "ConfigError", "Data", "Entry", "History", "IOSpec", "NameClashError",
+    "NonFiniteError", "Option", "PluginError", "Registry", "RunConfig", "RunResult",
+    "SeqkitError", "Task", "TrainState", "Trainer", "UnknownNameError", "__version__",
+    "build_model", "get_cell", "get_registry", "get_task", "hookimpl", "list_cells",
+    "list_tasks", "list_topologies", "list_trainers", "load_registry", "plan", "run",
+]

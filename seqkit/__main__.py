@@ -1,0 +1,3 @@
+from seqkit.cli.main import main
+
+main()

@@ -1,0 +1,121 @@
+"""From a configuration to the parts of a run: task, model, trainer, device."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from seqkit.config import FALLBACK, RunConfig
+from seqkit.devices import resolve_device
+from seqkit.errors import ConfigError, UnknownNameError
+from seqkit.interfaces import IOSpec, Task, check_cell
+from seqkit.optim import OPTIMIZERS
+from seqkit.options import resolve_options
+from seqkit.registry import Registry, get_registry
+
+
+@dataclass
+class Plan:
+    """A validated run: the resolved configuration (every default filled) and its parts."""
+
+    config: RunConfig
+    task: Task
+    device: torch.device
+    registry: Registry
+
+    def build_model(self) -> nn.Module:
+        c = self.config
+        return build_model(c.cell, c.topology or "", io=self.task.io,
+                           hidden_size=c.hidden_size or 0, cell_options=c.cell_options,
+                           topology_options=c.topology_options, registry=self.registry)
+
+    def build_trainer(self) -> Any:
+        entry = self.registry.get("trainer", self.config.trainer or "")
+        return entry.factory(**self.config.trainer_options)
+
+
+def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
+    """Resolve names, options and defaults, and check them all before anything runs."""
+    registry = registry or get_registry()
+    config.validate()
+    task_entry = registry.get("task", config.task)
+    task_opts = resolve_options(f"task '{config.task}'", task_entry.options,
+                                config.task_options)
+    task: Task = task_entry.factory(**task_opts)
+    cell_entry = registry.get("cell", config.cell)
+    cell_opts = resolve_options(f"cell '{config.cell}'", cell_entry.options,
+                                config.cell_options)
+    topology = config.topology or task.default_topology
+    topo_entry = registry.get("topology", topology)
+    topo_opts = resolve_options(f"topology '{topology}'", topo_entry.options,
+                                config.topology_options)
+    trainer = config.trainer or registry.default("trainer")
+    if trainer is None:
+        raise ConfigError(f"no default trainer is registered; pass --trainer "
+                          f"({', '.join(registry.names('trainer'))})")
+    trainer_entry = registry.get("trainer", trainer)
+    trainer_opts = resolve_options(f"trainer '{trainer}'", trainer_entry.options,
+                                   config.trainer_options)
+    device = resolve_device(config.device)
+
+    def pick(key: str) -> Any:
+        value = getattr(config, key)
+        return value if value is not None else task.defaults.get(key, FALLBACK[key])
+
+    resolved = dataclasses.replace(
+        config, topology=topology, trainer=trainer, device=str(device),
+        hidden_size=pick("hidden_size"), epochs=pick("epochs"), lr=pick("lr"),
+        batch_size=pick("batch_size"), optimizer=pick("optimizer"),
+        cell_options=cell_opts, task_options=task_opts, topology_options=topo_opts,
+        trainer_options=trainer_opts,
+    )
+    resolved.validate()
+    if resolved.optimizer not in OPTIMIZERS:
+        raise UnknownNameError("optimizer", str(resolved.optimizer), OPTIMIZERS)
+    result = Plan(resolved, task, device, registry)
+    result.build_model()  # a topology that cannot serve the task fails here, before any I/O
+    return result
+
+
+def build_model(
+    cell: str,
+    topology: str,
+    input_size: int | None = None,
+    hidden_size: int = 64,
+    output_size: int | None = None,
+    *,
+    input_len: int | None = None,
+    output_len: int | None = None,
+    io: IOSpec | None = None,
+    cell_options: dict[str, Any] | None = None,
+    topology_options: dict[str, Any] | None = None,
+    registry: Registry | None = None,
+) -> nn.Module:
+    """A model mapping `(B, T_in, input_size)` to `(B, T_out, output_size)`.
+
+    Lengths left `None` are not checked; topologies that unroll (one-to-many, seq2seq)
+    need `output_len`.
+    """
+    registry = registry or get_registry()
+    if io is None:
+        if input_size is None or output_size is None:
+            raise ConfigError("build_model needs input_size and output_size (or io=IOSpec)")
+        io = IOSpec(input_size, output_size, input_len, output_len)
+    cell_entry = registry.get("cell", cell)
+    cell_opts = resolve_options(f"cell '{cell}'", cell_entry.options, cell_options or {})
+    topo_entry = registry.get("topology", topology)
+    topo_opts = resolve_options(f"topology '{topology}'", topo_entry.options,
+                                topology_options or {})
+    if not isinstance(hidden_size, int) or hidden_size < 1:
+        raise ConfigError(f"hidden_size must be a positive integer (got {hidden_size!r})")
+
+    def make_cell(in_size: int) -> nn.Module:
+        module = cell_entry.factory(in_size, hidden_size, **cell_opts)
+        check_cell(module, cell)
+        return module
+
+    return topo_entry.factory(make_cell, io, **topo_opts)

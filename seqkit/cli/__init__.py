@@ -1,0 +1,1 @@
+"""The `seqkit` command line (click)."""

@@ -1,0 +1,66 @@
+"""The `seqkit` command group, its error handling, and plugin-added commands."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any
+
+import click
+
+from seqkit import __version__
+from seqkit.cli.listing import list_cmd, plugins_cmd
+from seqkit.cli.run_cmd import run_cmd
+from seqkit.errors import NonFiniteError, SeqkitError
+
+EXIT_USAGE = 2
+EXIT_NON_FINITE = 3
+
+
+class SeqkitGroup(click.Group):
+    """Turns seqkit's own errors into one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NonFiniteError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_NON_FINITE)
+        except SeqkitError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_USAGE)
+
+
+@click.group(cls=SeqkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="seqkit")
+def cli() -> None:
+    """Train, compare and understand recurrent sequence models (RNN, LSTM, GRU).
+
+    \b
+    seqkit run --cell gru --task sum     train and print a summary
+    seqkit list                          cells, topologies, tasks, trainers
+    seqkit plugins                       installed plugins and what they register
+    """
+
+
+cli.add_command(run_cmd)
+cli.add_command(list_cmd)
+cli.add_command(plugins_cmd)
+
+
+def _one_line_warning(message: Any, category: type[Warning], filename: str, lineno: int,
+                      file: Any = None, line: str | None = None) -> None:
+    print(f"seqkit: warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `seqkit` script and `python -m seqkit`."""
+    warnings.showwarning = _one_line_warning
+    from seqkit.registry import get_registry
+
+    try:
+        get_registry().add_commands(cli)
+    except SeqkitError as exc:  # strict plugin mode
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    cli.main(args=argv, prog_name="seqkit")

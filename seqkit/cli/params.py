@@ -1,0 +1,33 @@
+"""Click parameter types that resolve plugin names lazily, at parse time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from seqkit.errors import SeqkitError
+from seqkit.registry import get_registry
+
+
+class RegistryName(click.ParamType):
+    """A cell/topology/task/trainer name, checked against the registry when parsed.
+
+    Not a `click.Choice` built at import: plugins load only when a name is needed, and
+    an unknown name gets a did-you-mean from the registry.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.name = f"{kind}"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> str:
+        try:
+            get_registry().get(self.kind, value)
+        except SeqkitError as exc:
+            self.fail(str(exc), param, ctx)
+        return str(value)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return self.kind.upper()

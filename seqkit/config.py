@@ -1,0 +1,80 @@
+"""The run configuration: one dataclass for the CLI, TOML files and the library."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from seqkit.errors import ConfigError
+
+FALLBACK = {"hidden_size": 64, "epochs": 20, "lr": 1e-3, "batch_size": 64, "optimizer": "adam"}
+"""Hyper-parameters used when neither the user nor the task chooses one."""
+
+
+@dataclass
+class RunConfig:
+    """Everything that decides a run. `None` means "the task's default" until resolved."""
+
+    task: str
+    cell: str
+    topology: str | None = None
+    trainer: str | None = None
+    hidden_size: int | None = None
+    epochs: int | None = None
+    lr: float | None = None
+    batch_size: int | None = None
+    optimizer: str | None = None
+    weight_decay: float = 0.0
+    grad_clip: float | None = None
+    seed: int = 0
+    device: str = "auto"
+    normalize: bool = True
+    cell_options: dict[str, Any] = field(default_factory=dict)
+    task_options: dict[str, Any] = field(default_factory=dict)
+    topology_options: dict[str, Any] = field(default_factory=dict)
+    trainer_options: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting '{unknown[0]}'; settings are: {', '.join(sorted(known))}"
+            )
+        for required in ("task", "cell"):
+            if not data.get(required):
+                raise ConfigError(f"a run needs a {required} (--{required} NAME)")
+        return cls(**data)
+
+    def validate(self) -> None:
+        """Check every value that does not need the registry; raise ConfigError naming it."""
+        _positive_int("hidden-size", self.hidden_size, 1_000_000)
+        _positive_int("epochs", self.epochs, 10_000_000)
+        _positive_int("batch-size", self.batch_size, 100_000_000)
+        _positive_float("lr", self.lr, 10.0)
+        _positive_float("grad-clip", self.grad_clip, math.inf)
+        if not (isinstance(self.weight_decay, int | float) and 0 <= self.weight_decay < math.inf):
+            raise ConfigError(f"--weight-decay must be >= 0 (got {self.weight_decay!r})")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ConfigError(f"--seed must be a non-negative integer (got {self.seed!r})")
+
+
+def _positive_int(flag: str, value: Any, limit: int) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
+        raise ConfigError(f"--{flag} must be an integer from 1 to {limit:,} (got {value!r})")
+
+
+def _positive_float(flag: str, value: Any, limit: float) -> None:
+    if value is None:
+        return
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not (0 < value <= limit) or math.isnan(value):
+        bound = "a positive number" if limit == math.inf else f"a number in (0, {limit}]"
+        raise ConfigError(f"--{flag} must be {bound} (got {value!r})")

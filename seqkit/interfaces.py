@@ -1,0 +1,229 @@
+"""The contracts between the core and plugins: cells, topologies, tasks and trainers.
+
+Shapes, batch first everywhere: inputs `(B, T_in, D)`, model outputs `(B, T_out, K)`,
+targets `(B, T_out, K)` for regression and binary tasks, `(B, T_out)` int64 for
+classification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import torch
+from torch import Tensor, nn
+
+from seqkit import objectives
+from seqkit.options import Option
+
+State = Any
+"""A cell's recurrent state: opaque to everyone but the cell (LSTM: `(h, c)`)."""
+
+TaskKind = Literal["regression", "classification", "binary"]
+
+
+@runtime_checkable
+class Cell(Protocol):
+    """A recurrent layer (stack). Built by a factory `(input_size, hidden_size, **options)`.
+
+    `output_size` is `H_out`: `hidden_size * num_directions`. A bidirectional cell lays
+    its outputs out as `[forward | backward]` halves on the last axis, as torch does.
+    """
+
+    input_size: int
+    hidden_size: int
+    output_size: int
+    num_directions: int
+
+    def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """`x (B, T, D)` -> `outputs (B, T, H_out)`, final state."""
+        ...
+
+    def step(self, x_t: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """One time step: `x_t (B, D)` -> `h_t (B, H_out)`, new state."""
+        ...
+
+
+CellFactory = Callable[..., nn.Module]
+MakeCell = Callable[[int], nn.Module]
+"""`make_cell(input_size)`: a cell with the run's hidden size and cell options bound."""
+
+
+def check_cell(cell: object, owner: str) -> None:
+    """Raise TypeError naming `owner` if `cell` does not satisfy the Cell contract."""
+    missing = [a for a in ("input_size", "hidden_size", "output_size") if not hasattr(cell, a)]
+    missing += [m for m in ("forward", "step") if not callable(getattr(cell, m, None))]
+    if not isinstance(cell, nn.Module) or missing:
+        what = ", ".join(missing) if missing else "it is not a torch.nn.Module"
+        raise TypeError(f"cell '{owner}' does not satisfy the Cell contract: missing {what}")
+
+
+@dataclass(frozen=True)
+class IOSpec:
+    """What a topology must map: `(B, input_len, input_size)` -> `(B, output_len, output_size)`.
+
+    A length of None is "any": the topology checks only what is known.
+    """
+
+    input_size: int
+    output_size: int
+    input_len: int | None = None
+    output_len: int | None = None
+
+
+TopologyFactory = Callable[..., nn.Module]
+"""`factory(make_cell, io: IOSpec, **options) -> nn.Module`; raises ConfigError if it
+cannot serve `io` (say, one-to-one for a sequence output), naming the reason."""
+
+
+class Task:
+    """A synthetic task: how to make inputs, the answer rule, loss, metrics and baseline.
+
+    Subclass it, set the class attributes, declare `options` and implement `inputs` and
+    `targets`. The registered factory is the class; it is called with every declared
+    option resolved.
+    """
+
+    name: ClassVar[str] = "task"
+    kind: ClassVar[TaskKind] = "regression"
+    default_topology: ClassVar[str] = "many-to-one"
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    """Default hyper-parameters: any of hidden_size, epochs, lr, batch_size, optimizer."""
+    options: ClassVar[Mapping[str, Option]] = {
+        "num_samples": Option(1000, "training sequences", min=1, max=10_000_000),
+        "val_samples": Option(500, "held-out validation sequences", min=1, max=10_000_000),
+    }
+
+    def __init__(self, **options: Any) -> None:
+        self.opts: dict[str, Any] = dict(options)
+        self.num_samples: int = options.get("num_samples", 1000)
+        self.val_samples: int = options.get("val_samples", 500)
+
+    # -- what every task must define -------------------------------------------------
+    @property
+    def io(self) -> IOSpec:
+        """Input and output sizes and lengths."""
+        raise NotImplementedError
+
+    def inputs(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
+        """`n` random inputs `(n, T_in, D)`, drawn from `generator` (on `device`)."""
+        raise NotImplementedError
+
+    def targets(self, x: Tensor) -> Tensor:
+        """The answer rule: inputs `(B, T_in, D)` -> targets (see the shape convention)."""
+        raise NotImplementedError
+
+    # -- sensible defaults by kind ---------------------------------------------------
+    def generate(
+        self, n: int, generator: torch.Generator, device: torch.device
+    ) -> tuple[Tensor, Tensor]:
+        x = self.inputs(n, generator, device)
+        return x, self.targets(x)
+
+    def probes(self) -> Tensor:
+        """Fixed inputs `(P, T_in, D)` whose predictions the summary prints."""
+        g = torch.Generator().manual_seed(1234)
+        return self.inputs(3, g, torch.device("cpu"))
+
+    def loss(self, out: Tensor, y: Tensor) -> Tensor:
+        return objectives.loss(self.kind, out, y)
+
+    def metrics(self, out: Tensor, y: Tensor) -> dict[str, Tensor]:
+        """Metric tensors (0-dim) for a batch; averaged over batches by the trainer."""
+        return objectives.metrics(self.kind, out, y)
+
+    def chance_loss(self, y: Tensor) -> float:
+        """Loss of the best input-blind predictor on targets `y`."""
+        return objectives.chance_loss(self.kind, y)
+
+    def predict(self, out: Tensor) -> Tensor:
+        """Model outputs -> predictions in the targets' form."""
+        return objectives.predict(self.kind, out)
+
+    def format_example(self, x: Tensor, pred: Tensor, answer: Tensor) -> str:
+        """One probe as a line: `Input: 2.0 -> Output: 3.98 (answer 4.0)`."""
+        return (
+            f"Input: {_fmt(x)} -> Output: {_fmt(pred)} (answer {_fmt(answer)})"
+        )
+
+    def is_correct(self, pred: Tensor, answer: Tensor) -> bool | None:
+        """Whether a probe's prediction counts as right; None when the task has no rule."""
+        if self.kind == "regression":
+            return None
+        return bool(torch.equal(pred.to(answer.dtype), answer))
+
+
+def _fmt(t: Tensor) -> str:
+    flat = t.detach().flatten().tolist()
+    if t.is_floating_point():
+        items = [f"{v:.2f}".rstrip("0").rstrip(".") if v == int(v) else f"{v:.2f}" for v in flat]
+    else:
+        items = [str(v) for v in flat]
+    return items[0] if len(items) == 1 else "[" + ", ".join(items) + "]"
+
+
+@dataclass
+class Data:
+    """Training and held-out validation tensors, on the run's device."""
+
+    train_x: Tensor
+    train_y: Tensor
+    val_x: Tensor
+    val_y: Tensor
+
+
+@dataclass
+class History:
+    """What a trainer returns: one record per epoch, and why it stopped early if it did."""
+
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    stopped: str | None = None
+    non_finite: bool = False
+    """True when training stopped because the loss became NaN or infinite."""
+
+    @property
+    def last(self) -> dict[str, float]:
+        return self.epochs[-1] if self.epochs else {}
+
+
+@dataclass
+class TrainState:
+    """What callbacks see at each event."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    task: Task
+    config: Any
+    history: History
+    epochs: int
+    epoch: int = 0
+    step: int = 0
+    loss: Tensor | None = None
+    """The last step's loss, on the device: reading it (`.item()`) forces a sync."""
+    stop: str | None = None
+    """Set by a callback to end training after the current epoch, with the reason."""
+
+
+class Callback:
+    """Attach to trainer events by overriding any of these; each gets the TrainState."""
+
+    def on_fit_start(self, state: TrainState) -> None: ...
+    def on_epoch_start(self, state: TrainState) -> None: ...
+    def on_step_start(self, state: TrainState) -> None: ...
+    def on_step_end(self, state: TrainState) -> None: ...
+    def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None: ...
+    def on_fit_end(self, state: TrainState) -> None: ...
+
+
+class Trainer(Protocol):
+    """Built by a factory `(**options)`; `fit` trains `model` in place."""
+
+    def fit(
+        self,
+        model: nn.Module,
+        data: Data,
+        task: Task,
+        config: Any,
+        callbacks: list[Callback],
+    ) -> History: ...

@@ -1,0 +1,46 @@
+"""Progress reporting as trainer callbacks: a bar on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from seqkit.interfaces import Callback, TrainState
+
+
+class PlainProgress(Callback):
+    """One line every `every` epochs (and the last), for logs and pipes."""
+
+    def __init__(self, every: int, chance: float, stream: TextIO | None = None) -> None:
+        self.every, self.chance = every, chance
+        self.stream = stream or sys.stderr
+
+    def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None:
+        if state.epoch % self.every and state.epoch != state.epochs:
+            return
+        width = len(str(state.epochs))
+        print(f"epoch {state.epoch:>{width}}/{state.epochs}  train {record['train_loss']:.4g}"
+              f"  val {record['val_loss']:.4g}  (chance {self.chance:.4g})",
+              file=self.stream, flush=True)
+
+
+class BarProgress(Callback):
+    """A tqdm bar over epochs, showing the latest losses."""
+
+    def __init__(self, chance: float) -> None:
+        self.chance = chance
+        self.bar: Any = None
+
+    def on_fit_start(self, state: TrainState) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=state.epochs, unit="epoch", file=sys.stderr, leave=True)
+
+    def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None:
+        self.bar.set_postfix(train=f"{record['train_loss']:.4g}", val=f"{record['val_loss']:.4g}",
+                             refresh=False)
+        self.bar.update(1)
+
+    def on_fit_end(self, state: TrainState) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -1,0 +1,271 @@
+"""The plugin manager, entry-point discovery, and the name -> factory registry.
+
+Each plugin's hook implementations are called one at a time, so every name is tagged
+with the plugin (and distribution version) that provided it, and an exception in one
+plugin is contained: it gets one warning and a status of error, the rest keep working.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+import types
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from seqkit import hookspecs
+from seqkit.errors import NameClashError, PluginError, UnknownNameError
+from seqkit.options import Option
+
+ENTRY_POINT_GROUP = "seqkit"
+KINDS: dict[str, str] = {
+    "cell": "register_cells",
+    "topology": "register_topologies",
+    "task": "register_tasks",
+    "trainer": "register_trainers",
+}
+PLURALS = {"cell": "cells", "topology": "topologies", "task": "tasks", "trainer": "trainers"}
+
+ENV_LOAD = "SEQKIT_LOAD_PLUGINS"
+"""Unset: load every installed plugin. Empty: no third-party plugin. `a,b`: only those."""
+ENV_DISABLE = "SEQKIT_DISABLE_PLUGINS"
+"""Plugins never to load, built-in families included (`tasks`, `trainers`, ...)."""
+ENV_STRICT = "SEQKIT_STRICT_PLUGINS"
+"""`1`: a plugin that fails to load or breaks the contract is an error, not a warning."""
+
+
+class PluginWarning(UserWarning):
+    """A plugin was skipped or partly loaded; the rest of seqkit still works."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered name: what it builds and who provided it."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    description: str
+    plugin: str
+    version: str | None
+    options: Mapping[str, Option] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PluginInfo:
+    """A plugin as `seqkit plugins` shows it."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    builtin: bool
+    status: str = "ok"
+    error: str | None = None
+    registers: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "builtin": self.builtin,
+            "status": self.status,
+            "error": self.error,
+            "registers": self.registers,
+        }
+
+
+def make_plugin_manager() -> pluggy.PluginManager:
+    """A plugin manager that knows seqkit's hookspecs and has no plugin registered."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+class Registry:
+    """Names of cells, topologies, tasks and trainers, each with its providing plugin."""
+
+    def __init__(self, strict: bool | None = None) -> None:
+        self.pm = make_plugin_manager()
+        self.strict = _env_flag(ENV_STRICT) if strict is None else strict
+        self._entries: dict[str, dict[str, list[Entry]]] = {k: {} for k in KINDS}
+        self._plugins: dict[str, PluginInfo] = {}
+
+    # -- loading -------------------------------------------------------------------
+    def add_plugin(
+        self,
+        plugin: object,
+        name: str | None = None,
+        *,
+        distribution: str | None = None,
+        version: str | None = None,
+        builtin: bool = False,
+    ) -> PluginInfo | None:
+        """Register a plugin object (a module or an instance with hook implementations)."""
+        name = name or _plugin_name(plugin)
+        info = PluginInfo(name, distribution, version or getattr(plugin, "__version__", None),
+                          builtin)
+        self._plugins[name] = info
+        try:
+            self.pm.register(plugin, name=name)
+            unknown = [
+                c.name for c in (self.pm.get_hookcallers(plugin) or []) if c.spec is None
+            ]
+            if unknown:
+                self.pm.unregister(plugin)
+                known = ", ".join(sorted(KINDS.values()) + ["register_commands"])
+                raise PluginError(f"unknown hook {unknown[0]!r} (known hooks: {known})")
+        except Exception as exc:  # a broken plugin must not take the others down
+            self._fail(info, exc)
+            return info
+        for kind, hook_name in KINDS.items():
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                if impl.plugin is plugin:
+                    self._call(info, kind, impl.function)
+        return info
+
+    def load_entry_points(self) -> None:
+        """Load every plugin in the `seqkit` entry-point group, honouring the env vars."""
+        selected = _env_list(ENV_LOAD)
+        disabled = set(_env_list(ENV_DISABLE) or [])
+        for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=_builtin_first):
+            dist = ep.dist.name if ep.dist else None
+            builtin = dist == "seqkit"
+            if ep.name in disabled or (not builtin and selected is not None
+                                       and ep.name not in selected):
+                continue
+            name = ep.name if ep.name not in self._plugins else f"{dist}:{ep.name}"
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                info = PluginInfo(name, dist, ep.dist.version if ep.dist else None, builtin)
+                self._plugins[name] = info
+                self._fail(info, exc, during="import")
+                continue
+            self.add_plugin(plugin, name, distribution=dist,
+                            version=ep.dist.version if ep.dist else None, builtin=builtin)
+
+    def _call(self, info: PluginInfo, kind: str, hook: Callable[..., Any]) -> None:
+        def register(
+            name: str, factory: Callable[..., Any], description: str = "", **keywords: Any
+        ) -> None:
+            if not isinstance(name, str) or not name.strip():
+                raise PluginError(f"{kind} name must be a non-empty string (got {name!r})")
+            if not callable(factory):
+                raise PluginError(f"{kind} '{name}': factory {factory!r} is not callable")
+            options = keywords.pop("options", None)
+            if options is None:
+                options = getattr(factory, "options", {})
+            if not description:
+                doc = (getattr(factory, "__doc__", None) or "").strip()
+                description = doc.splitlines()[0] if doc else ""
+            entry = Entry(kind, name, factory, description, info.name, info.version,
+                          dict(options), keywords)
+            self._entries[kind].setdefault(name, []).append(entry)
+            info.registers.setdefault(PLURALS[kind], []).append(name)
+
+        try:
+            hook(register=register)
+        except Exception as exc:
+            self._fail(info, exc, during=KINDS[kind])
+
+    def _fail(self, info: PluginInfo, exc: BaseException, during: str = "register") -> None:
+        info.status, info.error = "error", f"{type(exc).__name__}: {exc}"
+        message = f"plugin '{info.name}' failed ({during}): {info.error}"
+        if self.strict:
+            raise PluginError(message) from exc
+        warnings.warn(message + "; the other plugins still work", PluginWarning, stacklevel=3)
+
+    # -- look-up -------------------------------------------------------------------
+    def get(self, kind: str, name: str) -> Entry:
+        """The entry for `name`; unknown names suggest the nearest, clashes name both."""
+        found = self._entries[kind].get(name)
+        if not found:
+            raise UnknownNameError(kind, name, self._entries[kind])
+        if len(found) > 1:
+            who = " and ".join(f"'{e.plugin}'" for e in found)
+            raise NameClashError(
+                f"{kind} '{name}' is registered by more than one plugin ({who}); "
+                f"disable one with {ENV_DISABLE}"
+            )
+        return found[0]
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._entries[kind])
+
+    def entries(self, kind: str) -> list[Entry]:
+        return [e for name in self.names(kind) for e in self._entries[kind][name]]
+
+    def default(self, kind: str) -> str | None:
+        """The name a plugin marked `default=True` for `kind`, if exactly one did."""
+        marked = [e.name for e in self.entries(kind) if e.extra.get("default")]
+        return marked[0] if len(marked) == 1 else None
+
+    @property
+    def plugins(self) -> list[PluginInfo]:
+        return list(self._plugins.values())
+
+    def add_commands(self, cli: Any) -> None:
+        """Let each plugin add its click commands to `cli` (one at a time, contained)."""
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            info = self._plugins.get(impl.plugin_name)
+            try:
+                impl.function(cli=cli)
+            except Exception as exc:
+                if info is not None:
+                    self._fail(info, exc, during="register_commands")
+
+
+def load_registry(
+    plugins: Iterable[object] = (), *, entry_points: bool = True, strict: bool | None = None
+) -> Registry:
+    """A registry from the installed entry points (unless `entry_points=False`) and `plugins`."""
+    registry = Registry(strict=strict)
+    if entry_points:
+        registry.load_entry_points()
+    for plugin in plugins:
+        registry.add_plugin(plugin)
+    return registry
+
+
+_default: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry of installed plugins, loaded on first use."""
+    global _default
+    if _default is None:
+        _default = load_registry()
+    return _default
+
+
+def set_registry(registry: Registry | None) -> None:
+    """Replace the process-wide registry (None: reload from entry points on next use)."""
+    global _default
+    _default = registry
+
+
+def _plugin_name(plugin: object) -> str:
+    if isinstance(plugin, types.ModuleType):
+        return plugin.__name__
+    return getattr(plugin, "name", None) or type(plugin).__name__
+
+
+def _builtin_first(ep: md.EntryPoint) -> tuple[int, str]:
+    return (0 if ep.dist is not None and ep.dist.name == "seqkit" else 1, ep.name)
+
+
+def _env_flag(var: str) -> bool:
+    return os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_list(var: str) -> list[str] | None:
+    value = os.environ.get(var)
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]

@@ -1,0 +1,187 @@
+"""`seqkit.run`: plan, generate data, build, train, evaluate probes, keep the run."""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from seqkit import rundir
+from seqkit.assemble import Plan, plan
+from seqkit.config import RunConfig
+from seqkit.errors import NonFiniteError
+from seqkit.evaluate import evaluate
+from seqkit.interfaces import Callback, Data, History, Task
+from seqkit.normalize import Standardized
+from seqkit.registry import Registry
+
+VAL_SEED_OFFSET = 1_000_003
+"""The validation set's generator seed is the run seed plus this: a stream of its own."""
+
+
+@dataclass
+class RunResult:
+    """What a run made: the trained model, its history, final metrics and probe examples."""
+
+    model: nn.Module
+    task: Task
+    history: History
+    config: RunConfig
+    metrics: dict[str, float]
+    chance_loss: float
+    examples: list[dict[str, Any]]
+    train_time: float
+    device: str
+    run_dir: Path | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The closing summary as plain JSON-able data."""
+        return {
+            "task": self.config.task,
+            "cell": self.config.cell,
+            "topology": self.config.topology,
+            "trainer": self.config.trainer,
+            "epochs_run": len(self.history.epochs),
+            "stopped": self.history.stopped,
+            "train_loss": self.metrics.get("train_loss"),
+            "val_loss": self.metrics.get("val_loss"),
+            "chance_loss": self.chance_loss,
+            "metrics": {k: v for k, v in self.metrics.items() if k not in ("train_loss",
+                                                                            "val_loss")},
+            "train_time_s": self.train_time,
+            "device": self.device,
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "examples": self.examples,
+            "config": self.config.as_dict(),
+            "versions": self.versions,
+            "run_dir": str(self.run_dir) if self.run_dir else None,
+        }
+
+
+def make_data(task: Task, seed: int, device: torch.device) -> Data:
+    """Training and validation sets from two seeded generator streams on `device`."""
+    g_train = torch.Generator(device=device).manual_seed(seed)
+    g_val = torch.Generator(device=device).manual_seed(seed + VAL_SEED_OFFSET)
+    train_x, train_y = task.generate(task.num_samples, g_train, device)
+    val_x, val_y = task.generate(task.val_samples, g_val, device)
+    return Data(train_x, train_y, val_x, val_y)
+
+
+def default_run_dir(config: RunConfig) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{config.task}-{config.cell}-{stamp}"
+
+
+def run(
+    config: RunConfig | None = None,
+    *,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    callbacks: Sequence[Callback] = (),
+    registry: Registry | None = None,
+    **settings: Any,
+) -> RunResult:
+    """Train `cell` on `task` and return the result; `seqkit.run(cell="gru", task="sum")`.
+
+    Settings are RunConfig's fields (`epochs=`, `lr=`, `task_options={...}`, ...). With
+    `out`, the run directory is written there (the CLI always writes one). Everything is
+    validated before anything is written.
+    """
+    config = config or RunConfig.from_dict(settings)
+    the_plan = plan(config, registry)
+    out_dir = Path(out) if out is not None else None
+    if out_dir is not None:
+        rundir.check_out_dir(out_dir, overwrite)
+    return execute(the_plan, out_dir, list(callbacks))
+
+
+def execute(
+    the_plan: Plan,
+    out_dir: Path | None,
+    callbacks: list[Callback],
+    progress: Callable[[float], Callback] | None = None,
+) -> RunResult:
+    """Run a checked plan. `progress(chance_loss)` builds a progress callback, if given."""
+    config, task, device = the_plan.config, the_plan.task, the_plan.device
+    data = make_data(task, config.seed, device)
+    torch.manual_seed(config.seed)
+    model: nn.Module = the_plan.build_model()
+    if config.normalize:
+        model = Standardized(model, data.train_x,
+                             data.train_y if task.kind == "regression" else None)
+    model = model.to(device)
+    chance = task.chance_loss(data.val_y)
+    versions = _versions(the_plan)
+    if progress is not None:
+        callbacks = [*callbacks, progress(chance)]
+
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in (rundir.METRICS, rundir.SUMMARY):
+            (out_dir / name).unlink(missing_ok=True)
+        rundir.write_json(out_dir / rundir.CONFIG, {**config.as_dict(), "versions": versions})
+        callbacks = [rundir.MetricsLog(out_dir / rundir.METRICS), *callbacks]
+
+    trainer = the_plan.build_trainer()
+    start = time.perf_counter()
+    history = trainer.fit(model, data, task, config, callbacks)
+    train_time = time.perf_counter() - start
+
+    metrics = dict(history.last)
+    for key in ("epoch", "step", "epoch_time"):
+        metrics.pop(key, None)
+    result = RunResult(model, task, history, config, metrics, chance,
+                       probe_examples(model, task, device), train_time, str(device),
+                       out_dir, versions)
+    if out_dir is not None:
+        rundir.write_json(out_dir / rundir.SUMMARY, result.summary())
+        rundir.save_model(out_dir / rundir.MODEL, model)
+        if history.epochs:
+            rundir.plot_losses(out_dir / rundir.PLOT, history.epochs, chance,
+                               f"{config.cell} on {config.task}")
+    if history.non_finite:
+        raise NonFiniteError(
+            f"training stopped: {history.stopped}. Try --grad-clip 1.0 or a lower --lr"
+            + (f"; what ran is kept in {out_dir}" if out_dir else "")
+        )
+    return result
+
+
+@torch.no_grad()
+def probe_examples(model: nn.Module, task: Task, device: torch.device) -> list[dict[str, Any]]:
+    """The task's fixed probe inputs, the model's predictions and the answers."""
+    model.eval()
+    x = task.probes().to(device)
+    pred, answer = task.predict(model(x)).cpu(), task.targets(x).cpu()
+    x = x.cpu()
+    rows = []
+    for i in range(x.shape[0]):
+        rows.append({
+            "input": x[i].squeeze(-1).tolist(),
+            "output": pred[i].squeeze(-1).tolist(),
+            "answer": answer[i].squeeze(-1).tolist(),
+            "correct": task.is_correct(pred[i], answer[i]),
+            "text": task.format_example(x[i], pred[i], answer[i]),
+        })
+    return rows
+
+
+def _versions(the_plan: Plan) -> dict[str, str]:
+    from seqkit import __version__
+
+    versions = {"seqkit": __version__, "torch": torch.__version__,
+                "python": platform.python_version()}
+    for p in the_plan.registry.plugins:
+        versions[f"plugin:{p.name}"] = p.version or "unknown"
+    return versions
+
+
+__all__ = ["RunResult", "evaluate", "make_data", "run"]
