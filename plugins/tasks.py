@@ -49,7 +49,7 @@ class Square(IntegerTask):
 
     name = "square"
     default_topology = "one-to-one"
-    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 40, "epochs": 60, "lr": 1e-2,
+    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 40, "epochs": 60, "lr": 5e-2,
                                           "batch_size": 100}
     options: ClassVar[dict[str, Option]] = {
         **_samples(1000),
@@ -73,7 +73,7 @@ class Multiples(IntegerTask):
 
     name = "multiples"
     default_topology = "one-to-many"
-    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 40, "epochs": 60, "lr": 1e-2,
+    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 40, "epochs": 40, "lr": 2e-2,
                                           "batch_size": 100}
     options: ClassVar[dict[str, Option]] = {
         **_samples(1000),
@@ -100,8 +100,8 @@ class Sum(IntegerTask):
     name = "sum"
     default_topology = "many-to-one"
     seq_len_default = 6
-    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 50, "epochs": 3, "lr": 1e-2,
-                                          "batch_size": 100}
+    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 50, "epochs": 2, "lr": 1e-2,
+                                          "batch_size": 250}
     options: ClassVar[dict[str, Option]] = {
         **_samples(50_000, 1000),
         "seq_len": Option(6, "numbers per sequence", min=1, max=1_000_000),
@@ -128,7 +128,7 @@ class CumSum(IntegerTask):
     name = "cumsum"
     default_topology = "many-to-many"
     seq_len_default = 5
-    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 60, "epochs": 60, "lr": 1e-2,
+    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 60, "epochs": 30, "lr": 2e-2,
                                           "batch_size": 100}
     options: ClassVar[dict[str, Option]] = {
         **_samples(3000),
@@ -203,10 +203,10 @@ class MeanSign(Task):
     name = "meansign"
     kind = "binary"
     default_topology = "many-to-one"
-    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 16, "epochs": 30, "lr": 1e-2,
-                                          "batch_size": 50}
+    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 16, "epochs": 8, "lr": 1e-2,
+                                          "batch_size": 100}
     options: ClassVar[dict[str, Option]] = {
-        **_samples(2000),
+        **_samples(10_000),
         "seq_len": Option(50, "steps", min=1, max=10_000_000),
         "input_size": Option(10, "features per step", min=1, max=100_000),
     }

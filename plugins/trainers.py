@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from seqkit import hookimpl
 from seqkit.evaluate import evaluate
 from seqkit.interfaces import Callback, Data, History, Task, TrainState
-from seqkit.optim import make_optimizer
+from seqkit.optim import make_optimizer, make_schedule
 from seqkit.options import Option
 
 
@@ -58,6 +58,8 @@ class LoopTrainer:
         events = Events(callbacks)
         state = TrainState(model, opt, task, config, History(), config.epochs)
         n = data.train_x.shape[0]
+        per_epoch = 1 if self.full_batch else math.ceil(n / config.batch_size)
+        schedule = make_schedule(config.lr_schedule, opt, per_epoch * config.epochs)
         for fn in events.fit_start:
             fn(state)
         for epoch in range(1, config.epochs + 1):
@@ -76,6 +78,8 @@ class LoopTrainer:
                 if config.grad_clip:
                     nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
                 opt.step()
+                if schedule is not None:
+                    schedule.step()
                 total += loss.detach()
                 steps += 1
                 state.step += 1

@@ -10,6 +10,8 @@ from seqkit.errors import ConfigError
 
 FALLBACK = {"hidden_size": 64, "epochs": 20, "lr": 1e-3, "batch_size": 64, "optimizer": "adam"}
 """Hyper-parameters used when neither the user nor the task chooses one."""
+SCHEDULES = ("cosine", "constant")
+"""Learning-rate schedules: cosine decay to 0 over all steps, or a constant rate."""
 
 
 @dataclass
@@ -26,6 +28,7 @@ class RunConfig:
     batch_size: int | None = None
     optimizer: str | None = None
     weight_decay: float = 0.0
+    lr_schedule: str = "cosine"
     grad_clip: float | None = None
     seed: int = 0
     device: str = "auto"
@@ -60,6 +63,9 @@ class RunConfig:
         _positive_float("grad-clip", self.grad_clip, math.inf)
         if not (isinstance(self.weight_decay, int | float) and 0 <= self.weight_decay < math.inf):
             raise ConfigError(f"--weight-decay must be >= 0 (got {self.weight_decay!r})")
+        if self.lr_schedule not in SCHEDULES:
+            raise ConfigError(f"--lr-schedule must be one of {', '.join(SCHEDULES)} "
+                              f"(got {self.lr_schedule!r})")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ConfigError(f"--seed must be a non-negative integer (got {self.seed!r})")
 

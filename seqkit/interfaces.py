@@ -155,12 +155,13 @@ class Task:
 
 
 def _fmt(t: Tensor) -> str:
-    flat = t.detach().flatten().tolist()
-    if t.is_floating_point():
-        items = [f"{v:.2f}".rstrip("0").rstrip(".") if v == int(v) else f"{v:.2f}" for v in flat]
-    else:
-        items = [str(v) for v in flat]
-    return items[0] if len(items) == 1 else "[" + ", ".join(items) + "]"
+    """A tensor as the notebook prints it: `2`, `[2, 4, 6]`, `[[1, 2], [3, 4]]`."""
+    if t.dim() > 0 and t.shape[-1] == 1:
+        t = t.squeeze(-1)
+    if t.dim() == 0 or t.numel() == 1:
+        v = t.flatten()[0].item()
+        return f"{v:.2f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
+    return "[" + ", ".join(_fmt(row) for row in t) + "]"
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import torch
@@ -23,3 +24,15 @@ def make_optimizer(
     if name not in OPTIMIZERS:
         raise UnknownNameError("optimizer", name, OPTIMIZERS)
     return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay)
+
+
+def make_schedule(
+    name: str, optimizer: torch.optim.Optimizer, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """A per-step schedule: `cosine` decays the rate to 0 at `total_steps`; `constant`: None."""
+    if name == "constant":
+        return None
+    total = max(total_steps, 1)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+    )

@@ -34,6 +34,8 @@ from seqkit.runner import RunResult, default_run_dir, execute
 @click.option("--batch-size", type=int, help="Sequences per step [default: the task's].")
 @click.option("--optimizer", help="adam, adamw, sgd, rmsprop, adagrad [default: adam].")
 @click.option("--weight-decay", type=float, default=0.0, show_default=True)
+@click.option("--lr-schedule", default="cosine", show_default=True,
+              help="cosine (decay to 0 over the run) or constant.")
 @click.option("--grad-clip", type=float, help="Clip the global gradient norm to this.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda[:N], mps.")
@@ -61,7 +63,7 @@ def run_cmd(**kw: Any) -> None:
         task=kw["task"], cell=kw["cell"], topology=kw["topology"], trainer=kw["trainer"],
         hidden_size=kw["hidden_size"], epochs=kw["epochs"], lr=kw["lr"],
         batch_size=kw["batch_size"], optimizer=kw["optimizer"],
-        weight_decay=kw["weight_decay"], grad_clip=kw["grad_clip"], seed=kw["seed"],
+        weight_decay=kw["weight_decay"], lr_schedule=kw["lr_schedule"], grad_clip=kw["grad_clip"], seed=kw["seed"],
         device=kw["device"], normalize=kw["normalize"], cell_options=cell_opts,
         task_options=parse_pairs(kw["task_opt"], "--task-opt"),
         topology_options=parse_pairs(kw["topology_opt"], "--topology-opt"),
