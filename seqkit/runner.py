@@ -165,13 +165,20 @@ def probe_examples(model: nn.Module, task: Task, device: torch.device) -> list[d
     rows = []
     for i in range(x.shape[0]):
         rows.append({
-            "input": x[i].squeeze(-1).tolist(),
-            "output": pred[i].squeeze(-1).tolist(),
-            "answer": answer[i].squeeze(-1).tolist(),
+            "input": _plain(x[i]),
+            "output": _plain(pred[i]),
+            "answer": _plain(answer[i]),
             "correct": task.is_correct(pred[i], answer[i]),
             "text": task.format_example(x[i], pred[i], answer[i]),
         })
     return rows
+
+
+def _plain(t: torch.Tensor) -> Any:
+    """A number for a one-element tensor, else nested lists without a trailing size-1 axis."""
+    if t.numel() == 1:
+        return t.item()
+    return (t.squeeze(-1) if t.shape[-1] == 1 else t).tolist()
 
 
 def _versions(the_plan: Plan) -> dict[str, str]:

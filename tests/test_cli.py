@@ -1,0 +1,143 @@
+"""The command line: through click's runner, and through real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from seqkit.cli.main import cli
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_list_shows_every_kind_with_its_plugin(runner):
+    res = runner.invoke(cli, ["list"])
+    assert res.exit_code == 0
+    for heading in ("cells", "topologies", "tasks", "trainers"):
+        assert heading in res.output
+    assert "gru" in res.output and "[cells]" in res.output and "minibatch" in res.output
+
+
+def test_list_one_kind_as_json(runner):
+    res = runner.invoke(cli, ["list", "tasks", "--json"])
+    data = json.loads(res.output)
+    assert list(data) == ["tasks"]
+    names = [t["name"] for t in data["tasks"]]
+    assert names == sorted(["toy", "square", "multiples", "sum", "cumsum", "meansign"])
+    sum_task = next(t for t in data["tasks"] if t["name"] == "sum")
+    assert sum_task["options"]["seq_len"] == 6 and sum_task["plugin"] == "tasks"
+
+
+def test_plugins_json(runner):
+    data = json.loads(runner.invoke(cli, ["plugins", "--json"]).output)
+    cells = next(p for p in data if p["name"] == "cells")
+    assert cells["builtin"] and cells["status"] == "ok" and cells["version"]
+    assert cells["registers"] == {"cells": ["rnn", "lstm", "gru"]}
+
+
+def test_run_prints_summary_and_keeps_a_run_dir(runner, tmp_path):
+    out = tmp_path / "run"
+    res = runner.invoke(cli, ["run", "--cell", "gru", "--task", "toy", "--epochs", "8",
+                              "--device", "cpu", "--out", str(out), "--log-every", "4"])
+    assert res.exit_code == 0, res.output
+    assert "epoch 4/8" in res.output and "epoch 8/8" in res.output
+    assert "Input: [[1, 2], [3, 4], [5, 6]] -> Output: 1 (answer 1)" in res.output
+    assert "chance" in res.output and f"run directory: {out}" in res.output
+    for name in ("config.json", "metrics.jsonl", "summary.json", "model.pt", "loss.png"):
+        assert (out / name).is_file(), name
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == list(range(1, 9))
+    config = json.loads((out / "config.json").read_text())
+    assert config["hidden_size"] == 20 and config["topology"] == "many-to-one"
+    assert config["versions"]["torch"]
+
+
+def test_run_json_summary(runner, tmp_path):
+    res = runner.invoke(cli, ["run", "--cell", "lstm", "--task", "cumsum", "--hidden-size",
+                              "60", "--epochs", "20", "--seed", "1", "--device", "cpu",
+                              "--json", "--out", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    s = json.loads(res.stdout)
+    assert s["val_loss"] < 0.01 * s["chance_loss"]
+    assert s["device"] == "cpu" and s["config"]["seed"] == 1 and s["epochs_run"] == 20
+    (ex,) = s["examples"]
+    assert ex["input"] == [10, 11, 12, 13, 14] and ex["answer"] == [10, 21, 33, 46, 60]
+    assert len(ex["output"]) == 5 and "Output:" in ex["text"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cell", "grux", "--task", "sum"], "unknown cell 'grux'. Did you mean 'gru'?"),
+    (["--cell", "gru", "--task", "summ"], "Did you mean 'sum'?"),
+    (["--cell", "gru", "--task", "sum", "--trainer", "minibath"], "Did you mean 'minibatch'"),
+    (["--cell", "gru", "--task", "cumsum", "--topology", "one-to-one"],
+     "topology 'one-to-one' cannot serve this task"),
+    (["--cell", "gru", "--task", "sum", "--epochs", "0"], "--epochs must be an integer"),
+    (["--cell", "gru", "--task", "sum", "--lr", "-1"], "--lr must be a number in (0, 10"),
+    (["--cell", "gru", "--task", "sum", "--hidden-size", "0"], "--hidden-size must be"),
+    (["--cell", "gru", "--task", "sum", "--batch-size", "-5"], "--batch-size must be"),
+    (["--cell", "gru", "--task", "sum", "--task-opt", "seq_len=abc"],
+     "option 'seq_len' must be an integer"),
+    (["--cell", "gru", "--task", "sum", "--task-opt", "bogus=1"], "has no option 'bogus'"),
+    (["--cell", "gru", "--task", "sum", "--cell-opt", "nonlinearity=relu"],
+     "cell 'gru' has no option 'nonlinearity'"),
+    (["--cell", "gru", "--task", "sum", "--device", "tpu"], "unknown device 'tpu'"),
+    (["--cell", "gru", "--task", "sum", "--optimizer", "adamm"], "Did you mean 'adam'"),
+    (["--cell", "gru", "--task", "sum", "--lr-schedule", "linear"], "--lr-schedule must be"),
+])
+def test_bad_input_is_one_clear_line_and_exit_2(runner, tmp_path, args, message):
+    out = tmp_path / "never"
+    res = runner.invoke(cli, ["run", *args, "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+    assert "Traceback" not in res.output
+    assert not out.exists()  # an invalid request never creates a run directory
+
+
+def test_existing_run_dir_is_refused_without_overwrite(runner, tmp_path):
+    out = tmp_path / "r"
+    args = ["run", "--cell", "gru", "--task", "toy", "--epochs", "1", "--quiet",
+            "--out", str(out)]
+    assert runner.invoke(cli, args).exit_code == 0
+    before = (out / "summary.json").read_bytes()
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 2 and "holds another run" in res.output
+    assert (out / "summary.json").read_bytes() == before
+    assert runner.invoke(cli, [*args, "--overwrite"]).exit_code == 0
+
+
+def test_python_dash_m_help():
+    res = subprocess.run([sys.executable, "-m", "seqkit", "--help"], capture_output=True,
+                         text=True, check=True)
+    assert "run" in res.stdout and "plugins" in res.stdout
+
+
+def test_installed_console_script_runs(tmp_path):
+    exe = shutil.which("seqkit")
+    assert exe, "the seqkit console script is not installed"
+    # The README's quick start, with defaults only.
+    res = subprocess.run([exe, "run", "--cell", "gru", "--task", "sum", "--json"],
+                         capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stderr
+    s = json.loads(res.stdout)
+    assert s["val_loss"] < 0.05 * s["chance_loss"]
+    assert abs(s["examples"][0]["output"] - 41) < 1.0
+    assert "epoch 2/2" in res.stderr  # plain progress lines when not on a terminal
+    assert (tmp_path / s["run_dir"] / "summary.json").is_file()
+
+
+def test_unknown_name_in_subprocess_has_no_traceback(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "seqkit", "run", "--cell", "lstn", "--task",
+                          "sum"], capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 2
+    assert "Did you mean 'lstm'?" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "runs").exists()
