@@ -12,8 +12,9 @@ from seqkit.options import Option
 
 COMMON = {
     "num_layers": Option(1, "stacked recurrent layers", min=1, max=64),
-    "dropout": Option(0.0, "dropout between stacked layers (needs num_layers > 1)", min=0.0,
-                      max=0.99),
+    "dropout": Option(
+        0.0, "dropout between stacked layers (needs num_layers > 1)", min=0.0, max=0.99
+    ),
     "bidirectional": Option(False, "also run the sequence backwards; outputs [fwd | bwd]"),
 }
 
@@ -38,15 +39,21 @@ class TorchRecurrent(nn.Module):
         super().__init__()
         if dropout > 0 and num_layers == 1:
             raise ConfigError(
-                "cell option 'dropout' acts between stacked layers: "
-                "set num_layers > 1 or dropout=0"
+                "cell option 'dropout' acts between stacked layers: set num_layers > 1 or dropout=0"
             )
         self.input_size, self.hidden_size = input_size, hidden_size
         self.num_layers = num_layers
         self.num_directions = 2 if bidirectional else 1
         self.output_size = hidden_size * self.num_directions
-        self.rnn = module(input_size, hidden_size, num_layers=num_layers, dropout=dropout,
-                          bidirectional=bidirectional, batch_first=True, **extra)
+        self.rnn = module(
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            dropout=dropout,
+            bidirectional=bidirectional,
+            batch_first=True,
+            **extra,
+        )
 
     def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         return self.rnn(x, state)
@@ -82,9 +89,11 @@ def gru(input_size: int, hidden_size: int, **opts: Any) -> nn.Module:
 
 @hookimpl
 def register_cells(register: Any) -> None:
-    register("rnn", rnn, description="Elman RNN, tanh (or relu) (torch nn.RNN)",
-             options={**COMMON, "nonlinearity": Option("tanh", "activation",
-                                                       choices=("tanh", "relu"))})
-    register("lstm", lstm, description="Long short-term memory (torch nn.LSTM)",
-             options=COMMON)
+    register(
+        "rnn",
+        rnn,
+        description="Elman RNN, tanh (or relu) (torch nn.RNN)",
+        options={**COMMON, "nonlinearity": Option("tanh", "activation", choices=("tanh", "relu"))},
+    )
+    register("lstm", lstm, description="Long short-term memory (torch nn.LSTM)", options=COMMON)
     register("gru", gru, description="Gated recurrent unit (torch nn.GRU)", options=COMMON)

@@ -34,13 +34,12 @@ class IntegerTask(Task):
         self.low, self.high = int(options["low"]), int(options["high"])
         self.seq_len = int(options.get("seq_len", self.seq_len_default))
         if self.high < self.low:
-            raise ConfigError(
-                f"task '{self.name}': high ({self.high}) must be >= low ({self.low})"
-            )
+            raise ConfigError(f"task '{self.name}': high ({self.high}) must be >= low ({self.low})")
 
     def inputs(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
-        x = torch.randint(self.low, self.high + 1, (n, self.seq_len, 1), generator=generator,
-                          device=device)
+        x = torch.randint(
+            self.low, self.high + 1, (n, self.seq_len, 1), generator=generator, device=device
+        )
         return x.float()
 
 
@@ -49,8 +48,12 @@ class Square(IntegerTask):
 
     name = "square"
     default_topology = "one-to-one"
-    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 40, "epochs": 60, "lr": 5e-2,
-                                          "batch_size": 100}
+    defaults: ClassVar[dict[str, Any]] = {
+        "hidden_size": 40,
+        "epochs": 60,
+        "lr": 5e-2,
+        "batch_size": 100,
+    }
     options: ClassVar[dict[str, Option]] = {
         **_samples(1000),
         "low": Option(1, "smallest x", min=-1_000_000, max=1_000_000),
@@ -73,8 +76,12 @@ class Multiples(IntegerTask):
 
     name = "multiples"
     default_topology = "one-to-many"
-    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 40, "epochs": 40, "lr": 2e-2,
-                                          "batch_size": 100}
+    defaults: ClassVar[dict[str, Any]] = {
+        "hidden_size": 40,
+        "epochs": 40,
+        "lr": 2e-2,
+        "batch_size": 100,
+    }
     options: ClassVar[dict[str, Option]] = {
         **_samples(1000),
         "low": Option(1, "smallest x", min=-1_000_000, max=1_000_000),
@@ -100,8 +107,12 @@ class Sum(IntegerTask):
     name = "sum"
     default_topology = "many-to-one"
     seq_len_default = 6
-    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 50, "epochs": 2, "lr": 1e-2,
-                                          "batch_size": 250}
+    defaults: ClassVar[dict[str, Any]] = {
+        "hidden_size": 50,
+        "epochs": 2,
+        "lr": 1e-2,
+        "batch_size": 250,
+    }
     options: ClassVar[dict[str, Option]] = {
         **_samples(50_000, 1000),
         "seq_len": Option(6, "numbers per sequence", min=1, max=1_000_000),
@@ -128,8 +139,12 @@ class CumSum(IntegerTask):
     name = "cumsum"
     default_topology = "many-to-many"
     seq_len_default = 5
-    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 60, "epochs": 30, "lr": 2e-2,
-                                          "batch_size": 100}
+    defaults: ClassVar[dict[str, Any]] = {
+        "hidden_size": 60,
+        "epochs": 30,
+        "lr": 2e-2,
+        "batch_size": 100,
+    }
     options: ClassVar[dict[str, Option]] = {
         **_samples(3000),
         "seq_len": Option(5, "numbers per sequence", min=1, max=1_000_000),
@@ -139,8 +154,7 @@ class CumSum(IntegerTask):
 
     @property
     def io(self) -> IOSpec:
-        return IOSpec(input_size=1, output_size=1, input_len=self.seq_len,
-                      output_len=self.seq_len)
+        return IOSpec(input_size=1, output_size=1, input_len=self.seq_len, output_len=self.seq_len)
 
     def targets(self, x: Tensor) -> Tensor:
         return x.cumsum(dim=1)
@@ -162,8 +176,12 @@ class Toy(Task):
     name = "toy"
     kind = "classification"
     default_topology = "many-to-one"
-    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 20, "epochs": 20, "lr": 1e-2,
-                                          "batch_size": 50}
+    defaults: ClassVar[dict[str, Any]] = {
+        "hidden_size": 20,
+        "epochs": 20,
+        "lr": 1e-2,
+        "batch_size": 50,
+    }
     options: ClassVar[dict[str, Option]] = {
         **_samples(1000),
         "seq_len": Option(3, "steps", min=1, max=10_000),
@@ -173,13 +191,18 @@ class Toy(Task):
 
     @property
     def io(self) -> IOSpec:
-        return IOSpec(input_size=self.opts["input_size"], output_size=2,
-                      input_len=self.opts["seq_len"], output_len=1)
+        return IOSpec(
+            input_size=self.opts["input_size"],
+            output_size=2,
+            input_len=self.opts["seq_len"],
+            output_len=1,
+        )
 
     def inputs(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
         t, d = self.opts["seq_len"], self.opts["input_size"]
-        start = torch.randint(0, self.opts["max_start"] + 1, (n, 1), generator=generator,
-                              device=device)
+        start = torch.randint(
+            0, self.opts["max_start"] + 1, (n, 1), generator=generator, device=device
+        )
         up = torch.randint(0, 2, (n, 1), generator=generator, device=device) * 2 - 1
         run = start + up * torch.arange(t * d, device=device)
         return run.view(n, t, d).float()
@@ -189,8 +212,9 @@ class Toy(Task):
 
     def probes(self) -> Tensor:
         if self.io.input_len == 3 and self.io.input_size == 2:
-            return torch.tensor([[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
-                                 [[9.0, 8.0], [7.0, 6.0], [5.0, 4.0]]])
+            return torch.tensor(
+                [[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [[9.0, 8.0], [7.0, 6.0], [5.0, 4.0]]]
+            )
         return super().probes()
 
 
@@ -203,8 +227,12 @@ class MeanSign(Task):
     name = "meansign"
     kind = "binary"
     default_topology = "many-to-one"
-    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 16, "epochs": 8, "lr": 1e-2,
-                                          "batch_size": 100}
+    defaults: ClassVar[dict[str, Any]] = {
+        "hidden_size": 16,
+        "epochs": 8,
+        "lr": 1e-2,
+        "batch_size": 100,
+    }
     options: ClassVar[dict[str, Option]] = {
         **_samples(10_000),
         "seq_len": Option(50, "steps", min=1, max=10_000_000),
@@ -213,8 +241,12 @@ class MeanSign(Task):
 
     @property
     def io(self) -> IOSpec:
-        return IOSpec(input_size=self.opts["input_size"], output_size=1,
-                      input_len=self.opts["seq_len"], output_len=1)
+        return IOSpec(
+            input_size=self.opts["input_size"],
+            output_size=1,
+            input_len=self.opts["seq_len"],
+            output_len=1,
+        )
 
     def inputs(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
         shape = (n, self.opts["seq_len"], self.opts["input_size"])
@@ -225,8 +257,10 @@ class MeanSign(Task):
 
     def format_example(self, x: Tensor, pred: Tensor, answer: Tensor) -> str:
         t, d = x.shape[-2:]
-        return (f"Input: sequence (T={t}, D={d}, mean {float(x.mean()):+.4f}) -> "
-                f"Output: {int(pred.item())} (answer {int(answer.item())})")
+        return (
+            f"Input: sequence (T={t}, D={d}, mean {float(x.mean()):+.4f}) -> "
+            f"Output: {int(pred.item())} (answer {int(answer.item())})"
+        )
 
 
 @hookimpl

@@ -35,11 +35,17 @@ class ManyToOne(nn.Module):
 
     def __init__(self, make_cell: MakeCell, io: IOSpec, name: str = "many-to-one") -> None:
         super().__init__()
-        _require(io.output_len in (None, 1), name,
-                 f"it emits one output step, the task wants {io.output_len}")
+        _require(
+            io.output_len in (None, 1),
+            name,
+            f"it emits one output step, the task wants {io.output_len}",
+        )
         if name == "one-to-one":
-            _require(io.input_len in (None, 1), name,
-                     f"it reads one step, the task's inputs have {io.input_len}")
+            _require(
+                io.input_len in (None, 1),
+                name,
+                f"it reads one step, the task's inputs have {io.input_len}",
+            )
         self.cell = make_cell(io.input_size)
         self.head = nn.Linear(self.cell.output_size, io.output_size)
 
@@ -53,10 +59,12 @@ class ManyToMany(nn.Module):
 
     def __init__(self, make_cell: MakeCell, io: IOSpec) -> None:
         super().__init__()
-        _require(None in (io.input_len, io.output_len) or io.output_len == io.input_len,
-                 "many-to-many",
-                 f"outputs align with inputs, but the task maps {io.input_len} steps to "
-                 f"{io.output_len} (use seq2seq)")
+        _require(
+            None in (io.input_len, io.output_len) or io.output_len == io.input_len,
+            "many-to-many",
+            f"outputs align with inputs, but the task maps {io.input_len} steps to "
+            f"{io.output_len} (use seq2seq)",
+        )
         self.cell = make_cell(io.input_size)
         self.head = nn.Linear(self.cell.output_size, io.output_size)
 
@@ -74,13 +82,19 @@ class OneToMany(nn.Module):
 
     def __init__(self, make_cell: MakeCell, io: IOSpec, feed: str = "zeros") -> None:
         super().__init__()
-        _require(io.input_len in (None, 1), "one-to-many",
-                 f"it reads one step, the task's inputs have {io.input_len}")
+        _require(
+            io.input_len in (None, 1),
+            "one-to-many",
+            f"it reads one step, the task's inputs have {io.input_len}",
+        )
         _require(io.output_len is not None, "one-to-many", "it needs output_len (T_out)")
         if feed == "prediction":
-            _require(io.output_size == io.input_size, "one-to-many",
-                     "feed=prediction feeds outputs back as inputs, so K must equal D "
-                     f"(K={io.output_size}, D={io.input_size}); use feed=zeros")
+            _require(
+                io.output_size == io.input_size,
+                "one-to-many",
+                "feed=prediction feeds outputs back as inputs, so K must equal D "
+                f"(K={io.output_size}, D={io.input_size}); use feed=zeros",
+            )
         self.feed, self.steps = feed, int(io.output_len or 1)
         self.cell = make_cell(io.input_size)
         self.head = nn.Linear(self.cell.output_size, io.output_size)
@@ -110,8 +124,11 @@ class Seq2Seq(nn.Module):
         _require(io.output_len is not None, "seq2seq", "it needs output_len (T_out)")
         self.encoder = make_cell(io.input_size)
         self.decoder = make_cell(io.output_size)
-        _require(getattr(self.decoder, "num_directions", 1) == 1, "seq2seq",
-                 "its decoder runs step by step, so the cell must be unidirectional")
+        _require(
+            getattr(self.decoder, "num_directions", 1) == 1,
+            "seq2seq",
+            "its decoder runs step by step, so the cell must be unidirectional",
+        )
         self.head = nn.Linear(self.decoder.output_size, io.output_size)
         self.feed, self.steps, self.k = feed, int(io.output_len or 1), io.output_size
 
@@ -138,10 +155,17 @@ def one_to_one(make_cell: MakeCell, io: IOSpec) -> nn.Module:
 @hookimpl
 def register_topologies(register: Any) -> None:
     register("one-to-one", one_to_one, description="(B, 1, D) -> (B, 1, K)")
-    register("one-to-many", OneToMany, description="(B, 1, D) -> (B, T_out, K), unrolled",
-             options={"feed": Option("zeros", "input after step 1", choices=FEED)})
+    register(
+        "one-to-many",
+        OneToMany,
+        description="(B, 1, D) -> (B, T_out, K), unrolled",
+        options={"feed": Option("zeros", "input after step 1", choices=FEED)},
+    )
     register("many-to-one", ManyToOne, description="(B, T, D) -> (B, 1, K), from the last state")
     register("many-to-many", ManyToMany, description="(B, T, D) -> (B, T, K), aligned")
-    register("seq2seq", Seq2Seq, description="(B, T_in, D) -> (B, T_out, K), encoder-decoder",
-             options={"feed": Option("prediction", "decoder input after step 1",
-                                     choices=FEED)})
+    register(
+        "seq2seq",
+        Seq2Seq,
+        description="(B, T_in, D) -> (B, T_out, K), encoder-decoder",
+        options={"feed": Option("prediction", "decoder input after step 1", choices=FEED)},
+    )

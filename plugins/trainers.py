@@ -22,8 +22,11 @@ class Events:
 
     def __init__(self, callbacks: list[Callback]) -> None:
         def wanting(event: str) -> list[Any]:
-            return [getattr(cb, event) for cb in callbacks
-                    if getattr(type(cb), event, None) is not getattr(Callback, event)]
+            return [
+                getattr(cb, event)
+                for cb in callbacks
+                if getattr(type(cb), event, None) is not getattr(Callback, event)
+            ]
 
         self.fit_start, self.epoch_start = wanting("on_fit_start"), wanting("on_epoch_start")
         self.step_start, self.step_end = wanting("on_step_start"), wanting("on_step_end")
@@ -41,8 +44,9 @@ class LoopTrainer:
     def __init__(self, full_batch: bool = False, shuffle: bool = True) -> None:
         self.full_batch, self.shuffle = full_batch, shuffle
 
-    def batches(self, n: int, batch_size: int, gen: torch.Generator, device: torch.device
-                ) -> Iterator[slice | Tensor]:
+    def batches(
+        self, n: int, batch_size: int, gen: torch.Generator, device: torch.device
+    ) -> Iterator[slice | Tensor]:
         if self.full_batch or batch_size >= n:
             yield slice(None)
             return
@@ -50,15 +54,16 @@ class LoopTrainer:
         for i in range(0, n, batch_size):
             yield order[i : i + batch_size] if order is not None else slice(i, i + batch_size)
 
-    def fit(self, model: nn.Module, data: Data, task: Task, config: Any,
-            callbacks: list[Callback]) -> History:
+    def fit(
+        self, model: nn.Module, data: Data, task: Task, config: Any, callbacks: list[Callback]
+    ) -> History:
         device = data.train_x.device
         opt = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay)
         gen = torch.Generator(device=device).manual_seed(config.seed + 1)
         events = Events(callbacks)
-        state = TrainState(model, opt, task, config, History(), config.epochs)
         n = data.train_x.shape[0]
         per_epoch = 1 if self.full_batch else math.ceil(n / config.batch_size)
+        state = TrainState(model, opt, task, config, History(), config.epochs, per_epoch)
         schedule = make_schedule(config.lr_schedule, opt, per_epoch * config.epochs)
         for fn in events.fit_start:
             fn(state)
@@ -86,8 +91,11 @@ class LoopTrainer:
                 state.loss = loss
                 for fn in events.step_end:
                     fn(state)
-            record: dict[str, float] = {"epoch": epoch, "step": state.step,
-                                        "train_loss": float(total / steps)}
+            record: dict[str, float] = {
+                "epoch": epoch,
+                "step": state.step,
+                "train_loss": float(total / steps),
+            }
             if not math.isfinite(record["train_loss"]):
                 state.history.stopped = (
                     f"the training loss became {record['train_loss']} in epoch {epoch}"
@@ -119,7 +127,15 @@ def fullbatch() -> LoopTrainer:
 
 @hookimpl
 def register_trainers(register: Any) -> None:
-    register("minibatch", minibatch, description="shuffled mini-batches, validation each epoch",
-             options={"shuffle": Option(True, "reshuffle every epoch")}, default=True)
-    register("fullbatch", fullbatch,
-             description="one step per epoch on the whole training set (the notebook's recipe)")
+    register(
+        "minibatch",
+        minibatch,
+        description="shuffled mini-batches, validation each epoch",
+        options={"shuffle": Option(True, "reshuffle every epoch")},
+        default=True,
+    )
+    register(
+        "fullbatch",
+        fullbatch,
+        description="one step per epoch on the whole training set (the notebook's recipe)",
+    )

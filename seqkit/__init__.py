@@ -1,9 +1,9 @@
 """seqkit: train, compare and understand recurrent sequence models in PyTorch.
 
-    import seqkit
-    result = seqkit.run(cell="gru", task="sum", epochs=5, seed=0)
-    model = seqkit.build_model(cell="lstm", topology="many-to-one",
-                               input_size=1, hidden_size=50, output_size=1)
+import seqkit
+result = seqkit.run(cell="gru", task="sum", epochs=5, seed=0)
+model = seqkit.build_model(cell="lstm", topology="many-to-one",
+                           input_size=1, hidden_size=50, output_size=1)
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from seqkit.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
-from seqkit.assemble import build_model, plan  # noqa: E402
-from seqkit.config import RunConfig  # noqa: E402
-from seqkit.errors import (  # noqa: E402
+from seqkit.assemble import build_model, plan
+from seqkit.config import RunConfig
+from seqkit.errors import (
     ConfigError,
     NameClashError,
     NonFiniteError,
@@ -24,7 +24,7 @@ from seqkit.errors import (  # noqa: E402
     SeqkitError,
     UnknownNameError,
 )
-from seqkit.interfaces import (  # noqa: E402
+from seqkit.interfaces import (
     Callback,
     Cell,
     Data,
@@ -34,9 +34,9 @@ from seqkit.interfaces import (  # noqa: E402
     Trainer,
     TrainState,
 )
-from seqkit.options import Option  # noqa: E402
-from seqkit.registry import Entry, Registry, get_registry, load_registry  # noqa: E402
-from seqkit.runner import RunResult, run  # noqa: E402
+from seqkit.options import Option
+from seqkit.registry import Entry, Registry, get_registry, load_registry
+from seqkit.runner import RunResult, run
 
 
 def _entries(kind: str, registry: Registry | None) -> list[Entry]:
@@ -75,9 +75,36 @@ def get_cell(name: str, registry: Registry | None = None) -> Entry:
 
 
 __all__ = [
-    "Callback", "Cell", "ConfigError", "Data", "Entry", "History", "IOSpec", "NameClashError",
-    "NonFiniteError", "Option", "PluginError", "Registry", "RunConfig", "RunResult",
-    "SeqkitError", "Task", "TrainState", "Trainer", "UnknownNameError", "__version__",
-    "build_model", "get_cell", "get_registry", "get_task", "hookimpl", "list_cells",
-    "list_tasks", "list_topologies", "list_trainers", "load_registry", "plan", "run",
+    "Callback",
+    "Cell",
+    "ConfigError",
+    "Data",
+    "Entry",
+    "History",
+    "IOSpec",
+    "NameClashError",
+    "NonFiniteError",
+    "Option",
+    "PluginError",
+    "Registry",
+    "RunConfig",
+    "RunResult",
+    "SeqkitError",
+    "Task",
+    "TrainState",
+    "Trainer",
+    "UnknownNameError",
+    "__version__",
+    "build_model",
+    "get_cell",
+    "get_registry",
+    "get_task",
+    "hookimpl",
+    "list_cells",
+    "list_tasks",
+    "list_topologies",
+    "list_trainers",
+    "load_registry",
+    "plan",
+    "run",
 ]

@@ -29,9 +29,15 @@ class Plan:
 
     def build_model(self) -> nn.Module:
         c = self.config
-        return build_model(c.cell, c.topology or "", io=self.task.io,
-                           hidden_size=c.hidden_size or 0, cell_options=c.cell_options,
-                           topology_options=c.topology_options, registry=self.registry)
+        return build_model(
+            c.cell,
+            c.topology or "",
+            io=self.task.io,
+            hidden_size=c.hidden_size or 0,
+            cell_options=c.cell_options,
+            topology_options=c.topology_options,
+            registry=self.registry,
+        )
 
     def build_trainer(self) -> Any:
         entry = self.registry.get("trainer", self.config.trainer or "")
@@ -43,23 +49,25 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     registry = registry or get_registry()
     config.validate()
     task_entry = registry.get("task", config.task)
-    task_opts = resolve_options(f"task '{config.task}'", task_entry.options,
-                                config.task_options)
+    task_opts = resolve_options(f"task '{config.task}'", task_entry.options, config.task_options)
     task: Task = task_entry.factory(**task_opts)
     cell_entry = registry.get("cell", config.cell)
-    cell_opts = resolve_options(f"cell '{config.cell}'", cell_entry.options,
-                                config.cell_options)
+    cell_opts = resolve_options(f"cell '{config.cell}'", cell_entry.options, config.cell_options)
     topology = config.topology or task.default_topology
     topo_entry = registry.get("topology", topology)
-    topo_opts = resolve_options(f"topology '{topology}'", topo_entry.options,
-                                config.topology_options)
+    topo_opts = resolve_options(
+        f"topology '{topology}'", topo_entry.options, config.topology_options
+    )
     trainer = config.trainer or registry.default("trainer")
     if trainer is None:
-        raise ConfigError(f"no default trainer is registered; pass --trainer "
-                          f"({', '.join(registry.names('trainer'))})")
+        raise ConfigError(
+            f"no default trainer is registered; pass --trainer "
+            f"({', '.join(registry.names('trainer'))})"
+        )
     trainer_entry = registry.get("trainer", trainer)
-    trainer_opts = resolve_options(f"trainer '{trainer}'", trainer_entry.options,
-                                   config.trainer_options)
+    trainer_opts = resolve_options(
+        f"trainer '{trainer}'", trainer_entry.options, config.trainer_options
+    )
     device = resolve_device(config.device)
 
     def pick(key: str) -> Any:
@@ -67,10 +75,18 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
         return value if value is not None else task.defaults.get(key, FALLBACK[key])
 
     resolved = dataclasses.replace(
-        config, topology=topology, trainer=trainer, device=str(device),
-        hidden_size=pick("hidden_size"), epochs=pick("epochs"), lr=pick("lr"),
-        batch_size=pick("batch_size"), optimizer=pick("optimizer"),
-        cell_options=cell_opts, task_options=task_opts, topology_options=topo_opts,
+        config,
+        topology=topology,
+        trainer=trainer,
+        device=str(device),
+        hidden_size=pick("hidden_size"),
+        epochs=pick("epochs"),
+        lr=pick("lr"),
+        batch_size=pick("batch_size"),
+        optimizer=pick("optimizer"),
+        cell_options=cell_opts,
+        task_options=task_opts,
+        topology_options=topo_opts,
         trainer_options=trainer_opts,
     )
     resolved.validate()
@@ -108,8 +124,9 @@ def build_model(
     cell_entry = registry.get("cell", cell)
     cell_opts = resolve_options(f"cell '{cell}'", cell_entry.options, cell_options or {})
     topo_entry = registry.get("topology", topology)
-    topo_opts = resolve_options(f"topology '{topology}'", topo_entry.options,
-                                topology_options or {})
+    topo_opts = resolve_options(
+        f"topology '{topology}'", topo_entry.options, topology_options or {}
+    )
     if not isinstance(hidden_size, int) or hidden_size < 1:
         raise ConfigError(f"hidden_size must be a positive integer (got {hidden_size!r})")
 

@@ -64,8 +64,9 @@ class RunConfig:
         if not (isinstance(self.weight_decay, int | float) and 0 <= self.weight_decay < math.inf):
             raise ConfigError(f"--weight-decay must be >= 0 (got {self.weight_decay!r})")
         if self.lr_schedule not in SCHEDULES:
-            raise ConfigError(f"--lr-schedule must be one of {', '.join(SCHEDULES)} "
-                              f"(got {self.lr_schedule!r})")
+            raise ConfigError(
+                f"--lr-schedule must be one of {', '.join(SCHEDULES)} (got {self.lr_schedule!r})"
+            )
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ConfigError(f"--seed must be a non-negative integer (got {self.seed!r})")
 

@@ -143,9 +143,7 @@ class Task:
 
     def format_example(self, x: Tensor, pred: Tensor, answer: Tensor) -> str:
         """One probe as a line: `Input: 2.0 -> Output: 3.98 (answer 4.0)`."""
-        return (
-            f"Input: {_fmt(x)} -> Output: {_fmt(pred)} (answer {_fmt(answer)})"
-        )
+        return f"Input: {_fmt(x)} -> Output: {_fmt(pred)} (answer {_fmt(answer)})"
 
     def is_correct(self, pred: Tensor, answer: Tensor) -> bool | None:
         """Whether a probe's prediction counts as right; None when the task has no rule."""
@@ -198,6 +196,7 @@ class TrainState:
     config: Any
     history: History
     epochs: int
+    steps_per_epoch: int | None = None
     epoch: int = 0
     step: int = 0
     loss: Tensor | None = None

@@ -15,6 +15,11 @@ from torch import Tensor, nn
 class Standardized(nn.Module):
     """`inner` sees `(x - mean_x) / std_x`; its outputs are mapped back by `* std_y + mean_y`."""
 
+    x_mean: Tensor
+    x_std: Tensor
+    y_mean: Tensor
+    y_std: Tensor
+
     def __init__(self, inner: nn.Module, x: Tensor, y: Tensor | None) -> None:
         super().__init__()
         self.inner = inner

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 
 from seqkit.errors import UnknownNameError
 
-OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+OPTIMIZERS: dict[str, Any] = {
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,
     "sgd": torch.optim.SGD,
@@ -23,7 +24,8 @@ def make_optimizer(
 ) -> torch.optim.Optimizer:
     if name not in OPTIMIZERS:
         raise UnknownNameError("optimizer", name, OPTIMIZERS)
-    return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay)
+    optimizer: torch.optim.Optimizer = OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay)
+    return optimizer
 
 
 def make_schedule(

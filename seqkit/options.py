@@ -40,9 +40,9 @@ class Option:
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(map(str, self.choices))
             raise ConfigError(f"{owner} option '{name}' must be one of {allowed} (got {value!r})")
-        if self.min is not None and value < self.min:
+        if self.min is not None and value < self.min:  # type: ignore[operator]
             raise ConfigError(f"{owner} option '{name}' must be >= {self.min} (got {value!r})")
-        if self.max is not None and value > self.max:
+        if self.max is not None and value > self.max:  # type: ignore[operator]
             raise ConfigError(f"{owner} option '{name}' must be <= {self.max} (got {value!r})")
         return value
 

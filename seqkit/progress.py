@@ -19,13 +19,20 @@ class PlainProgress(Callback):
         if state.epoch % self.every and state.epoch != state.epochs:
             return
         width = len(str(state.epochs))
-        print(f"epoch {state.epoch:>{width}}/{state.epochs}  train {record['train_loss']:.4g}"
-              f"  val {record['val_loss']:.4g}  (chance {self.chance:.4g})",
-              file=self.stream, flush=True)
+        print(
+            f"epoch {state.epoch:>{width}}/{state.epochs}  train {record['train_loss']:.4g}"
+            f"  val {record['val_loss']:.4g}  (chance {self.chance:.4g})",
+            file=self.stream,
+            flush=True,
+        )
 
 
 class BarProgress(Callback):
-    """A tqdm bar over epochs, showing the latest losses."""
+    """A tqdm bar over optimizer steps, showing the epoch and its losses.
+
+    It reads no loss per step (that would force a device sync): losses appear as each
+    epoch ends.
+    """
 
     def __init__(self, chance: float) -> None:
         self.chance = chance
@@ -34,12 +41,19 @@ class BarProgress(Callback):
     def on_fit_start(self, state: TrainState) -> None:
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=state.epochs, unit="epoch", file=sys.stderr, leave=True)
+        total = state.epochs * (state.steps_per_epoch or 1)
+        self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True)
+
+    def on_step_end(self, state: TrainState) -> None:
+        self.bar.update(1)
 
     def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None:
-        self.bar.set_postfix(train=f"{record['train_loss']:.4g}", val=f"{record['val_loss']:.4g}",
-                             refresh=False)
-        self.bar.update(1)
+        self.bar.set_description(f"epoch {state.epoch}/{state.epochs}", refresh=False)
+        self.bar.set_postfix(
+            train=f"{record['train_loss']:.4g}",
+            val=f"{record['val_loss']:.4g}",
+            chance=f"{self.chance:.3g}",
+        )
 
     def on_fit_end(self, state: TrainState) -> None:
         if self.bar is not None:

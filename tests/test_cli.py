@@ -46,8 +46,24 @@ def test_plugins_json(runner):
 
 def test_run_prints_summary_and_keeps_a_run_dir(runner, tmp_path):
     out = tmp_path / "run"
-    res = runner.invoke(cli, ["run", "--cell", "gru", "--task", "toy", "--epochs", "8",
-                              "--device", "cpu", "--out", str(out), "--log-every", "4"])
+    res = runner.invoke(
+        cli,
+        [
+            "run",
+            "--cell",
+            "gru",
+            "--task",
+            "toy",
+            "--epochs",
+            "8",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            "--log-every",
+            "4",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "epoch 4/8" in res.output and "epoch 8/8" in res.output
     assert "Input: [[1, 2], [3, 4], [5, 6]] -> Output: 1 (answer 1)" in res.output
@@ -62,9 +78,27 @@ def test_run_prints_summary_and_keeps_a_run_dir(runner, tmp_path):
 
 
 def test_run_json_summary(runner, tmp_path):
-    res = runner.invoke(cli, ["run", "--cell", "lstm", "--task", "cumsum", "--hidden-size",
-                              "60", "--epochs", "20", "--seed", "1", "--device", "cpu",
-                              "--json", "--out", str(tmp_path / "r")])
+    res = runner.invoke(
+        cli,
+        [
+            "run",
+            "--cell",
+            "lstm",
+            "--task",
+            "cumsum",
+            "--hidden-size",
+            "60",
+            "--epochs",
+            "20",
+            "--seed",
+            "1",
+            "--device",
+            "cpu",
+            "--json",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     s = json.loads(res.stdout)
     assert s["val_loss"] < 0.01 * s["chance_loss"]
@@ -74,25 +108,34 @@ def test_run_json_summary(runner, tmp_path):
     assert len(ex["output"]) == 5 and "Output:" in ex["text"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--cell", "grux", "--task", "sum"], "unknown cell 'grux'. Did you mean 'gru'?"),
-    (["--cell", "gru", "--task", "summ"], "Did you mean 'sum'?"),
-    (["--cell", "gru", "--task", "sum", "--trainer", "minibath"], "Did you mean 'minibatch'"),
-    (["--cell", "gru", "--task", "cumsum", "--topology", "one-to-one"],
-     "topology 'one-to-one' cannot serve this task"),
-    (["--cell", "gru", "--task", "sum", "--epochs", "0"], "--epochs must be an integer"),
-    (["--cell", "gru", "--task", "sum", "--lr", "-1"], "--lr must be a number in (0, 10"),
-    (["--cell", "gru", "--task", "sum", "--hidden-size", "0"], "--hidden-size must be"),
-    (["--cell", "gru", "--task", "sum", "--batch-size", "-5"], "--batch-size must be"),
-    (["--cell", "gru", "--task", "sum", "--task-opt", "seq_len=abc"],
-     "option 'seq_len' must be an integer"),
-    (["--cell", "gru", "--task", "sum", "--task-opt", "bogus=1"], "has no option 'bogus'"),
-    (["--cell", "gru", "--task", "sum", "--cell-opt", "nonlinearity=relu"],
-     "cell 'gru' has no option 'nonlinearity'"),
-    (["--cell", "gru", "--task", "sum", "--device", "tpu"], "unknown device 'tpu'"),
-    (["--cell", "gru", "--task", "sum", "--optimizer", "adamm"], "Did you mean 'adam'"),
-    (["--cell", "gru", "--task", "sum", "--lr-schedule", "linear"], "--lr-schedule must be"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--cell", "grux", "--task", "sum"], "unknown cell 'grux'. Did you mean 'gru'?"),
+        (["--cell", "gru", "--task", "summ"], "Did you mean 'sum'?"),
+        (["--cell", "gru", "--task", "sum", "--trainer", "minibath"], "Did you mean 'minibatch'"),
+        (
+            ["--cell", "gru", "--task", "cumsum", "--topology", "one-to-one"],
+            "topology 'one-to-one' cannot serve this task",
+        ),
+        (["--cell", "gru", "--task", "sum", "--epochs", "0"], "--epochs must be an integer"),
+        (["--cell", "gru", "--task", "sum", "--lr", "-1"], "--lr must be a number in (0, 10"),
+        (["--cell", "gru", "--task", "sum", "--hidden-size", "0"], "--hidden-size must be"),
+        (["--cell", "gru", "--task", "sum", "--batch-size", "-5"], "--batch-size must be"),
+        (
+            ["--cell", "gru", "--task", "sum", "--task-opt", "seq_len=abc"],
+            "option 'seq_len' must be an integer",
+        ),
+        (["--cell", "gru", "--task", "sum", "--task-opt", "bogus=1"], "has no option 'bogus'"),
+        (
+            ["--cell", "gru", "--task", "sum", "--cell-opt", "nonlinearity=relu"],
+            "cell 'gru' has no option 'nonlinearity'",
+        ),
+        (["--cell", "gru", "--task", "sum", "--device", "tpu"], "unknown device 'tpu'"),
+        (["--cell", "gru", "--task", "sum", "--optimizer", "adamm"], "Did you mean 'adam'"),
+        (["--cell", "gru", "--task", "sum", "--lr-schedule", "linear"], "--lr-schedule must be"),
+    ],
+)
 def test_bad_input_is_one_clear_line_and_exit_2(runner, tmp_path, args, message):
     out = tmp_path / "never"
     res = runner.invoke(cli, ["run", *args, "--out", str(out)])
@@ -104,8 +147,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(runner, tmp_path, args, message)
 
 def test_existing_run_dir_is_refused_without_overwrite(runner, tmp_path):
     out = tmp_path / "r"
-    args = ["run", "--cell", "gru", "--task", "toy", "--epochs", "1", "--quiet",
-            "--out", str(out)]
+    args = ["run", "--cell", "gru", "--task", "toy", "--epochs", "1", "--quiet", "--out", str(out)]
     assert runner.invoke(cli, args).exit_code == 0
     before = (out / "summary.json").read_bytes()
     res = runner.invoke(cli, args)
@@ -115,8 +157,9 @@ def test_existing_run_dir_is_refused_without_overwrite(runner, tmp_path):
 
 
 def test_python_dash_m_help():
-    res = subprocess.run([sys.executable, "-m", "seqkit", "--help"], capture_output=True,
-                         text=True, check=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "seqkit", "--help"], capture_output=True, text=True, check=True
+    )
     assert "run" in res.stdout and "plugins" in res.stdout
 
 
@@ -124,9 +167,13 @@ def test_installed_console_script_runs(tmp_path):
     exe = shutil.which("seqkit")
     assert exe, "the seqkit console script is not installed"
     # The README's quick start, with defaults only.
-    res = subprocess.run([exe, "run", "--cell", "gru", "--task", "sum", "--json"],
-                         capture_output=True, text=True, cwd=tmp_path,
-                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    res = subprocess.run(
+        [exe, "run", "--cell", "gru", "--task", "sum", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert res.returncode == 0, res.stderr
     s = json.loads(res.stdout)
     assert s["val_loss"] < 0.05 * s["chance_loss"]
@@ -136,8 +183,12 @@ def test_installed_console_script_runs(tmp_path):
 
 
 def test_unknown_name_in_subprocess_has_no_traceback(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "seqkit", "run", "--cell", "lstn", "--task",
-                          "sum"], capture_output=True, text=True, cwd=tmp_path)
+    res = subprocess.run(
+        [sys.executable, "-m", "seqkit", "run", "--cell", "lstn", "--task", "sum"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert res.returncode == 2
     assert "Did you mean 'lstm'?" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "runs").exists()

@@ -14,11 +14,13 @@ CELLS = ["rnn", "lstm", "gru"]
 B, T, D, H, K = 3, 7, 4, 6, 2
 
 
-@pytest.mark.parametrize("cell, layers, bidirectional",
-                         itertools.product(CELLS, [1, 2], [False, True]))
+@pytest.mark.parametrize(
+    "cell, layers, bidirectional", itertools.product(CELLS, [1, 2], [False, True])
+)
 def test_cell_contract_shapes(registry, cell, layers, bidirectional):
-    module = registry.get("cell", cell).factory(D, H, num_layers=layers,
-                                                bidirectional=bidirectional)
+    module = registry.get("cell", cell).factory(
+        D, H, num_layers=layers, bidirectional=bidirectional
+    )
     dirs = 2 if bidirectional else 1
     assert module.output_size == H * dirs
     out, state = module(torch.randn(B, T, D))
@@ -38,8 +40,9 @@ def test_step_by_step_equals_forward(registry, cell):
         h_t, state = module.step(x_t, state)
         steps.append(h_t)
     torch.testing.assert_close(torch.stack(steps, 1), out, rtol=0, atol=1e-12)
-    for a, b in zip(final if cell == "lstm" else [final],
-                    state if cell == "lstm" else [state], strict=True):
+    for a, b in zip(
+        final if cell == "lstm" else [final], state if cell == "lstm" else [state], strict=True
+    ):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
 
 
@@ -63,13 +66,22 @@ TOPOLOGY_IO = {
 }
 
 
-@pytest.mark.parametrize("cell, topology, layers, bidirectional",
-                         itertools.product(CELLS, TOPOLOGY_IO, [1, 2], [False, True]))
+@pytest.mark.parametrize(
+    "cell, topology, layers, bidirectional",
+    itertools.product(CELLS, TOPOLOGY_IO, [1, 2], [False, True]),
+)
 def test_every_cell_in_every_topology(cell, topology, layers, bidirectional):
     t_in, t_out = TOPOLOGY_IO[topology]
     build = lambda: seqkit.build_model(  # noqa: E731
-        cell, topology, D, H, K, input_len=t_in, output_len=t_out,
-        cell_options={"num_layers": layers, "bidirectional": bidirectional})
+        cell,
+        topology,
+        D,
+        H,
+        K,
+        input_len=t_in,
+        output_len=t_out,
+        cell_options={"num_layers": layers, "bidirectional": bidirectional},
+    )
     if topology == "seq2seq" and bidirectional:
         with pytest.raises(ConfigError, match="unidirectional"):
             build()
@@ -83,8 +95,16 @@ def test_every_cell_in_every_topology(cell, topology, layers, bidirectional):
 
 def test_one_to_many_feeds_back_predictions():
     torch.manual_seed(0)
-    model = seqkit.build_model("gru", "one-to-many", 1, 8, 1, input_len=1, output_len=6,
-                               topology_options={"feed": "prediction"})
+    model = seqkit.build_model(
+        "gru",
+        "one-to-many",
+        1,
+        8,
+        1,
+        input_len=1,
+        output_len=6,
+        topology_options={"feed": "prediction"},
+    )
     x = torch.randn(2, 1, 1)
     y = model(x)
     # Replay by hand: each later step reads the previous prediction.
@@ -105,21 +125,23 @@ def test_one_to_many_zeros_is_a_real_unroll():
 
 def test_many_to_one_bidirectional_reads_backward_half_at_t0():
     torch.manual_seed(0)
-    model = seqkit.build_model("gru", "many-to-one", D, H, K,
-                               cell_options={"bidirectional": True})
+    model = seqkit.build_model("gru", "many-to-one", D, H, K, cell_options={"bidirectional": True})
     x = torch.randn(B, T, D)
     _, h_n = model.cell(x)  # (2, B, H): forward final, backward final
     expected = model.head(torch.cat([h_n[0], h_n[1]], dim=-1)).unsqueeze(1)
     torch.testing.assert_close(model(x), expected)
 
 
-@pytest.mark.parametrize("topology, t_in, t_out, reason", [
-    ("one-to-one", 5, 5, "emits one output step"),
-    ("one-to-one", 5, 1, "reads one step"),
-    ("many-to-many", 5, 3, "use seq2seq"),
-    ("many-to-one", 5, 5, "emits one output step"),
-    ("one-to-many", 5, 3, "reads one step"),
-])
+@pytest.mark.parametrize(
+    "topology, t_in, t_out, reason",
+    [
+        ("one-to-one", 5, 5, "emits one output step"),
+        ("one-to-one", 5, 1, "reads one step"),
+        ("many-to-many", 5, 3, "use seq2seq"),
+        ("many-to-one", 5, 5, "emits one output step"),
+        ("one-to-many", 5, 3, "reads one step"),
+    ],
+)
 def test_topology_that_cannot_serve_names_the_reason(topology, t_in, t_out, reason):
     with pytest.raises(ConfigError, match=f"topology '{topology}' cannot serve.*{reason}"):
         seqkit.build_model("gru", topology, 1, 8, 1, input_len=t_in, output_len=t_out)

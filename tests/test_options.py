@@ -5,8 +5,12 @@ import pytest
 from seqkit.errors import ConfigError
 from seqkit.options import Option, parse_pairs, resolve_options
 
-DECLARED = {"n": Option(3, min=1), "p": Option(0.5, max=1.0), "flag": Option(False),
-            "mode": Option("a", choices=("a", "b"))}
+DECLARED = {
+    "n": Option(3, min=1),
+    "p": Option(0.5, max=1.0),
+    "flag": Option(False),
+    "mode": Option("a", choices=("a", "b")),
+}
 
 
 def test_strings_are_coerced_and_defaults_filled():
@@ -15,15 +19,18 @@ def test_strings_are_coerced_and_defaults_filled():
     assert isinstance(got["p"], float)
 
 
-@pytest.mark.parametrize("given, message", [
-    ({"n": "2.5"}, "option 'n' must be an integer"),
-    ({"n": 0}, "must be >= 1"),
-    ({"p": 2.0}, "must be <= 1.0"),
-    ({"flag": "maybe"}, "true or false"),
-    ({"mode": "c"}, "must be one of a, b"),
-    ({"n": True}, "must be an integer"),
-    ({"size": 3}, "has no option 'size'; its options are: flag, mode, n, p"),
-])
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ({"n": "2.5"}, "option 'n' must be an integer"),
+        ({"n": 0}, "must be >= 1"),
+        ({"p": 2.0}, "must be <= 1.0"),
+        ({"flag": "maybe"}, "true or false"),
+        ({"mode": "c"}, "must be one of a, b"),
+        ({"n": True}, "must be an integer"),
+        ({"size": 3}, "has no option 'size'; its options are: flag, mode, n, p"),
+    ],
+)
 def test_bad_values_name_the_option_and_what_is_allowed(given, message):
     with pytest.raises(ConfigError, match=message):
         resolve_options("task 'x'", DECLARED, given)

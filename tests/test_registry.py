@@ -49,8 +49,9 @@ class EchoPlugin:
 def test_builtins_load_through_entry_points(registry):
     builtins = {p.name: p for p in registry.plugins if p.builtin}
     assert set(builtins) >= {"cells", "topologies", "tasks", "trainers"}
-    assert all(p.distribution == "seqkit" and p.version == seqkit.__version__
-               for p in builtins.values())
+    assert all(
+        p.distribution == "seqkit" and p.version == seqkit.__version__ for p in builtins.values()
+    )
     assert builtins["cells"].registers["cells"] == ["rnn", "lstm", "gru"]
     entry = registry.get("cell", "gru")
     assert (entry.plugin, entry.version) == ("cells", seqkit.__version__)
@@ -68,8 +69,9 @@ def test_empty_registry_then_plugin_object_is_listed_and_runs(registry):
 
 
 def test_same_name_from_two_plugins_is_an_error_naming_both():
-    other = types.SimpleNamespace(register_cells=hookimpl(
-        lambda register: register("echo", EchoCell)), name="copycat")
+    other = types.SimpleNamespace(
+        register_cells=hookimpl(lambda register: register("echo", EchoCell)), name="copycat"
+    )
     reg = load_registry(entry_points=False, plugins=[EchoPlugin(), other])
     with pytest.raises(NameClashError, match=r"'echo' and 'copycat'"):
         reg.get("cell", "echo")
@@ -105,7 +107,8 @@ def test_a_plugin_that_raises_is_contained():
 
 def test_register_rejects_non_callable_factory():
     bad = types.SimpleNamespace(
-        register_cells=hookimpl(lambda register: register("x", 42)), name="bad")
+        register_cells=hookimpl(lambda register: register("x", 42)), name="bad"
+    )
     with pytest.warns(PluginWarning, match="not callable"):
         reg = load_registry(entry_points=False, plugins=[bad])
     assert reg.names("cell") == []

@@ -75,12 +75,15 @@ def test_options_change_the_data():
     assert seqkit.get_task("multiples", count=4).io.output_len == 4
 
 
-@pytest.mark.parametrize("name, options, message", [
-    ("sum", {"seq_len": 0}, "seq_len' must be >= 1"),
-    ("sum", {"seq_len": "x"}, "must be an integer"),
-    ("sum", {"low": 5, "high": 1}, "high .1. must be >= low .5."),
-    ("sum", {"length": 3}, "has no option 'length'"),
-])
+@pytest.mark.parametrize(
+    "name, options, message",
+    [
+        ("sum", {"seq_len": 0}, "seq_len' must be >= 1"),
+        ("sum", {"seq_len": "x"}, "must be an integer"),
+        ("sum", {"low": 5, "high": 1}, "high .1. must be >= low .5."),
+        ("sum", {"length": 3}, "has no option 'length'"),
+    ],
+)
 def test_bad_task_options(name, options, message):
     with pytest.raises(ConfigError, match=message):
         seqkit.get_task(name, **options)
@@ -102,6 +105,5 @@ def test_chance_baselines_by_kind():
 
 def test_format_example_reads_like_the_notebook():
     task = seqkit.get_task("square")
-    line = task.format_example(torch.tensor([[2.0]]), torch.tensor([[3.98]]),
-                               torch.tensor([[4.0]]))
+    line = task.format_example(torch.tensor([[2.0]]), torch.tensor([[3.98]]), torch.tensor([[4.0]]))
     assert line == "Input: 2 -> Output: 3.98 (answer 4)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -18,11 +19,16 @@ def list_cmd(what: str | None, as_json: bool) -> None:
     """List cells, topologies, tasks and trainers (or just WHAT) with their plugins."""
     registry = get_registry()
     kinds = [KIND_OF[what]] if what else list(KINDS)
-    table = {
+    table: dict[str, list[dict[str, Any]]] = {
         PLURALS[k]: [
-            {"name": e.name, "description": e.description, "plugin": e.plugin,
-             "version": e.version, "options": {n: o.default for n, o in e.options.items()},
-             **({"default": True} if e.extra.get("default") else {})}
+            {
+                "name": e.name,
+                "description": e.description,
+                "plugin": e.plugin,
+                "version": e.version,
+                "options": {n: o.default for n, o in e.options.items()},
+                **({"default": True} if e.extra.get("default") else {}),
+            }
             for e in registry.entries(k)
         ]
         for k in kinds

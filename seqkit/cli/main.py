@@ -48,8 +48,14 @@ cli.add_command(list_cmd)
 cli.add_command(plugins_cmd)
 
 
-def _one_line_warning(message: Any, category: type[Warning], filename: str, lineno: int,
-                      file: Any = None, line: str | None = None) -> None:
+def _one_line_warning(
+    message: Any,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
     print(f"seqkit: warning: {message}", file=sys.stderr)
 
 

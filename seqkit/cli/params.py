@@ -21,8 +21,7 @@ class RegistryName(click.ParamType):
         self.kind = kind
         self.name = f"{kind}"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> str:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         try:
             get_registry().get(self.kind, value)
         except SeqkitError as exc:

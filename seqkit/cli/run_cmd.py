@@ -22,9 +22,14 @@ from seqkit.runner import RunResult, default_run_dir, execute
 @click.command("run")
 @click.option("--cell", required=True, type=RegistryName("cell"), help="Recurrent cell.")
 @click.option("--task", required=True, type=RegistryName("task"), help="Task to learn.")
-@click.option("--topology", type=RegistryName("topology"),
-              help="Input/output wiring [default: the task's].")
-@click.option("--trainer", type=RegistryName("trainer"), help="Training loop [default: minibatch].")
+@click.option(
+    "--topology", type=RegistryName("topology"), help="Input/output wiring [default: the task's]."
+)
+@click.option(
+    "--trainer",
+    type=RegistryName("trainer"),
+    help="Training loop [default: the one its plugin marks, minibatch].",
+)
 @click.option("--hidden-size", type=int, help="Hidden units [default: the task's].")
 @click.option("--num-layers", type=int, help="Stacked recurrent layers (cell option).")
 @click.option("--dropout", type=float, help="Dropout between layers (cell option).")
@@ -34,25 +39,45 @@ from seqkit.runner import RunResult, default_run_dir, execute
 @click.option("--batch-size", type=int, help="Sequences per step [default: the task's].")
 @click.option("--optimizer", help="adam, adamw, sgd, rmsprop, adagrad [default: adam].")
 @click.option("--weight-decay", type=float, default=0.0, show_default=True)
-@click.option("--lr-schedule", default="cosine", show_default=True,
-              help="cosine (decay to 0 over the run) or constant.")
+@click.option(
+    "--lr-schedule",
+    default="cosine",
+    show_default=True,
+    help="cosine (decay to 0 over the run) or constant.",
+)
 @click.option("--grad-clip", type=float, help="Clip the global gradient norm to this.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda[:N], mps.")
-@click.option("--normalize/--no-normalize", default=True, show_default=True,
-              help="Standardise inputs and regression targets inside the model.")
+@click.option(
+    "--normalize/--no-normalize",
+    default=True,
+    show_default=True,
+    help="Standardise inputs and regression targets inside the model.",
+)
 @click.option("--cell-opt", multiple=True, metavar="K=V", help="Cell option (repeatable).")
 @click.option("--task-opt", multiple=True, metavar="K=V", help="Task option (repeatable).")
 @click.option("--topology-opt", multiple=True, metavar="K=V", help="Topology option.")
 @click.option("--trainer-opt", multiple=True, metavar="K=V", help="Trainer option.")
-@click.option("--out", type=click.Path(path_type=Path),
-              help="Run directory [default: runs/<task>-<cell>-<time>].")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Run directory [default: runs/<task>-<cell>-<time>].",
+)
 @click.option("--overwrite", is_flag=True, help="Reuse an --out directory that holds files.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
-@click.option("--log-every", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Epochs between progress lines when not on a terminal.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the closing summary as one JSON object on stdout.")
+@click.option(
+    "--log-every",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Epochs between progress lines when not on a terminal.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the closing summary as one JSON object on stdout.",
+)
 def run_cmd(**kw: Any) -> None:
     """Train CELL on TASK, show progress, print a summary and example predictions."""
     cell_opts: dict[str, Any] = parse_pairs(kw["cell_opt"], "--cell-opt")
@@ -60,11 +85,22 @@ def run_cmd(**kw: Any) -> None:
         if kw[flag] is not None:
             cell_opts[flag] = kw[flag]
     config = RunConfig(
-        task=kw["task"], cell=kw["cell"], topology=kw["topology"], trainer=kw["trainer"],
-        hidden_size=kw["hidden_size"], epochs=kw["epochs"], lr=kw["lr"],
-        batch_size=kw["batch_size"], optimizer=kw["optimizer"],
-        weight_decay=kw["weight_decay"], lr_schedule=kw["lr_schedule"], grad_clip=kw["grad_clip"], seed=kw["seed"],
-        device=kw["device"], normalize=kw["normalize"], cell_options=cell_opts,
+        task=kw["task"],
+        cell=kw["cell"],
+        topology=kw["topology"],
+        trainer=kw["trainer"],
+        hidden_size=kw["hidden_size"],
+        epochs=kw["epochs"],
+        lr=kw["lr"],
+        batch_size=kw["batch_size"],
+        optimizer=kw["optimizer"],
+        weight_decay=kw["weight_decay"],
+        lr_schedule=kw["lr_schedule"],
+        grad_clip=kw["grad_clip"],
+        seed=kw["seed"],
+        device=kw["device"],
+        normalize=kw["normalize"],
+        cell_options=cell_opts,
         task_options=parse_pairs(kw["task_opt"], "--task-opt"),
         topology_options=parse_pairs(kw["topology_opt"], "--topology-opt"),
         trainer_options=parse_pairs(kw["trainer_opt"], "--trainer-opt"),
@@ -89,9 +125,11 @@ def _progress(every: int, chance: float) -> Callback:
 def print_summary(result: RunResult) -> None:
     s = result.summary()
     c = result.config
-    click.secho(f"\n{c.cell} / {c.topology} on {c.task}: {s['epochs_run']} epochs, "
-                f"{s['parameters']:,} parameters, {s['train_time_s']:.2f} s on {s['device']}",
-                bold=True)
+    click.secho(
+        f"\n{c.cell} / {c.topology} on {c.task}: {s['epochs_run']} epochs, "
+        f"{s['parameters']:,} parameters, {s['train_time_s']:.2f} s on {s['device']}",
+        bold=True,
+    )
     chance = s["chance_loss"]
     for key in ("train_loss", "val_loss"):
         value = s[key]

@@ -92,8 +92,9 @@ class MinGRU(nn.Module):
         if state is None:
             return [None] * self.num_layers
         if len(state) != self.num_layers:
-            raise ValueError(f"minGRU state has {len(state)} layers, the cell has "
-                             f"{self.num_layers}")
+            raise ValueError(
+                f"minGRU state has {len(state)} layers, the cell has {self.num_layers}"
+            )
         return list(state)
 
     def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
@@ -131,8 +132,12 @@ class MaxVal(Task):
     name = "maxval"
     kind = "regression"
     default_topology = "many-to-one"
-    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 32, "epochs": 10, "lr": 1e-2,
-                                          "batch_size": 100}
+    defaults: ClassVar[dict[str, Any]] = {
+        "hidden_size": 32,
+        "epochs": 20,
+        "lr": 5e-2,
+        "batch_size": 100,
+    }
     options: ClassVar[dict[str, Option]] = {
         "num_samples": Option(5000, "training sequences", min=1, max=10_000_000),
         "val_samples": Option(500, "held-out validation sequences", min=1, max=10_000_000),
@@ -153,8 +158,9 @@ class MaxVal(Task):
 
     def inputs(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
         """`(n, seq_len, 1)` uniform integers in [low, high], as floats."""
-        x = torch.randint(self.low, self.high + 1, (n, self.seq_len, 1), generator=generator,
-                          device=device)
+        x = torch.randint(
+            self.low, self.high + 1, (n, self.seq_len, 1), generator=generator, device=device
+        )
         return x.float()
 
     def targets(self, x: Tensor) -> Tensor:
@@ -164,17 +170,22 @@ class MaxVal(Task):
     def probes(self) -> Tensor:
         """Hand-picked sequences for the defaults (the maximum early, late, in the middle)."""
         if (self.seq_len, self.low, self.high) == (8, 0, 20):
-            return torch.tensor([[17, 3, 5, 0, 12, 9, 2, 4],
-                                 [1, 6, 2, 8, 3, 7, 5, 19],
-                                 [4, 4, 11, 4, 4, 4, 4, 4]], dtype=torch.float32).unsqueeze(-1)
+            return torch.tensor(
+                [[17, 3, 5, 0, 12, 9, 2, 4], [1, 6, 2, 8, 3, 7, 5, 19], [4, 4, 11, 4, 4, 4, 4, 4]],
+                dtype=torch.float32,
+            ).unsqueeze(-1)
         return super().probes()
 
 
 # -- the hooks --------------------------------------------------------------------------
 @hookimpl
 def register_cells(register: Any) -> None:
-    register("mingru", mingru, description="minGRU (Feng et al. 2024): gates from x_t only",
-             options=MINGRU_OPTIONS)
+    register(
+        "mingru",
+        mingru,
+        description="minGRU (Feng et al. 2024): gates from x_t only",
+        options=MINGRU_OPTIONS,
+    )
 
 
 @hookimpl
