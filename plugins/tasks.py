@@ -13,15 +13,8 @@ from torch import Tensor
 
 from seqkit import hookimpl
 from seqkit.errors import ConfigError
-from seqkit.interfaces import IOSpec, Task
+from seqkit.interfaces import IOSpec, Task, sample_options
 from seqkit.options import Option
-
-
-def _samples(n: int, val: int = 500) -> dict[str, Option]:
-    return {
-        "num_samples": Option(n, "training sequences", min=1, max=10_000_000),
-        "val_samples": Option(val, "held-out validation sequences", min=1, max=10_000_000),
-    }
 
 
 class IntegerTask(Task):
@@ -55,7 +48,7 @@ class Square(IntegerTask):
         "batch_size": 100,
     }
     options: ClassVar[dict[str, Option]] = {
-        **_samples(1000),
+        **sample_options(1000),
         "low": Option(1, "smallest x", min=-1_000_000, max=1_000_000),
         "high": Option(4, "largest x", min=-1_000_000, max=1_000_000),
     }
@@ -83,7 +76,7 @@ class Multiples(IntegerTask):
         "batch_size": 100,
     }
     options: ClassVar[dict[str, Option]] = {
-        **_samples(1000),
+        **sample_options(1000),
         "low": Option(1, "smallest x", min=-1_000_000, max=1_000_000),
         "high": Option(4, "largest x", min=-1_000_000, max=1_000_000),
         "count": Option(10, "how many multiples", min=1, max=10_000),
@@ -114,7 +107,7 @@ class Sum(IntegerTask):
         "batch_size": 250,
     }
     options: ClassVar[dict[str, Option]] = {
-        **_samples(50_000, 1000),
+        **sample_options(50_000, 1000),
         "seq_len": Option(6, "numbers per sequence", min=1, max=1_000_000),
         "low": Option(1, "smallest number", min=-1_000_000, max=1_000_000),
         "high": Option(14, "largest number", min=-1_000_000, max=1_000_000),
@@ -146,7 +139,7 @@ class CumSum(IntegerTask):
         "batch_size": 100,
     }
     options: ClassVar[dict[str, Option]] = {
-        **_samples(3000),
+        **sample_options(3000),
         "seq_len": Option(5, "numbers per sequence", min=1, max=1_000_000),
         "low": Option(0, "smallest number", min=-1_000_000, max=1_000_000),
         "high": Option(30, "largest number", min=-1_000_000, max=1_000_000),
@@ -183,7 +176,7 @@ class Toy(Task):
         "batch_size": 50,
     }
     options: ClassVar[dict[str, Option]] = {
-        **_samples(1000),
+        **sample_options(1000),
         "seq_len": Option(3, "steps", min=1, max=10_000),
         "input_size": Option(2, "numbers per step", min=1, max=10_000),
         "max_start": Option(20, "largest first number", min=0, max=1_000_000),
@@ -234,7 +227,7 @@ class MeanSign(Task):
         "batch_size": 100,
     }
     options: ClassVar[dict[str, Option]] = {
-        **_samples(10_000),
+        **sample_options(10_000),
         "seq_len": Option(50, "steps", min=1, max=10_000_000),
         "input_size": Option(10, "features per step", min=1, max=100_000),
     }

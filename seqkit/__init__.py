@@ -33,6 +33,8 @@ from seqkit.interfaces import (
     Task,
     Trainer,
     TrainState,
+    check_cell,
+    sample_options,
 )
 from seqkit.options import Option
 from seqkit.registry import Entry, Registry, get_registry, load_registry
@@ -96,6 +98,7 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "build_model",
+    "check_cell",
     "get_cell",
     "get_registry",
     "get_task",
@@ -107,4 +110,5 @@ __all__ = [
     "load_registry",
     "plan",
     "run",
+    "sample_options",
 ]

@@ -77,6 +77,14 @@ TopologyFactory = Callable[..., nn.Module]
 cannot serve `io` (say, one-to-one for a sequence output), naming the reason."""
 
 
+def sample_options(train: int, val: int = 500) -> dict[str, Option]:
+    """The options every task has: training and validation set sizes, with these defaults."""
+    return {
+        "num_samples": Option(train, "training sequences", min=1, max=10_000_000),
+        "val_samples": Option(val, "held-out validation sequences", min=1, max=10_000_000),
+    }
+
+
 class Task:
     """A synthetic task: how to make inputs, the answer rule, loss, metrics and baseline.
 
@@ -90,10 +98,8 @@ class Task:
     default_topology: ClassVar[str] = "many-to-one"
     defaults: ClassVar[Mapping[str, Any]] = {}
     """Default hyper-parameters: any of hidden_size, epochs, lr, batch_size, optimizer."""
-    options: ClassVar[Mapping[str, Option]] = {
-        "num_samples": Option(1000, "training sequences", min=1, max=10_000_000),
-        "val_samples": Option(500, "held-out validation sequences", min=1, max=10_000_000),
-    }
+    options: ClassVar[Mapping[str, Option]] = sample_options(1000, 500)
+    """Declared options; extend with `{**sample_options(n, val), "seq_len": Option(...)}`."""
 
     def __init__(self, **options: Any) -> None:
         self.opts: dict[str, Any] = dict(options)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from seqkit import ConfigError, IOSpec, Option, Task, hookimpl
+from seqkit import ConfigError, IOSpec, Option, Task, hookimpl, sample_options
 
 __version__ = "0.1.0"
 
@@ -139,8 +139,7 @@ class MaxVal(Task):
         "batch_size": 100,
     }
     options: ClassVar[dict[str, Option]] = {
-        "num_samples": Option(5000, "training sequences", min=1, max=10_000_000),
-        "val_samples": Option(500, "held-out validation sequences", min=1, max=10_000_000),
+        **sample_options(5000, 500),
         "seq_len": Option(8, "numbers per sequence", min=1, max=1_000_000),
         "low": Option(0, "smallest number", min=-1_000_000, max=1_000_000),
         "high": Option(20, "largest number", min=-1_000_000, max=1_000_000),
