@@ -1,14 +1,23 @@
-"""Built-in cells: `rnn`, `lstm`, `gru`, backed by torch's fused `nn.RNN/LSTM/GRU`."""
+"""Built-in cells: `rnn`, `lstm`, `gru`.
+
+Two implementations of each, chosen by the cell option `impl`: `fused` (the default)
+runs torch's `nn.RNN/LSTM/GRU` (cuDNN on CUDA, oneDNN for the CPU LSTM); `scratch` runs
+the equations written out in `seqkit_plugins.scratch`. They compute the same function
+with the same parameter names, so a state dict moves between them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from seqkit_plugins.scratch import ScratchLayers, equations
 from torch import Tensor, nn
 
 from seqkit import hookimpl
 from seqkit.errors import ConfigError
 from seqkit.options import Option
+
+TORCH_MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 COMMON = {
     "num_layers": Option(1, "stacked recurrent layers", min=1, max=64),
@@ -16,11 +25,16 @@ COMMON = {
         0.0, "dropout between stacked layers (needs num_layers > 1)", min=0.0, max=0.99
     ),
     "bidirectional": Option(False, "also run the sequence backwards; outputs [fwd | bwd]"),
+    "impl": Option(
+        "fused",
+        "fused: torch's module; scratch: equations written out",
+        choices=("fused", "scratch"),
+    ),
 }
 
 
-class TorchRecurrent(nn.Module):
-    """A torch fused recurrent module behind the Cell contract.
+class Recurrent(nn.Module):
+    """A recurrent layer stack behind the Cell contract.
 
     `forward(x (B, T, D), state)` -> `(outputs (B, T, H * dirs), state)`, where the state
     is torch's: `h (layers * dirs, B, H)`, and for LSTM the pair `(h, c)`.
@@ -28,12 +42,13 @@ class TorchRecurrent(nn.Module):
 
     def __init__(
         self,
-        module: type[nn.RNNBase],
+        kind: str,
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        impl: str = "fused",
         **extra: Any,
     ) -> None:
         super().__init__()
@@ -41,59 +56,77 @@ class TorchRecurrent(nn.Module):
             raise ConfigError(
                 "cell option 'dropout' acts between stacked layers: set num_layers > 1 or dropout=0"
             )
+        self.kind, self.impl = kind, impl
         self.input_size, self.hidden_size = input_size, hidden_size
         self.num_layers = num_layers
         self.num_directions = 2 if bidirectional else 1
         self.output_size = hidden_size * self.num_directions
-        self.rnn = module(
-            input_size,
-            hidden_size,
-            num_layers=num_layers,
-            dropout=dropout,
-            bidirectional=bidirectional,
-            batch_first=True,
-            **extra,
-        )
+        sizes = dict(num_layers=num_layers, dropout=dropout, bidirectional=bidirectional)
+        if impl == "scratch":
+            self.rnn: nn.Module = ScratchLayers(kind, input_size, hidden_size, **sizes, **extra)
+        else:
+            self.rnn = TORCH_MODULES[kind](
+                input_size, hidden_size, batch_first=True, **sizes, **extra
+            )
 
     def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        return self.rnn(x, state)
+        out, state = self.rnn(x, state)
+        return out, state
 
     def step(self, x_t: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        """`x_t (B, D)` -> `h_t (B, H)`, new state."""
+        """`x_t (B, D)` -> `h_t (B, H)`, new state. `h_t` is a view of the new state's top
+        layer, so a gradient on the state is the total derivative through both uses."""
         if self.num_directions != 1:
             raise ConfigError(
                 "step-by-step use needs a unidirectional cell: a bidirectional layer must "
                 "see the whole sequence first (use bidirectional=false)"
             )
-        out, state = self.rnn(x_t.unsqueeze(1), state)
-        return out.squeeze(1), state
+        _, state = self.rnn(x_t.unsqueeze(1), state)
+        h = state[0] if self.kind == "lstm" else state
+        return h[-1], state
+
+    def equations(self, batch_size: int) -> list[str]:
+        """The per-step equations with the shapes of each term (for `seqkit explain`)."""
+        relu = getattr(self.rnn, "nonlinearity", "tanh") == "relu" or getattr(
+            self.rnn, "relu", False
+        )
+        return equations(
+            self.kind,
+            batch_size,
+            self.input_size,
+            self.hidden_size,
+            self.num_layers,
+            self.num_directions,
+            relu,
+        )
 
     def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+        return f"impl={self.impl}, output_size={self.output_size}"
 
 
 def rnn(input_size: int, hidden_size: int, nonlinearity: str = "tanh", **opts: Any) -> nn.Module:
     """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."""
-    return TorchRecurrent(nn.RNN, input_size, hidden_size, nonlinearity=nonlinearity, **opts)
+    return Recurrent("rnn", input_size, hidden_size, nonlinearity=nonlinearity, **opts)
 
 
 def lstm(input_size: int, hidden_size: int, **opts: Any) -> nn.Module:
     """LSTM (Hochreiter & Schmidhuber 1997): gated cell state c_t beside h_t."""
-    return TorchRecurrent(nn.LSTM, input_size, hidden_size, **opts)
+    return Recurrent("lstm", input_size, hidden_size, **opts)
 
 
 def gru(input_size: int, hidden_size: int, **opts: Any) -> nn.Module:
     """GRU (Cho et al. 2014): update and reset gates, one state vector."""
-    return TorchRecurrent(nn.GRU, input_size, hidden_size, **opts)
+    return Recurrent("gru", input_size, hidden_size, **opts)
 
 
 @hookimpl
 def register_cells(register: Any) -> None:
+    nonlinearity = Option("tanh", "activation", choices=("tanh", "relu"))
     register(
         "rnn",
         rnn,
-        description="Elman RNN, tanh (or relu) (torch nn.RNN)",
-        options={**COMMON, "nonlinearity": Option("tanh", "activation", choices=("tanh", "relu"))},
+        description="Elman RNN, tanh (or relu)",
+        options={**COMMON, "nonlinearity": nonlinearity},
     )
-    register("lstm", lstm, description="Long short-term memory (torch nn.LSTM)", options=COMMON)
-    register("gru", gru, description="Gated recurrent unit (torch nn.GRU)", options=COMMON)
+    register("lstm", lstm, description="Long short-term memory", options=COMMON)
+    register("gru", gru, description="Gated recurrent unit", options=COMMON)

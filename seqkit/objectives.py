@@ -11,6 +11,8 @@ import math
 import torch.nn.functional as F
 from torch import Tensor
 
+LOSS_NAMES = {"regression": "MSE", "classification": "cross-entropy", "binary": "BCE-with-logits"}
+
 
 def loss(kind: str, out: Tensor, y: Tensor) -> Tensor:
     if kind == "regression":

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from seqkit import __version__
+from seqkit.cli.explain_cmd import explain_cmd
 from seqkit.cli.listing import list_cmd, plugins_cmd
 from seqkit.cli.run_cmd import run_cmd
 from seqkit.errors import NonFiniteError, SeqkitError
@@ -40,12 +41,14 @@ def cli() -> None:
     seqkit run --cell gru --task sum     train and print a summary
     seqkit list                          cells, topologies, tasks, trainers
     seqkit plugins                       installed plugins and what they register
+    seqkit explain --cell lstm --task sum  shapes from batch to loss, equations
     """
 
 
 cli.add_command(run_cmd)
 cli.add_command(list_cmd)
 cli.add_command(plugins_cmd)
+cli.add_command(explain_cmd)
 
 
 def _one_line_warning(

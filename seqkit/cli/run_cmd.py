@@ -11,53 +11,14 @@ import click
 
 from seqkit import rundir
 from seqkit.assemble import plan
-from seqkit.cli.params import RegistryName
-from seqkit.config import RunConfig
+from seqkit.cli.config_options import config_from_options, config_options
 from seqkit.interfaces import Callback
-from seqkit.options import parse_pairs
 from seqkit.progress import BarProgress, PlainProgress
 from seqkit.runner import RunResult, default_run_dir, execute
 
 
 @click.command("run")
-@click.option("--cell", required=True, type=RegistryName("cell"), help="Recurrent cell.")
-@click.option("--task", required=True, type=RegistryName("task"), help="Task to learn.")
-@click.option(
-    "--topology", type=RegistryName("topology"), help="Input/output wiring [default: the task's]."
-)
-@click.option(
-    "--trainer",
-    type=RegistryName("trainer"),
-    help="Training loop [default: the one its plugin marks, minibatch].",
-)
-@click.option("--hidden-size", type=int, help="Hidden units [default: the task's].")
-@click.option("--num-layers", type=int, help="Stacked recurrent layers (cell option).")
-@click.option("--dropout", type=float, help="Dropout between layers (cell option).")
-@click.option("--bidirectional", is_flag=True, default=None, help="Bidirectional (cell option).")
-@click.option("--epochs", type=int, help="Passes over the training set [default: the task's].")
-@click.option("--lr", type=float, help="Learning rate [default: the task's].")
-@click.option("--batch-size", type=int, help="Sequences per step [default: the task's].")
-@click.option("--optimizer", help="adam, adamw, sgd, rmsprop, adagrad [default: adam].")
-@click.option("--weight-decay", type=float, default=0.0, show_default=True)
-@click.option(
-    "--lr-schedule",
-    default="cosine",
-    show_default=True,
-    help="cosine (decay to 0 over the run) or constant.",
-)
-@click.option("--grad-clip", type=float, help="Clip the global gradient norm to this.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda[:N], mps.")
-@click.option(
-    "--normalize/--no-normalize",
-    default=True,
-    show_default=True,
-    help="Standardise inputs and regression targets inside the model.",
-)
-@click.option("--cell-opt", multiple=True, metavar="K=V", help="Cell option (repeatable).")
-@click.option("--task-opt", multiple=True, metavar="K=V", help="Task option (repeatable).")
-@click.option("--topology-opt", multiple=True, metavar="K=V", help="Topology option.")
-@click.option("--trainer-opt", multiple=True, metavar="K=V", help="Trainer option.")
+@config_options
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -80,31 +41,7 @@ from seqkit.runner import RunResult, default_run_dir, execute
 )
 def run_cmd(**kw: Any) -> None:
     """Train CELL on TASK, show progress, print a summary and example predictions."""
-    cell_opts: dict[str, Any] = parse_pairs(kw["cell_opt"], "--cell-opt")
-    for flag in ("num_layers", "dropout", "bidirectional"):
-        if kw[flag] is not None:
-            cell_opts[flag] = kw[flag]
-    config = RunConfig(
-        task=kw["task"],
-        cell=kw["cell"],
-        topology=kw["topology"],
-        trainer=kw["trainer"],
-        hidden_size=kw["hidden_size"],
-        epochs=kw["epochs"],
-        lr=kw["lr"],
-        batch_size=kw["batch_size"],
-        optimizer=kw["optimizer"],
-        weight_decay=kw["weight_decay"],
-        lr_schedule=kw["lr_schedule"],
-        grad_clip=kw["grad_clip"],
-        seed=kw["seed"],
-        device=kw["device"],
-        normalize=kw["normalize"],
-        cell_options=cell_opts,
-        task_options=parse_pairs(kw["task_opt"], "--task-opt"),
-        topology_options=parse_pairs(kw["topology_opt"], "--topology-opt"),
-        trainer_options=parse_pairs(kw["trainer_opt"], "--trainer-opt"),
-    )
+    config = config_from_options(kw)
     the_plan = plan(config)  # every check, before anything is written
     out = kw["out"] or default_run_dir(the_plan.config)
     rundir.check_out_dir(out, kw["overwrite"])
