@@ -64,6 +64,28 @@ def gru_step(gx: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor) -> Tensor:
     return (1 - z) * n + z * h
 
 
+class RecurrentWeightGrad(torch.autograd.Function):
+    """Identity on `z (B, T, G*H)` whose backward also gives W_hh's gradient in one matmul.
+
+    The time loop multiplies by a detached W_hh and adds `z_t`, so the gradient reaching
+    `z_t` is exactly d(gates_t). Left to autograd, the loop would make one (G*H, H) weight
+    gradient per step and sum them (T small matmuls and T full-matrix additions); here
+    dW_hh = sum_t d(gates_t)^T h_(t-1) is a single matmul over all steps. The loop
+    appends each h_(t-1) to `h_prev` as it runs.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, z: Tensor, w_hh: Tensor, h_prev: list[Tensor]) -> Tensor:
+        ctx.h_prev = h_prev
+        return z.view_as(z)
+
+    @staticmethod
+    def backward(ctx: Any, dz: Tensor) -> tuple[Tensor, Tensor, None]:
+        h_prev = torch.stack(ctx.h_prev, dim=1)  # (B, T, H)
+        dw = dz.reshape(-1, dz.shape[-1]).t() @ h_prev.reshape(-1, h_prev.shape[-1])
+        return dz, dw, None
+
+
 class ScratchLayers(nn.Module):
     """A stack of recurrent layers with torch's parameter names, written out."""
 
@@ -139,19 +161,26 @@ class ScratchLayers(nn.Module):
     ) -> tuple[Tensor, Tensor, Tensor | None]:
         """One layer, one direction, over the whole sequence: (B, T, D_in) -> (B, T, H)."""
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
-        # The GRU's b_hn sits inside r * (W_hn h + b_hn), so only RNN and LSTM fold b_hh.
-        bias = b_ih if self.kind == "gru" else b_ih + b_hh
-        gx = torch.addmm(bias, x.reshape(-1, x.shape[2]), w_ih.t())
-        w_hh_t = w_hh.t()
+        b, t = x.shape[0], x.shape[1]
+        if self.kind == "gru":
+            # b_hn sits inside r * (W_hn h + b_hn): the recurrent term keeps its own bias.
+            gx = torch.addmm(b_ih, x.reshape(b * t, -1), w_ih.t()).view(b, t, -1)
+            z = b_hh.expand(b, t, -1)
+        else:
+            z = gx = torch.addmm(b_ih + b_hh, x.reshape(b * t, -1), w_ih.t()).view(b, t, -1)
+        h_prev: list[Tensor] = []
+        z = RecurrentWeightGrad.apply(z, w_hh, h_prev)
+        w_hh_t = w_hh.detach().t()  # its gradient comes from RecurrentWeightGrad
         outs = []
-        for gx_t in gx.view(x.shape[0], x.shape[1], -1).unbind(1):
+        for gx_t, z_t in zip(gx.unbind(1), z.unbind(1), strict=True):
+            h_prev.append(h)
             if self.kind == "lstm":
                 assert c is not None
-                h, c = lstm_step(gx_t, h, c, w_hh_t)
+                h, c = lstm_step(z_t, h, c, w_hh_t)
             elif self.kind == "gru":
-                h = gru_step(gx_t, h, w_hh_t, b_hh)
+                h = gru_step(gx_t, h, w_hh_t, z_t)
             else:
-                h = rnn_step(gx_t, h, w_hh_t, self.relu)
+                h = rnn_step(z_t, h, w_hh_t, self.relu)
             outs.append(h)
         return torch.stack(outs, dim=1), h, c
 
