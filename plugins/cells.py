@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from seqkit_plugins.scratch import ScratchLayers, equations
 from torch import Tensor, nn
 
@@ -25,6 +26,15 @@ COMMON = {
         0.0, "dropout between stacked layers (needs num_layers > 1)", min=0.0, max=0.99
     ),
     "bidirectional": Option(False, "also run the sequence backwards; outputs [fwd | bwd]"),
+    "init": Option(
+        "default",
+        "recurrent matrix: default (torch's uniform), orthogonal, "
+        "identity (with relu: IRNN, Le et al. 2015)",
+        choices=("default", "orthogonal", "identity"),
+    ),
+    "init_gain": Option(
+        1.0, "scale of an orthogonal or identity W_hh (1.5 explodes)", min=0.0, max=100.0
+    ),
     "impl": Option(
         "fused",
         "fused: torch's module; scratch: equations written out",
@@ -49,6 +59,9 @@ class Recurrent(nn.Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         impl: str = "fused",
+        init: str = "default",
+        init_gain: float = 1.0,
+        forget_bias: float = 0.0,
         **extra: Any,
     ) -> None:
         super().__init__()
@@ -68,6 +81,8 @@ class Recurrent(nn.Module):
             self.rnn = TORCH_MODULES[kind](
                 input_size, hidden_size, batch_first=True, **sizes, **extra
             )
+
+        init_recurrent(self.rnn, kind, hidden_size, init, init_gain, forget_bias)
 
     def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         out, state = self.rnn(x, state)
@@ -104,6 +119,29 @@ class Recurrent(nn.Module):
         return f"impl={self.impl}, output_size={self.output_size}"
 
 
+def init_recurrent(
+    rnn: nn.Module, kind: str, hidden: int, init: str, gain: float, forget_bias: float
+) -> None:
+    """Initialise every recurrent matrix W_hh (per gate block) and the LSTM forget bias.
+
+    `orthogonal`: each (H, H) gate block orthogonal, times `gain` (spectral radius = gain);
+    `identity`: each block `gain * I`. `forget_bias`: torch's LSTM adds two bias vectors,
+    so the forget slice (gate order i, f, g, o) of b_ih is set and that of b_hh zeroed;
+    0 leaves torch's initialisation as it is.
+    """
+    with torch.no_grad():
+        for name, param in rnn.named_parameters():
+            if name.startswith("weight_hh") and init != "default":
+                for block in param.split(hidden, dim=0):
+                    if init == "orthogonal":
+                        nn.init.orthogonal_(block, gain=gain)
+                    else:
+                        block.copy_(torch.eye(hidden) * gain)
+            if kind == "lstm" and forget_bias and name.startswith("bias_"):
+                forget = param[hidden : 2 * hidden]
+                forget.fill_(forget_bias if name.startswith("bias_ih") else 0.0)
+
+
 def rnn(input_size: int, hidden_size: int, nonlinearity: str = "tanh", **opts: Any) -> nn.Module:
     """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."""
     return Recurrent("rnn", input_size, hidden_size, nonlinearity=nonlinearity, **opts)
@@ -128,5 +166,16 @@ def register_cells(register: Any) -> None:
         description="Elman RNN, tanh (or relu)",
         options={**COMMON, "nonlinearity": nonlinearity},
     )
-    register("lstm", lstm, description="Long short-term memory", options=COMMON)
+    forget = Option(
+        1.0,
+        "initial forget-gate bias (Gers 2000; Jozefowicz 2015); 0: torch's",
+        min=-100.0,
+        max=100.0,
+    )
+    register(
+        "lstm",
+        lstm,
+        description="Long short-term memory",
+        options={**COMMON, "forget_bias": forget},
+    )
     register("gru", gru, description="Gated recurrent unit", options=COMMON)

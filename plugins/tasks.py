@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
+from seqkit_plugins.long_range import LONG_RANGE
 from torch import Tensor
 
 from seqkit import hookimpl
@@ -258,5 +259,5 @@ class MeanSign(Task):
 
 @hookimpl
 def register_tasks(register: Any) -> None:
-    for task in (Toy, Square, Multiples, Sum, CumSum, MeanSign):
+    for task in (Toy, Square, Multiples, Sum, CumSum, MeanSign, *LONG_RANGE):
         register(task.name, task, description=(task.__doc__ or "").splitlines()[0])

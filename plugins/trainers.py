@@ -65,6 +65,7 @@ class LoopTrainer:
         per_epoch = 1 if self.full_batch else math.ceil(n / config.batch_size)
         state = TrainState(model, opt, task, config, History(), config.epochs, per_epoch)
         schedule = make_schedule(config.lr_schedule, opt, per_epoch * config.epochs)
+        train_x, train_y = data.train_x, data.train_y
         for fn in events.fit_start:
             fn(state)
         for epoch in range(1, config.epochs + 1):
@@ -73,15 +74,20 @@ class LoopTrainer:
                 fn(state)
             model.train()
             t0 = time.perf_counter()
+            if data.resample is not None and epoch > 1:
+                train_x, train_y = data.resample(epoch)
             total, steps = torch.zeros((), device=device), 0
             for idx in self.batches(n, config.batch_size, gen, device):
                 for fn in events.step_start:
                     fn(state)
-                loss = task.loss(model(data.train_x[idx]), data.train_y[idx])
+                loss = task.loss(model(train_x[idx]), train_y[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                if config.grad_clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                if config.grad_clip or state.track_grad_norm:
+                    # The pre-clip global norm, kept on the device (no sync here).
+                    state.grad_norm = nn.utils.clip_grad_norm_(
+                        model.parameters(), config.grad_clip or math.inf
+                    )
                 opt.step()
                 if schedule is not None:
                     schedule.step()

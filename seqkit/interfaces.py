@@ -96,6 +96,11 @@ class Task:
     name: ClassVar[str] = "task"
     kind: ClassVar[TaskKind] = "regression"
     default_topology: ClassVar[str] = "many-to-one"
+    fresh_data: ClassVar[bool] = False
+    """True: the trainer draws a new training set every epoch (the literature's recipe for
+    the long-range tasks), so a network cannot memorise a fixed set."""
+    solved_rule: ClassVar[str] = ""
+    """What `solved` checks, in words (e.g. "MSE < 0.01")."""
     defaults: ClassVar[Mapping[str, Any]] = {}
     """Default hyper-parameters: any of hidden_size, epochs, lr, batch_size, optimizer."""
     options: ClassVar[Mapping[str, Option]] = sample_options(1000, 500)
@@ -151,6 +156,15 @@ class Task:
         """One probe as a line: `Input: 2.0 -> Output: 3.98 (answer 4.0)`."""
         return f"Input: {_fmt(x)} -> Output: {_fmt(pred)} (answer {_fmt(answer)})"
 
+    def solved(self, metrics: dict[str, float]) -> bool | None:
+        """Whether final metrics (`val_...`) meet the task's success criterion; None: no rule."""
+        return None
+
+    @property
+    def reference_losses(self) -> dict[str, float]:
+        """Named loss levels drawn on loss plots besides chance (adding: the 1/12 plateau)."""
+        return {}
+
     def is_correct(self, pred: Tensor, answer: Tensor) -> bool | None:
         """Whether a probe's prediction counts as right; None when the task has no rule."""
         if self.kind == "regression":
@@ -176,6 +190,8 @@ class Data:
     train_y: Tensor
     val_x: Tensor
     val_y: Tensor
+    resample: Callable[[int], tuple[Tensor, Tensor]] | None = None
+    """For tasks with fresh data: `resample(epoch)` draws that epoch's training set."""
 
 
 @dataclass
@@ -207,6 +223,10 @@ class TrainState:
     step: int = 0
     loss: Tensor | None = None
     """The last step's loss, on the device: reading it (`.item()`) forces a sync."""
+    grad_norm: Tensor | None = None
+    """The last step's global gradient norm before clipping, on the device; computed when
+    clipping is on or a callback sets `track_grad_norm` in `on_fit_start`."""
+    track_grad_norm: bool = False
     stop: str | None = None
     """Set by a callback to end training after the current epoch, with the reason."""
 

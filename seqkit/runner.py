@@ -54,6 +54,8 @@ class RunResult:
             "train_loss": self.metrics.get("train_loss"),
             "val_loss": self.metrics.get("val_loss"),
             "chance_loss": self.chance_loss,
+            "solved": self.task.solved(self.metrics),
+            "solved_rule": self.task.solved_rule or None,
             "metrics": {
                 k: v for k, v in self.metrics.items() if k not in ("train_loss", "val_loss")
             },
@@ -73,7 +75,10 @@ def make_data(task: Task, seed: int, device: torch.device) -> Data:
     g_val = torch.Generator(device=device).manual_seed(seed + VAL_SEED_OFFSET)
     train_x, train_y = task.generate(task.num_samples, g_train, device)
     val_x, val_y = task.generate(task.val_samples, g_val, device)
-    return Data(train_x, train_y, val_x, val_y)
+    data = Data(train_x, train_y, val_x, val_y)
+    if task.fresh_data:
+        data.resample = lambda epoch: task.generate(task.num_samples, g_train, device)
+    return data
 
 
 def default_run_dir(config: RunConfig) -> Path:

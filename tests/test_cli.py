@@ -32,7 +32,9 @@ def test_list_one_kind_as_json(runner):
     data = json.loads(res.output)
     assert list(data) == ["tasks"]
     names = [t["name"] for t in data["tasks"]]
-    assert names == sorted(["toy", "square", "multiples", "sum", "cumsum", "meansign"])
+    notebook = ["toy", "square", "multiples", "sum", "cumsum", "meansign"]
+    long_range = ["adding", "copy", "recall", "parity", "order"]
+    assert names == sorted(notebook + long_range)
     sum_task = next(t for t in data["tasks"] if t["name"] == "sum")
     assert sum_task["options"]["seq_len"] == 6 and sum_task["plugin"] == "tasks"
 
