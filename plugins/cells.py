@@ -100,6 +100,23 @@ class Recurrent(nn.Module):
         h = state[0] if self.kind == "lstm" else state
         return h[-1], state
 
+    @property
+    def headline_part(self) -> str:
+        """The state part the gradient probe reports as h_t: the top layer's h."""
+        return "h" if self.num_layers == 1 else f"h{self.num_layers}"
+
+    def state_parts(self, state: Any) -> dict[str, Tensor]:
+        """Named (B, H) pieces of a state, per layer (and c for LSTM), for diagnostics."""
+        pieces = zip(("h", "c"), state, strict=True) if self.kind == "lstm" else [("h", state)]
+        parts = {}
+        for name, tensor in pieces:
+            for k in range(tensor.shape[0]):
+                suffix = "" if tensor.shape[0] == 1 else str(k // self.num_directions + 1)
+                if self.num_directions == 2:
+                    suffix += "fb"[k % 2]
+                parts[f"{name}{suffix}"] = tensor[k]
+        return parts
+
     def equations(self, batch_size: int) -> list[str]:
         """The per-step equations with the shapes of each term (for `seqkit explain`)."""
         relu = getattr(self.rnn, "nonlinearity", "tanh") == "relu" or getattr(
