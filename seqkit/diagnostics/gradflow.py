@@ -129,7 +129,7 @@ def state_parts(cell: nn.Module, state: Any, batch: int) -> dict[str, Tensor]:
 
 
 @contextmanager
-def unrolled(cell: nn.Module, record: dict[str, Any]) -> Iterator[None]:
+def unrolled(cell: Any, record: dict[str, Any]) -> Iterator[None]:
     """Replace `cell.forward` by a graph-free unroll through `step` that returns leaves."""
 
     def forward(x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
@@ -150,7 +150,7 @@ def unrolled(cell: nn.Module, record: dict[str, Any]) -> Iterator[None]:
         record["final"] = rebuild(s, (t.detach().requires_grad_() for t in tensors(s)))
         return record["y"], record["final"]
 
-    cell.forward = forward  # type: ignore[method-assign]
+    cell.forward = forward
     try:
         yield
     finally:
@@ -174,7 +174,7 @@ def gradient_flow(
         model = model.to(dtype)
         x = x.to(dtype)
         y = y.to(dtype) if y.is_floating_point() else y
-    cell = find_cell(model)
+    cell: Any = find_cell(model)
     for p in model.parameters():
         p.requires_grad_(False)  # only the states' gradients are wanted
 
