@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from seqkit_plugins.scratch import ScratchLayers, equations
+from seqkit_plugins.scratch import ScratchLayers, equations, gru_step
 from torch import Tensor, nn
 
 from seqkit import hookimpl
@@ -116,6 +116,41 @@ class Recurrent(nn.Module):
                     suffix += "fb"[k % 2]
                 parts[f"{name}{suffix}"] = tensor[k]
         return parts
+
+    def recurrent_matrices(self) -> dict[str, Tensor]:
+        """Each layer's and direction's recurrent matrix, one (H, H) block per gate."""
+        out = {}
+        for name, w in self.rnn.named_parameters():
+            if name.startswith("weight_hh"):
+                blocks = w.detach().split(self.hidden_size)
+                gates = {"rnn": [""], "lstm": "ifgo", "gru": "rzn"}[self.kind]
+                for gate, block in zip(gates, blocks, strict=True):
+                    out[f"{name}{'[' + gate + ']' if gate else ''}"] = block
+        return out
+
+    @torch.no_grad()
+    def forget_gates(self, x: Tensor) -> Tensor | None:
+        """Layer 1's batch-mean keep gate at each step, `(T,)`: the fraction of the old
+        state carried on. LSTM: f_t. GRU: z_t in torch's h' = (1 - z) n + z h (written
+        1 - z_t in papers that put z on the candidate). None for the RNN."""
+        if self.kind == "rnn":
+            return None
+        w_ih, w_hh = self.rnn.weight_ih_l0, self.rnn.weight_hh_l0
+        b_ih, b_hh = self.rnn.bias_ih_l0, self.rnn.bias_hh_l0
+        h = x.new_zeros(x.shape[0], self.hidden_size)
+        c, means = torch.zeros_like(h), []
+        for x_t in x.unbind(1):
+            gx, gh = x_t @ w_ih.t() + b_ih, h @ w_hh.t() + b_hh
+            if self.kind == "lstm":
+                i, f, g, o = (gx + gh).chunk(4, dim=1)
+                keep = torch.sigmoid(f)
+                c = keep * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+            else:
+                keep = torch.sigmoid(gx.chunk(3, dim=1)[1] + gh.chunk(3, dim=1)[1])
+                h = gru_step(gx, h, w_hh.t(), b_hh)
+            means.append(keep.mean())
+        return torch.stack(means)
 
     def equations(self, batch_size: int) -> list[str]:
         """The per-step equations with the shapes of each term (for `seqkit explain`)."""

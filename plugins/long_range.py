@@ -99,6 +99,14 @@ class Adding(LongRangeTask):
     def chance_loss(self, y: Tensor) -> float:
         return 1 / 24 if self.hochreiter else 1 / 6
 
+    def format_example(self, x: Tensor, pred: Tensor, answer: Tensor) -> str:
+        at = (x[:, 1] == 1).nonzero().flatten().tolist()
+        marked = " + ".join(f"{float(x[t, 0]):.2f} (t={t + 1})" for t in at)
+        return (
+            f"Input: T={x.shape[0]}, marked {marked} -> Output: {float(pred):.3f} "
+            f"(answer {float(answer):.3f})"
+        )
+
     def metrics(self, out: Tensor, y: Tensor) -> dict[str, Tensor]:
         err = (out - y).abs()
         return {"mae": err.mean(), "within_0.04": (err < 0.04).float().mean()}
@@ -170,6 +178,13 @@ class Copy(LongRangeTask):
         k = self.opts["symbols"]
         return bool(torch.equal(pred[-k:], answer[-k:]))
 
+    def format_example(self, x: Tensor, pred: Tensor, answer: Tensor) -> str:
+        k = self.opts["symbols"]
+        return (
+            f"Input: {x[:k].argmax(-1).tolist()} then {self.opts['seq_len']} blanks -> "
+            f"recalled {pred[-k:].tolist()} (answer {answer[-k:].tolist()})"
+        )
+
 
 class Recall(LongRangeTask):
     """Delayed recall: one of 8 symbols at t = 0, L blanks, name the symbol at the end."""
@@ -208,6 +223,12 @@ class Recall(LongRangeTask):
 
     def targets(self, x: Tensor) -> Tensor:
         return (x[:, 0].argmax(-1) - 1).view(-1, 1)
+
+    def format_example(self, x: Tensor, pred: Tensor, answer: Tensor) -> str:
+        return (
+            f"Input: symbol {int(x[0].argmax()) - 1} then {self.opts['seq_len']} blanks "
+            f"-> Output: {int(pred)} (answer {int(answer)})"
+        )
 
     def chance_loss(self, y: Tensor) -> float:
         return math.log(self.opts["alphabet"])
@@ -311,6 +332,14 @@ class Order(LongRangeTask):
 
     def chance_loss(self, y: Tensor) -> float:
         return math.log(4)
+
+    def format_example(self, x: Tensor, pred: Tensor, answer: Tensor) -> str:
+        sym = x.argmax(-1)
+        events = [f"{'XY'[int(sym[t]) - 4]} at t={t + 1}" for t in (sym >= 4).nonzero().flatten()]
+        return (
+            f"Input: T={x.shape[0]}, {', '.join(events)} -> Output: class {int(pred)} "
+            f"(answer {int(answer)})"
+        )
 
     def solved(self, metrics: dict[str, float]) -> bool | None:
         return metrics["val_accuracy"] > 0.99

@@ -33,6 +33,10 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     normalize: bool = True
+    probe_every: int = 0
+    """Gradient diagnostics: 0 off; K records at init, every K epochs and at the end."""
+    probe_dtype: str = "float32"
+    probe_batch: int = 32
     cell_options: dict[str, Any] = field(default_factory=dict)
     task_options: dict[str, Any] = field(default_factory=dict)
     topology_options: dict[str, Any] = field(default_factory=dict)
@@ -63,6 +67,13 @@ class RunConfig:
         _positive_float("grad-clip", self.grad_clip, math.inf)
         if not (isinstance(self.weight_decay, int | float) and 0 <= self.weight_decay < math.inf):
             raise ConfigError(f"--weight-decay must be >= 0 (got {self.weight_decay!r})")
+        if not isinstance(self.probe_every, int) or self.probe_every < 0:
+            raise ConfigError(f"--probe-every must be an integer >= 0 (got {self.probe_every!r})")
+        _positive_int("probe-batch", self.probe_batch, 100_000)
+        if self.probe_dtype not in ("float32", "float64"):
+            raise ConfigError(
+                f"--probe-dtype must be float32 or float64 (got {self.probe_dtype!r})"
+            )
         if self.lr_schedule not in SCHEDULES:
             raise ConfigError(
                 f"--lr-schedule must be one of {', '.join(SCHEDULES)} (got {self.lr_schedule!r})"

@@ -153,8 +153,11 @@ class Task:
         return objectives.predict(self.kind, out)
 
     def format_example(self, x: Tensor, pred: Tensor, answer: Tensor) -> str:
-        """One probe as a line: `Input: 2.0 -> Output: 3.98 (answer 4.0)`."""
-        return f"Input: {_fmt(x)} -> Output: {_fmt(pred)} (answer {_fmt(answer)})"
+        """One probe as a line: `Input: 2.0 -> Output: 3.98 (answer 4.0)`.
+
+        Inputs longer than 12 steps are summarised by their shape."""
+        shown = _fmt(x) if x.shape[0] <= 12 else f"sequence {tuple(x.shape)}"
+        return f"Input: {shown} -> Output: {_fmt(pred)} (answer {_fmt(answer)})"
 
     def solved(self, metrics: dict[str, float]) -> bool | None:
         """Whether final metrics (`val_...`) meet the task's success criterion; None: no rule."""

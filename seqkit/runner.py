@@ -16,6 +16,8 @@ from torch import nn
 from seqkit import rundir
 from seqkit.assemble import Plan, plan
 from seqkit.config import RunConfig
+from seqkit.diagnostics import plots
+from seqkit.diagnostics.probe import GradientProbe
 from seqkit.errors import NonFiniteError
 from seqkit.evaluate import evaluate
 from seqkit.interfaces import Callback, Data, History, Task
@@ -41,6 +43,8 @@ class RunResult:
     device: str
     run_dir: Path | None = None
     versions: dict[str, str] = field(default_factory=dict)
+    diagnostics: dict[str, Any] | None = None
+    """GradientProbe's records when `probe_every` was set."""
 
     def summary(self) -> dict[str, Any]:
         """The closing summary as plain JSON-able data."""
@@ -63,10 +67,37 @@ class RunResult:
             "device": self.device,
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "examples": self.examples,
+            "gradients": gradient_summary(self.diagnostics) if self.diagnostics else None,
             "config": self.config.as_dict(),
             "versions": self.versions,
             "run_dir": str(self.run_dir) if self.run_dir else None,
         }
+
+
+def gradient_summary(diagnostics: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of the first and last gradient records."""
+    keys = ("epoch", "log10_vanishing_factor", "steps_to_1e6_drop")
+
+    def brief(r: dict[str, Any]) -> dict[str, Any]:
+        curve = r["log10_grad"][r["headline"]]
+        return {
+            **{k: r[k] for k in keys},
+            "log10_grad_at_T": curve[-1],
+            "log10_grad_at_1": curve[0],
+        }
+
+    records = diagnostics["records"]
+    return {"init": brief(records[0]), "end": brief(records[-1])}
+
+
+def write_diagnostics(out_dir: Path, diagnostics: dict[str, Any], title: str) -> None:
+    """gradients.json, gradient_flow.png (each record, init dashed) and grad_norm.png."""
+    rundir.write_json(out_dir / "gradients.json", diagnostics)
+    plots.plot_probe_records(out_dir / "gradient_flow.png", diagnostics, title)
+    if diagnostics["grad_norm"]:
+        plots.plot_grad_norms(
+            out_dir / "grad_norm.png", diagnostics["grad_norm"], diagnostics["grad_clip"], title
+        )
 
 
 def make_data(task: Task, seed: int, device: torch.device) -> Data:
@@ -137,6 +168,12 @@ def execute(
         rundir.write_json(out_dir / rundir.CONFIG, {**config.as_dict(), "versions": versions})
         callbacks = [rundir.MetricsLog(out_dir / rundir.METRICS), *callbacks]
 
+    probe = None
+    if config.probe_every:
+        dtype = torch.float64 if config.probe_dtype == "float64" else None
+        probe = GradientProbe(config.probe_every, config.probe_batch, dtype)
+        callbacks = [*callbacks, probe]
+
     trainer = the_plan.build_trainer()
     start = time.perf_counter()
     history = trainer.fit(model, data, task, config, callbacks)
@@ -157,14 +194,21 @@ def execute(
         str(device),
         out_dir,
         versions,
+        probe.as_dict() if probe is not None else None,
     )
     if out_dir is not None:
         rundir.write_json(out_dir / rundir.SUMMARY, result.summary())
         rundir.save_model(out_dir / rundir.MODEL, model)
         if history.epochs:
             rundir.plot_losses(
-                out_dir / rundir.PLOT, history.epochs, chance, f"{config.cell} on {config.task}"
+                out_dir / rundir.PLOT,
+                history.epochs,
+                chance,
+                f"{config.cell} on {config.task}",
+                task.reference_losses,
             )
+        if result.diagnostics is not None:
+            write_diagnostics(out_dir, result.diagnostics, f"{config.cell} on {config.task}")
     if history.non_finite:
         raise NonFiniteError(
             f"training stopped: {history.stopped}. Try --grad-clip 1.0 or a lower --lr"

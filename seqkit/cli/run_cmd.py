@@ -75,6 +75,17 @@ def print_summary(result: RunResult) -> None:
     click.echo(f"  {'chance':<11} {chance:.4g}  (best input-blind prediction)")
     for key, value in s["metrics"].items():
         click.echo(f"  {key.replace('_', ' '):<11} {value:.4g}")
+    if s["solved"] is not None:
+        click.echo(f"  {'solved':<11} {'yes' if s['solved'] else 'no'}  ({s['solved_rule']})")
+    if s["gradients"]:
+        for when in ("init", "end"):
+            g = s["gradients"][when]
+            drop = g["steps_to_1e6_drop"]
+            click.echo(
+                f"  gradients at {when} (epoch {g['epoch']}): ||dL/dh_1|| / ||dL/dh_T|| = "
+                f"1e{g['log10_vanishing_factor']:+.1f}; below 1e-6 of its value at T "
+                + (f"{drop} steps back" if drop is not None else "nowhere")
+            )
     if s["stopped"]:
         click.echo(f"  stopped: {s['stopped']}")
     click.secho("examples", bold=True)
