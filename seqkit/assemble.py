@@ -89,12 +89,25 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
         topology_options=topo_opts,
         trainer_options=trainer_opts,
     )
+    resolved.threads = config.threads or default_threads(device, resolved.hidden_size or 0)
     resolved.validate()
     if resolved.optimizer not in OPTIMIZERS:
         raise UnknownNameError("optimizer", str(resolved.optimizer), OPTIMIZERS)
     result = Plan(resolved, task, device, registry)
     result.build_model()  # a topology that cannot serve the task fails here, before any I/O
     return result
+
+
+SMALL_MODEL_HIDDEN = 256
+
+
+def default_threads(device: torch.device, hidden_size: int) -> int:
+    """One CPU thread for small models: their matmuls are too small for a second thread
+    to pay, and with a busy neighbour two threads made steps many times slower. Larger
+    models keep torch's default. (On accelerators this only affects host-side work.)"""
+    if device.type == "cpu" and hidden_size < SMALL_MODEL_HIDDEN:
+        return 1
+    return torch.get_num_threads()
 
 
 def build_model(

@@ -33,6 +33,9 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     normalize: bool = True
+    threads: int | None = None
+    """CPU intra-op threads; None ("auto"): 1 for small models (hidden size < 256), where
+    more threads buy little and a busy neighbour makes them much slower; else torch's."""
     probe_every: int = 0
     """Gradient diagnostics: 0 off; K records at init, every K epochs and at the end."""
     probe_dtype: str = "float32"
@@ -70,6 +73,7 @@ class RunConfig:
         if not isinstance(self.probe_every, int) or self.probe_every < 0:
             raise ConfigError(f"--probe-every must be an integer >= 0 (got {self.probe_every!r})")
         _positive_int("probe-batch", self.probe_batch, 100_000)
+        _positive_int("threads", self.threads, 1024)
         if self.probe_dtype not in ("float32", "float64"):
             raise ConfigError(
                 f"--probe-dtype must be float32 or float64 (got {self.probe_dtype!r})"

@@ -16,8 +16,8 @@ from torch import Tensor, nn
 from seqkit import objectives
 from seqkit.assemble import plan
 from seqkit.config import RunConfig
-from seqkit.normalize import Standardized
 from seqkit.registry import Registry
+from seqkit.runner import assemble_model
 
 
 @dataclass
@@ -49,11 +49,7 @@ def explain(config: RunConfig, registry: Registry | None = None) -> dict[str, An
     batch = int(c.batch_size or 1)
     g = torch.Generator(device=device).manual_seed(c.seed)
     x, y = task.generate(batch, g, device)
-    torch.manual_seed(c.seed)
-    model: nn.Module = the_plan.build_model()
-    if c.normalize:
-        model = Standardized(model, x, y if task.kind == "regression" else None)
-    model = model.to(device).eval()
+    model = assemble_model(the_plan, x, y).eval()
 
     stages: list[Stage] = []
     stack: list[Stage] = []

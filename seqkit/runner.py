@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -112,6 +113,29 @@ def make_data(task: Task, seed: int, device: torch.device) -> Data:
     return data
 
 
+def assemble_model(the_plan: Plan, train_x: torch.Tensor, train_y: torch.Tensor) -> nn.Module:
+    """The run's model, initialised from its seed, standardised with the training data's
+    statistics unless `normalize` is off, on the run's device."""
+    torch.manual_seed(the_plan.config.seed)
+    model: nn.Module = the_plan.build_model()
+    if the_plan.config.normalize:
+        regression = the_plan.task.kind == "regression"
+        model = Standardized(model, train_x, train_y if regression else None)
+    return model.to(the_plan.device)
+
+
+@contextmanager
+def cpu_threads(threads: int | None) -> Iterator[None]:
+    """Run with torch's intra-op thread count set to `threads`, restored after."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def default_run_dir(config: RunConfig) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{config.task}-{config.cell}-{stamp}"
@@ -149,13 +173,7 @@ def execute(
     """Run a checked plan. `progress(chance_loss)` builds a progress callback, if given."""
     config, task, device = the_plan.config, the_plan.task, the_plan.device
     data = make_data(task, config.seed, device)
-    torch.manual_seed(config.seed)
-    model: nn.Module = the_plan.build_model()
-    if config.normalize:
-        model = Standardized(
-            model, data.train_x, data.train_y if task.kind == "regression" else None
-        )
-    model = model.to(device)
+    model = assemble_model(the_plan, data.train_x, data.train_y)
     chance = task.chance_loss(data.train_y)  # the larger set: a steadier estimate
     versions = _versions(the_plan)
     if progress is not None:
@@ -175,9 +193,10 @@ def execute(
         callbacks = [*callbacks, probe]
 
     trainer = the_plan.build_trainer()
-    start = time.perf_counter()
-    history = trainer.fit(model, data, task, config, callbacks)
-    train_time = time.perf_counter() - start
+    with cpu_threads(config.threads):
+        start = time.perf_counter()
+        history = trainer.fit(model, data, task, config, callbacks)
+        train_time = time.perf_counter() - start
 
     metrics = dict(history.last)
     for key in ("epoch", "step", "epoch_time"):

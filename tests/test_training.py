@@ -152,3 +152,19 @@ def test_callbacks_see_every_event():
     )
     assert seen == ["fit", "step", "step", "epoch1", "step", "step", "epoch2"]
     assert r.history.stopped == "enough" and len(r.history.epochs) == 2
+
+
+def test_threads_default_to_one_for_small_models_and_are_restored():
+    before = torch.get_num_threads()
+    small = seqkit.plan(seqkit.RunConfig(task="sum", cell="gru", device="cpu"))
+    assert small.config.threads == 1
+    big = seqkit.plan(seqkit.RunConfig(task="sum", cell="gru", device="cpu", hidden_size=512))
+    assert big.config.threads == torch.get_num_threads()
+    seen = []
+
+    class Threads(seqkit.Callback):
+        def on_fit_start(self, state):
+            seen.append(torch.get_num_threads())
+
+    seqkit.run(cell="gru", task="toy", epochs=1, device="cpu", threads=2, callbacks=[Threads()])
+    assert seen == [2] and torch.get_num_threads() == before

@@ -51,6 +51,11 @@ CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
         help="Standardise inputs and regression targets inside the model.",
     ),
     click.option(
+        "--threads",
+        type=int,
+        help="CPU threads [default: 1 below hidden size 256, else torch's].",
+    ),
+    click.option(
         "--probe-every",
         type=click.IntRange(min=0),
         default=0,
@@ -85,6 +90,13 @@ def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def config_options_but_cell(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Every run-defining option except `--cell`, for commands that take several cells."""
+    for option in reversed(CONFIG_OPTIONS[1:]):  # CONFIG_OPTIONS[0] is --cell
+        command = option(command)
+    return command
+
+
 def config_from_options(kw: dict[str, Any]) -> RunConfig:
     """The RunConfig the options describe; common cell options go into cell_options."""
     cell_opts: dict[str, Any] = parse_pairs(kw["cell_opt"], "--cell-opt")
@@ -107,6 +119,7 @@ def config_from_options(kw: dict[str, Any]) -> RunConfig:
         seed=kw["seed"],
         device=kw["device"],
         normalize=kw["normalize"],
+        threads=kw["threads"],
         probe_every=kw["probe_every"],
         probe_dtype=kw["probe_dtype"],
         probe_batch=kw["probe_batch"],

@@ -10,6 +10,7 @@ import click
 
 from seqkit import __version__
 from seqkit.cli.explain_cmd import explain_cmd
+from seqkit.cli.gradients_cmd import gradients_cmd
 from seqkit.cli.listing import list_cmd, plugins_cmd
 from seqkit.cli.run_cmd import run_cmd
 from seqkit.errors import NonFiniteError, SeqkitError
@@ -42,6 +43,7 @@ def cli() -> None:
     seqkit list                          cells, topologies, tasks, trainers
     seqkit plugins                       installed plugins and what they register
     seqkit explain --cell lstm --task sum  shapes from batch to loss, equations
+    seqkit gradients --cells rnn,lstm,gru --task adding   see gradients vanish
     """
 
 
@@ -49,6 +51,7 @@ cli.add_command(run_cmd)
 cli.add_command(list_cmd)
 cli.add_command(plugins_cmd)
 cli.add_command(explain_cmd)
+cli.add_command(gradients_cmd)
 
 
 def _one_line_warning(

@@ -24,6 +24,50 @@ PROBE_SEED = 20_240_601
 """The probe batch's own generator seed: the same sequences at every record and run."""
 
 
+def probe_batch(task: Task, size: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    """The fixed probe batch: the same sequences at every record and in every run."""
+    gen = torch.Generator(device=device).manual_seed(PROBE_SEED)
+    return task.generate(size, gen, device)
+
+
+def probe_model(
+    model: nn.Module, task: Task, x: Tensor, y: Tensor, dtype: torch.dtype | None = None
+) -> dict[str, Any]:
+    """Gradient flow, hidden norms, and (where the cell offers them) the recurrent
+    matrices' spectral radius and largest singular value and the keep gate over t."""
+    entry = gradient_flow(model, task.loss, x, y, dtype).as_dict()
+    cell: Any = find_cell(model)
+    matrices = getattr(cell, "recurrent_matrices", None)
+    if callable(matrices):
+        entry["recurrent"] = {
+            name: {
+                "spectral_radius": float(torch.linalg.eigvals(w.double()).abs().max()),
+                "max_singular_value": float(torch.linalg.svdvals(w.double())[0]),
+            }
+            for name, w in matrices().items()
+        }
+    gates = getattr(cell, "forget_gates", None)
+    if callable(gates):
+        keep = gates(_cell_input(model, cell, x))
+        if keep is not None:
+            entry["keep_gate"] = [float(v) for v in keep]
+    return entry
+
+
+@torch.no_grad()
+def _cell_input(model: nn.Module, cell: nn.Module, x: Tensor) -> Tensor:
+    """What the cell itself reads (after any normalisation in the model)."""
+    seen: dict[str, Tensor] = {}
+    handle = cell.register_forward_pre_hook(
+        lambda mod, args: seen.setdefault("x", args[0].detach())
+    )
+    try:
+        model(x)
+    finally:
+        handle.remove()
+    return seen["x"]
+
+
 class GradientProbe(Callback):
     """Record gradient diagnostics; `as_dict()` gives everything as JSON-able data."""
 
@@ -42,8 +86,7 @@ class GradientProbe(Callback):
         state.track_grad_norm = True
         self.clip = state.config.grad_clip
         device = next(state.model.parameters()).device
-        gen = torch.Generator(device=device).manual_seed(PROBE_SEED)
-        self.x, self.y = state.task.generate(self.batch_size, gen, device)
+        self.x, self.y = probe_batch(state.task, self.batch_size, device)
         self._groups = [name for name, _ in state.model.named_parameters()]
         self.record(state.model, state.task, epoch=0)
 
@@ -70,38 +113,8 @@ class GradientProbe(Callback):
             self.record(state.model, state.task, state.epoch)
 
     def record(self, model: nn.Module, task: Task, epoch: int) -> None:
-        flow = gradient_flow(model, task.loss, self.x, self.y, self.dtype)
-        cell: Any = find_cell(model)
-        entry: dict[str, Any] = {"epoch": epoch, **flow.as_dict()}
-        matrices = getattr(cell, "recurrent_matrices", None)
-        if callable(matrices):
-            entry["recurrent"] = {
-                name: {
-                    "spectral_radius": float(torch.linalg.eigvals(w.double()).abs().max()),
-                    "max_singular_value": float(torch.linalg.svdvals(w.double())[0]),
-                }
-                for name, w in matrices().items()
-            }
-        gates = getattr(cell, "forget_gates", None)
-        if callable(gates):
-            with torch.no_grad():
-                keep = gates(self._cell_input(model, cell))
-            if keep is not None:
-                entry["keep_gate"] = [float(v) for v in keep]
-        self.records.append(entry)
-
-    def _cell_input(self, model: nn.Module, cell: nn.Module) -> Tensor:
-        """What the cell itself reads (after any normalisation in the model)."""
-        seen: dict[str, Tensor] = {}
-        handle = cell.register_forward_pre_hook(
-            lambda mod, args: seen.setdefault("x", args[0].detach())
-        )
-        try:
-            with torch.no_grad():
-                model(self.x)
-        finally:
-            handle.remove()
-        return seen["x"]
+        entry = probe_model(model, task, self.x, self.y, self.dtype)
+        self.records.append({"epoch": epoch, **entry})
 
     def as_dict(self) -> dict[str, Any]:
         return {
