@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from seqkit import __version__
+from seqkit.cli.compare_cmd import compare_cmd
 from seqkit.cli.explain_cmd import explain_cmd
 from seqkit.cli.gradients_cmd import gradients_cmd
 from seqkit.cli.listing import list_cmd, plugins_cmd
@@ -44,6 +45,7 @@ def cli() -> None:
     seqkit plugins                       installed plugins and what they register
     seqkit explain --cell lstm --task sum  shapes from batch to loss, equations
     seqkit gradients --cells rnn,lstm,gru --task adding   see gradients vanish
+    seqkit compare --cells rnn,gru --task recall --task-opt seq_len=10,40 --seeds 3
     """
 
 
@@ -52,6 +54,7 @@ cli.add_command(list_cmd)
 cli.add_command(plugins_cmd)
 cli.add_command(explain_cmd)
 cli.add_command(gradients_cmd)
+cli.add_command(compare_cmd)
 
 
 def _one_line_warning(

@@ -1,0 +1,107 @@
+"""`seqkit compare`: cells x task settings x seeds, as a table, JSON/CSV and plots."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from seqkit import rundir
+from seqkit.cli.config_options import config_from_options, config_options_but_cell
+from seqkit.cli.gradients_cmd import _cells
+from seqkit.compare import plot_curves, run_grid, summarise, write_csv
+from seqkit.options import parse_pairs
+
+
+@click.command("compare")
+@click.option("--cells", required=True, help="Comma-separated cells, e.g. rnn,lstm,gru.")
+@config_options_but_cell
+@click.option(
+    "--seeds",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Seeds per grid point (seed, seed+1, ...).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Runs at once, each in its own process with one CPU thread.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Directory [default: runs/compare-<task>-<time>].",
+)
+@click.option("--overwrite", is_flag=True, help="Reuse an --out directory that holds files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
+def compare_cmd(
+    cells: str, seeds: int, jobs: int, out: Path | None, overwrite: bool, as_json: bool, **kw: Any
+) -> None:
+    """Run every cell on every task setting (`--task-opt seq_len=100,200,400` makes a grid
+    of three) with several seeds; print final loss and metric (mean ± std), how many seeds
+    solved the task, the median steps to solve, and wall time."""
+    names = _cells(cells)
+    pairs = parse_pairs(kw["task_opt"], "--task-opt")
+    task_grid = {k: [v.strip() for v in value.split(",")] for k, value in pairs.items()}
+    base = config_from_options({**kw, "cell": names[0], "task_opt": ()})
+    out = out or Path("runs") / f"compare-{base.task}-{datetime.now():%Y%m%d-%H%M%S}"
+    rundir.check_out_dir(out, overwrite)
+
+    def progress(point: Any, result: dict[str, Any]) -> None:
+        if not as_json:
+            click.echo(
+                f"  {point.cell:<8} {point.label:<24} seed {point.seed}: val loss "
+                f"{result['val_loss']:.4g}  {result['wall_s']:.1f} s",
+                err=True,
+            )
+
+    results = run_grid(base, names, task_grid, seeds, jobs, on_done=progress)
+    rows = summarise(results)
+    out.mkdir(parents=True, exist_ok=True)
+    plots = plot_curves(out, results, base.task)
+    report = {
+        "task": base.task,
+        "cells": names,
+        "grid": task_grid,
+        "seeds": seeds,
+        "rows": rows,
+        "plots": [str(p) for p in plots],
+        "solved_rule": results[0][1]["solved_rule"] or None,
+    }
+    rundir.write_json(
+        out / "results.json",
+        {
+            **report,
+            "runs": [{"cell": p.cell, "setting": p.label, "seed": p.seed, **r} for p, r in results],
+        },
+    )
+    write_csv(out / "results.csv", rows)
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    click.secho(
+        f"\n{base.task}: {seeds} seed(s) per row"
+        + (f"; solved means {report['solved_rule']}" if report["solved_rule"] else ""),
+        bold=True,
+    )
+    metric = rows[0]["metric"]
+    click.echo(
+        f"{'cell':<8}{'setting':<24}{'val loss (chance)':<26}{metric:<20}"
+        f"{'solved':<8}{'steps to solve':<16}wall s"
+    )
+    for r in rows:
+        solved = f"{r['solved']}/{r['seeds']}" if r["solved"] is not None else "-"
+        steps = f"{r['median_steps_to_solve']:.0f}" if r["median_steps_to_solve"] else "-"
+        loss = f"{r['val_loss_mean']:.4g} ± {r['val_loss_std']:.2g} ({r['chance_loss']:.3g})"
+        value = f"{r['metric_mean']:.4g} ± {r['metric_std']:.2g}"
+        click.echo(
+            f"{r['cell']:<8}{r['setting']:<24}{loss:<26}{value:<20}{solved:<8}"
+            f"{steps:<16}{r['wall_s_mean']:.1f}"
+        )
+    click.echo(f"results: {out / 'results.json'}, {out / 'results.csv'}")
