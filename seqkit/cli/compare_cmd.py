@@ -48,8 +48,12 @@ def compare_cmd(
     solved the task, the median steps to solve, and wall time."""
     names = _cells(cells)
     pairs = parse_pairs(kw["task_opt"], "--task-opt")
-    task_grid = {k: [v.strip() for v in value.split(",")] for k, value in pairs.items()}
-    base = config_from_options({**kw, "cell": names[0], "task_opt": ()})
+    # Options with several values span the grid; single values are the same everywhere.
+    task_grid = {
+        k: [v.strip() for v in value.split(",")] for k, value in pairs.items() if "," in value
+    }
+    fixed = tuple(f"{k}={v}" for k, v in pairs.items() if k not in task_grid)
+    base = config_from_options({**kw, "cell": names[0], "task_opt": fixed})
     out = out or Path("runs") / f"compare-{base.task}-{datetime.now():%Y%m%d-%H%M%S}"
     rundir.check_out_dir(out, overwrite)
 

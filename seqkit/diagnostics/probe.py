@@ -12,6 +12,7 @@ Without this callback the training step does none of this work.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -39,19 +40,25 @@ def probe_model(
     cell: Any = find_cell(model)
     matrices = getattr(cell, "recurrent_matrices", None)
     if callable(matrices):
-        entry["recurrent"] = {
-            name: {
-                "spectral_radius": float(torch.linalg.eigvals(w.double()).abs().max()),
-                "max_singular_value": float(torch.linalg.svdvals(w.double())[0]),
-            }
-            for name, w in matrices().items()
-        }
+        entry["recurrent"] = {name: spectrum(w) for name, w in matrices().items()}
     gates = getattr(cell, "forget_gates", None)
     if callable(gates):
         keep = gates(_cell_input(model, cell, x))
         if keep is not None:
             entry["keep_gate"] = [float(v) for v in keep]
     return entry
+
+
+def spectrum(w: Tensor) -> dict[str, float]:
+    """Spectral radius and largest singular value; NaN for a non-finite matrix (LAPACK
+    must never see one: MKL's eigenvalue routine crashed the process on NaN weights)."""
+    if not bool(torch.isfinite(w).all()):
+        return {"spectral_radius": math.nan, "max_singular_value": math.nan}
+    w = w.double()
+    return {
+        "spectral_radius": float(torch.linalg.eigvals(w).abs().max()),
+        "max_singular_value": float(torch.linalg.svdvals(w)[0]),
+    }
 
 
 @torch.no_grad()
