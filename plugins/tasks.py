@@ -249,6 +249,12 @@ class MeanSign(Task):
     def targets(self, x: Tensor) -> Tensor:
         return (x.mean(dim=(1, 2)) > 0).float().view(-1, 1, 1)
 
+    def probes(self) -> Tensor:
+        """Three fixed sequences, the second the first negated: both labels appear."""
+        g = torch.Generator().manual_seed(1234)
+        x = self.inputs(2, g, torch.device("cpu"))
+        return torch.stack([x[0], -x[0], x[1]])
+
     def format_example(self, x: Tensor, pred: Tensor, answer: Tensor) -> str:
         t, d = x.shape[-2:]
         return (

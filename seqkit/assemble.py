@@ -11,6 +11,7 @@ from torch import nn
 
 from seqkit.config import FALLBACK, RunConfig
 from seqkit.devices import resolve_device
+from seqkit.diagnostics.gradflow import find_cell
 from seqkit.errors import ConfigError, UnknownNameError
 from seqkit.interfaces import IOSpec, Task, check_cell
 from seqkit.optim import OPTIMIZERS
@@ -59,11 +60,6 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
         f"topology '{topology}'", topo_entry.options, config.topology_options
     )
     trainer = config.trainer or registry.default("trainer")
-    if trainer is None:
-        raise ConfigError(
-            f"no default trainer is registered; pass --trainer "
-            f"({', '.join(registry.names('trainer'))})"
-        )
     trainer_entry = registry.get("trainer", trainer)
     trainer_opts = resolve_options(
         f"trainer '{trainer}'", trainer_entry.options, config.trainer_options
@@ -94,7 +90,14 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     if resolved.optimizer not in OPTIMIZERS:
         raise UnknownNameError("optimizer", str(resolved.optimizer), OPTIMIZERS)
     result = Plan(resolved, task, device, registry)
-    result.build_model()  # a topology that cannot serve the task fails here, before any I/O
+    # Fail here, before any I/O, when the parts cannot work together: a topology that
+    # cannot serve the task fails when built, one that needs a step a cell refuses
+    # (a bidirectional cell fed its own predictions) on a forward pass of the probes.
+    model = result.build_model()
+    with torch.no_grad():
+        model.eval()(task.probes()[:1])
+    if resolved.probe_every:
+        find_cell(model)
     return result
 
 

@@ -23,7 +23,8 @@ class UnknownNameError(SeqkitError, KeyError):
         close = difflib.get_close_matches(name, self.available, n=1, cutoff=0.5)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         listed = ", ".join(self.available) or "none registered"
-        super().__init__(f"unknown {kind} '{name}'.{hint} Available {kind}s: {listed}.")
+        plural = "topologies" if kind == "topology" else f"{kind}s"
+        super().__init__(f"unknown {kind} '{name}'.{hint} Available {plural}: {listed}.")
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])

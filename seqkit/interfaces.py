@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from seqkit import objectives
+from seqkit.errors import PluginError
 from seqkit.options import Option
 
 State = Any
@@ -51,12 +52,15 @@ MakeCell = Callable[[int], nn.Module]
 
 
 def check_cell(cell: object, owner: str) -> None:
-    """Raise TypeError naming `owner` if `cell` does not satisfy the Cell contract."""
+    """Raise PluginError naming `owner` if `cell` does not satisfy the Cell contract."""
     missing = [a for a in ("input_size", "hidden_size", "output_size") if not hasattr(cell, a)]
     missing += [m for m in ("forward", "step") if not callable(getattr(cell, m, None))]
     if not isinstance(cell, nn.Module) or missing:
         what = ", ".join(missing) if missing else "it is not a torch.nn.Module"
-        raise TypeError(f"cell '{owner}' does not satisfy the Cell contract: missing {what}")
+        raise PluginError(
+            f"cell '{owner}' does not satisfy the Cell contract: missing {what} "
+            "(see docs/plugins.md)"
+        )
 
 
 @dataclass(frozen=True)

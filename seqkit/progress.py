@@ -9,22 +9,32 @@ from seqkit.interfaces import Callback, TrainState
 
 
 class PlainProgress(Callback):
-    """One line every `every` epochs (and the last), for logs and pipes."""
+    """One line every `every` epochs and for the last epoch run, for logs and pipes."""
 
     def __init__(self, every: int, chance: float, stream: TextIO | None = None) -> None:
         self.every, self.chance = every, chance
         self.stream = stream or sys.stderr
+        self.last: tuple[int, dict[str, float]] | None = None
+        self.printed = 0
 
     def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None:
-        if state.epoch % self.every and state.epoch != state.epochs:
-            return
+        self.last = (state.epoch, record)
+        if state.epoch % self.every == 0 or state.epoch == state.epochs:
+            self._print(state, state.epoch, record)
+
+    def on_fit_end(self, state: TrainState) -> None:
+        if self.last is not None and self.printed != self.last[0]:  # stopped early
+            self._print(state, *self.last)
+
+    def _print(self, state: TrainState, epoch: int, record: dict[str, float]) -> None:
         width = len(str(state.epochs))
         print(
-            f"epoch {state.epoch:>{width}}/{state.epochs}  train {record['train_loss']:.4g}"
+            f"epoch {epoch:>{width}}/{state.epochs}  train {record['train_loss']:.4g}"
             f"  val {record['val_loss']:.4g}  (chance {self.chance:.4g})",
             file=self.stream,
             flush=True,
         )
+        self.printed = epoch
 
 
 class BarProgress(Callback):

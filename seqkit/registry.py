@@ -18,7 +18,7 @@ from typing import Any
 import pluggy
 
 from seqkit import hookspecs
-from seqkit.errors import NameClashError, PluginError, UnknownNameError
+from seqkit.errors import ConfigError, NameClashError, PluginError, UnknownNameError
 from seqkit.options import Option
 
 ENTRY_POINT_GROUP = "seqkit"
@@ -156,6 +156,9 @@ class Registry:
             )
 
     def _call(self, info: PluginInfo, kind: str, hook: Callable[..., Any]) -> None:
+        """Call one plugin's hook; its names are added only if the whole hook succeeds."""
+        pending: list[Entry] = []
+
         def register(
             name: str, factory: Callable[..., Any], description: str = "", **keywords: Any
         ) -> None:
@@ -169,16 +172,27 @@ class Registry:
             if not description:
                 doc = (getattr(factory, "__doc__", None) or "").strip()
                 description = doc.splitlines()[0] if doc else ""
-            entry = Entry(
-                kind, name, factory, description, info.name, info.version, dict(options), keywords
+            pending.append(
+                Entry(
+                    kind,
+                    name,
+                    factory,
+                    description,
+                    info.name,
+                    info.version,
+                    dict(options),
+                    keywords,
+                )
             )
-            self._entries[kind].setdefault(name, []).append(entry)
-            info.registers.setdefault(PLURALS[kind], []).append(name)
 
         try:
             hook(register=register)
         except Exception as exc:
             self._fail(info, exc, during=KINDS[kind])
+            return
+        for entry in pending:
+            self._entries[kind].setdefault(entry.name, []).append(entry)
+            info.registers.setdefault(PLURALS[kind], []).append(entry.name)
 
     def _fail(self, info: PluginInfo, exc: BaseException, during: str = "register") -> None:
         info.status, info.error = "error", f"{type(exc).__name__}: {exc}"
@@ -207,10 +221,25 @@ class Registry:
     def entries(self, kind: str) -> list[Entry]:
         return [e for name in self.names(kind) for e in self._entries[kind][name]]
 
-    def default(self, kind: str) -> str | None:
-        """The name a plugin marked `default=True` for `kind`, if exactly one did."""
+    def default(self, kind: str) -> str:
+        """The name a plugin marked `default=True` for `kind`; an error unless exactly one."""
         marked = [e.name for e in self.entries(kind) if e.extra.get("default")]
-        return marked[0] if len(marked) == 1 else None
+        if len(marked) == 1:
+            return marked[0]
+        plural = PLURALS[kind]
+        if not self._entries[kind]:
+            raise ConfigError(
+                f"no {plural} are registered (are the built-in plugins disabled by {ENV_DISABLE}?)"
+            )
+        if marked:
+            raise ConfigError(
+                f"several {plural} are marked as the default "
+                f"({', '.join(marked)}): choose one with --{kind}"
+            )
+        raise ConfigError(
+            f"no {kind} is marked as the default: choose one with --{kind} "
+            f"({', '.join(self.names(kind))})"
+        )
 
     @property
     def plugins(self) -> list[PluginInfo]:

@@ -194,3 +194,55 @@ def test_unknown_name_in_subprocess_has_no_traceback(tmp_path):
     assert res.returncode == 2
     assert "Did you mean 'lstm'?" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            [
+                "--cell",
+                "gru",
+                "--task",
+                "multiples",
+                "--bidirectional",
+                "--topology-opt",
+                "feed=prediction",
+            ],
+            "needs a unidirectional cell",
+        ),
+        (
+            ["--cell", "gru", "--task", "sum", "--topology", "seq2seq", "--probe-every", "1"],
+            "exactly one cell",
+        ),
+    ],
+)
+def test_errors_found_only_by_running_are_caught_before_anything_is_written(
+    runner, tmp_path, args, message
+):
+    out = tmp_path / "never"
+    res = runner.invoke(cli, ["run", *args, "--out", str(out)])
+    assert res.exit_code == 2 and message in res.output
+    assert not out.exists()
+
+
+def test_progress_prints_the_last_epoch_when_stopped_early():
+    import io
+
+    import seqkit
+    from seqkit.progress import PlainProgress
+
+    class StopAt2(seqkit.Callback):
+        def on_epoch_end(self, state, record):
+            if state.epoch == 2:
+                state.stop = "enough"
+
+    stream = io.StringIO()
+    seqkit.run(
+        cell="gru",
+        task="toy",
+        epochs=10,
+        device="cpu",
+        callbacks=[StopAt2(), PlainProgress(every=5, chance=0.69, stream=stream)],
+    )
+    assert stream.getvalue().startswith("epoch  2/10")

@@ -123,4 +123,4 @@ def test_orthogonal_gain_explodes_and_clipping_recovers():
     clipped = seqkit.run(grad_clip=1.0, probe_every=4, **kw)
     assert clipped.diagnostics["records"][0]["log10_vanishing_factor"] > 0  # grows backward
     assert max(clipped.diagnostics["grad_norm"]) > 100  # pre-clip norms explode ...
-    assert clipped.metrics["val_loss"] < 0.02 * clipped.chance_loss  # ... and it learns
+    assert clipped.metrics["val_loss"] < 0.05 * clipped.chance_loss  # ... and it learns

@@ -122,3 +122,42 @@ def test_env_var_leaves_out_a_builtin_family(monkeypatch):
 
 def test_default_trainer_is_marked_by_its_plugin(registry):
     assert registry.default("trainer") == "minibatch"
+
+
+def test_a_hook_that_fails_part_way_registers_nothing():
+    def half(register):
+        register("first", EchoCell)
+        raise RuntimeError("second failed")
+
+    plugin = types.SimpleNamespace(register_cells=hookimpl(half), name="half")
+    with pytest.warns(PluginWarning, match="second failed"):
+        reg = load_registry(entry_points=False, plugins=[plugin])
+    assert reg.names("cell") == [] and reg.plugins[0].registers == {}
+
+
+def test_a_cell_that_breaks_the_contract_is_a_clear_error():
+    broken = types.SimpleNamespace(
+        register_cells=hookimpl(lambda register: register("broken", lambda i, h: None)),
+        name="broken",
+    )
+    reg = load_registry(plugins=[broken])
+    with pytest.raises(PluginError, match="cell 'broken' does not satisfy the Cell contract"):
+        seqkit.run(cell="broken", task="sum", registry=reg)
+
+
+def test_default_trainer_errors_say_what_to_do(monkeypatch):
+    monkeypatch.setenv(ENV_DISABLE, "trainers")
+    with pytest.raises(seqkit.ConfigError, match="no trainers are registered"):
+        seqkit.plan(seqkit.RunConfig(task="sum", cell="gru"), load_registry())
+    twice = types.SimpleNamespace(
+        register_trainers=hookimpl(lambda register: register("mine", lambda: None, default=True)),
+        name="mine",
+    )
+    monkeypatch.delenv(ENV_DISABLE)
+    with pytest.raises(seqkit.ConfigError, match=r"several trainers.*\(mine, minibatch\)"):
+        seqkit.plan(seqkit.RunConfig(task="sum", cell="gru"), load_registry(plugins=[twice]))
+
+
+def test_unknown_topology_message_spells_the_plural(registry):
+    with pytest.raises(UnknownNameError, match="Available topologies:"):
+        registry.get("topology", "many-to-few")

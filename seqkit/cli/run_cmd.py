@@ -63,7 +63,8 @@ def print_summary(result: RunResult) -> None:
     s = result.summary()
     c = result.config
     click.secho(
-        f"\n{c.cell} / {c.topology} on {c.task}: {s['epochs_run']} epochs, "
+        f"\n{c.cell} / {c.topology} on {c.task}: {s['epochs_run']} "
+        f"epoch{'' if s['epochs_run'] == 1 else 's'}, "
         f"{s['parameters']:,} parameters, {s['train_time_s']:.2f} s on {s['device']}",
         bold=True,
     )
@@ -71,12 +72,12 @@ def print_summary(result: RunResult) -> None:
     for key in ("train_loss", "val_loss"):
         value = s[key]
         ratio = f"  ({value / chance:.2%} of chance)" if value is not None and chance else ""
-        click.echo(f"  {key.replace('_', ' '):<11} {value:.4g}{ratio}")
-    click.echo(f"  {'chance':<11} {chance:.4g}  (best input-blind prediction)")
+        click.echo(f"  {key.replace('_', ' '):<13} {value:.4g}{ratio}")
+    click.echo(f"  {'chance':<13} {chance:.4g}  (best input-blind prediction)")
     for key, value in s["metrics"].items():
-        click.echo(f"  {key.replace('_', ' '):<11} {value:.4g}")
+        click.echo(f"  {key.replace('_', ' '):<13} {value:.4g}")
     if s["solved"] is not None:
-        click.echo(f"  {'solved':<11} {'yes' if s['solved'] else 'no'}  ({s['solved_rule']})")
+        click.echo(f"  {'solved':<13} {'yes' if s['solved'] else 'no'}  ({s['solved_rule']})")
     if s["gradients"]:
         for when in ("init", "end"):
             g = s["gradients"][when]
