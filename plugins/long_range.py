@@ -24,9 +24,20 @@ def _one_hot(index: Tensor, n: int) -> Tensor:
 
 
 class LongRangeTask(Task):
-    """Shared by the long-range tasks: fresh training data every epoch."""
+    """Shared by the long-range tasks: fresh training data every epoch, and by default
+    the classification rule "solved when validation accuracy exceeds 99%"."""
 
     fresh_data = True
+    solved_rule = "accuracy > 99%"
+    defaults: ClassVar[dict[str, Any]] = {
+        "hidden_size": 64,
+        "epochs": 30,
+        "lr": 3e-3,
+        "batch_size": 50,
+    }
+
+    def solved(self, metrics: dict[str, float]) -> bool | None:
+        return metrics["val_accuracy"] > 0.99
 
 
 class Adding(LongRangeTask):
@@ -192,7 +203,6 @@ class Recall(LongRangeTask):
     name = "recall"
     kind = "classification"
     default_topology = "many-to-one"
-    solved_rule = "accuracy > 99%"
     defaults: ClassVar[dict[str, Any]] = {
         "hidden_size": 64,
         "epochs": 20,
@@ -233,9 +243,6 @@ class Recall(LongRangeTask):
     def chance_loss(self, y: Tensor) -> float:
         return math.log(self.opts["alphabet"])
 
-    def solved(self, metrics: dict[str, float]) -> bool | None:
-        return metrics["val_accuracy"] > 0.99
-
 
 class Parity(LongRangeTask):
     """Parity of a bit sequence (many-to-one), or running parity at every step."""
@@ -243,13 +250,6 @@ class Parity(LongRangeTask):
     name = "parity"
     kind = "binary"
     default_topology = "many-to-one"
-    solved_rule = "accuracy > 99%"
-    defaults: ClassVar[dict[str, Any]] = {
-        "hidden_size": 64,
-        "epochs": 30,
-        "lr": 3e-3,
-        "batch_size": 50,
-    }
     options: ClassVar[dict[str, Option]] = {
         **sample_options(5000, 500),
         "seq_len": Option(10, "bits", min=1, max=1_000_000),
@@ -279,9 +279,6 @@ class Parity(LongRangeTask):
     def chance_loss(self, y: Tensor) -> float:
         return math.log(2)
 
-    def solved(self, metrics: dict[str, float]) -> bool | None:
-        return metrics["val_accuracy"] > 0.99
-
 
 class Order(LongRangeTask):
     """Temporal order: which of two marked symbols came first, among distractors
@@ -290,13 +287,6 @@ class Order(LongRangeTask):
     name = "order"
     kind = "classification"
     default_topology = "many-to-one"
-    solved_rule = "accuracy > 99%"
-    defaults: ClassVar[dict[str, Any]] = {
-        "hidden_size": 64,
-        "epochs": 30,
-        "lr": 3e-3,
-        "batch_size": 50,
-    }
     options: ClassVar[dict[str, Option]] = {
         **sample_options(5000, 500),
         "seq_len": Option(50, "sequence length T", min=10, max=1_000_000),
@@ -340,9 +330,6 @@ class Order(LongRangeTask):
             f"Input: T={x.shape[0]}, {', '.join(events)} -> Output: class {int(pred)} "
             f"(answer {int(answer)})"
         )
-
-    def solved(self, metrics: dict[str, float]) -> bool | None:
-        return metrics["val_accuracy"] > 0.99
 
 
 LONG_RANGE = (Adding, Copy, Recall, Parity, Order)
