@@ -36,6 +36,7 @@ from seqkit.interfaces import (
     check_cell,
     sample_options,
 )
+from seqkit.load import LoadedRun, load_run
 from seqkit.options import Option
 from seqkit.registry import Entry, Registry, get_registry, load_registry
 from seqkit.runner import RunResult, run
@@ -84,6 +85,7 @@ __all__ = [
     "Entry",
     "History",
     "IOSpec",
+    "LoadedRun",
     "NameClashError",
     "NonFiniteError",
     "Option",
@@ -108,6 +110,7 @@ __all__ = [
     "list_topologies",
     "list_trainers",
     "load_registry",
+    "load_run",
     "plan",
     "run",
     "sample_options",

@@ -13,6 +13,7 @@ from seqkit.cli.compare_cmd import compare_cmd
 from seqkit.cli.explain_cmd import explain_cmd
 from seqkit.cli.gradients_cmd import gradients_cmd
 from seqkit.cli.listing import list_cmd, plugins_cmd
+from seqkit.cli.predict_cmd import predict_cmd
 from seqkit.cli.run_cmd import run_cmd
 from seqkit.errors import NonFiniteError, SeqkitError
 
@@ -41,6 +42,7 @@ def cli() -> None:
 
     \b
     seqkit run --cell gru --task sum     train and print a summary
+    seqkit predict RUN_DIR --input 2,4,6,8,10,11   a trained run's predictions
     seqkit list                          cells, topologies, tasks, trainers
     seqkit plugins                       installed plugins and what they register
     seqkit explain --cell lstm --task sum  shapes from batch to loss, equations
@@ -55,6 +57,7 @@ cli.add_command(plugins_cmd)
 cli.add_command(explain_cmd)
 cli.add_command(gradients_cmd)
 cli.add_command(compare_cmd)
+cli.add_command(predict_cmd)
 
 
 def _one_line_warning(

@@ -1,0 +1,41 @@
+"""`seqkit predict`: a trained run's predictions for new inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from seqkit.errors import ConfigError
+from seqkit.load import load_run, read_inputs
+
+
+@click.command("predict")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--input", "text", help='One sequence ("2,4,6,8,10,11") or JSON.')
+@click.option(
+    "--input-file",
+    type=click.Path(path_type=Path),
+    help="Many rows: CSV (one sequence per line) or JSON.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per input.")
+def predict_cmd(run_dir: Path, text: str | None, input_file: Path | None, as_json: bool) -> None:
+    """Load RUN_DIR's model and print its predictions in the task's own format."""
+    if (text is None) == (input_file is None):
+        raise ConfigError("give exactly one of --input and --input-file")
+    if input_file is not None:
+        try:
+            raw = input_file.read_text()
+        except OSError as exc:
+            raise ConfigError(f"--input-file {input_file}: {exc.strerror}") from None
+        inputs = read_inputs(raw, f"--input-file {input_file}")
+    else:
+        inputs = read_inputs(str(text), "--input")
+        if isinstance(inputs, list) and len(inputs) == 1:
+            inputs = inputs[0]  # one row on the command line is one sequence
+    rows = load_run(run_dir).predict(inputs)
+    for row in rows:
+        click.echo(
+            json.dumps({k: v for k, v in row.items() if k != "text"}) if as_json else row["text"]
+        )
