@@ -28,7 +28,6 @@ class LongRangeTask(Task):
     the classification rule "solved when validation accuracy exceeds 99%"."""
 
     fresh_data = True
-    standardize_inputs = False  # one-hot symbols and sparse markers, fed raw as in the papers
     solved_rule = "accuracy > 99%"
     defaults: ClassVar[dict[str, Any]] = {
         "hidden_size": 64,

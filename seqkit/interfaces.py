@@ -103,10 +103,6 @@ class Task:
     fresh_data: ClassVar[bool] = False
     """True: the trainer draws a new training set every epoch (the literature's recipe for
     the long-range tasks), so a network cannot memorise a fixed set."""
-    standardize_inputs: ClassVar[bool] = True
-    """False for one-hot or sparse marker inputs: standardising a channel that is 1 at
-    one step in L makes that input about sqrt(L) large, so its scale would depend on
-    the sequence length (recall: 10 at L=10, 29 at L=100)."""
     solved_rule: ClassVar[str] = ""
     """What `solved` checks, in words (e.g. "MSE < 0.01")."""
     defaults: ClassVar[Mapping[str, Any]] = {}

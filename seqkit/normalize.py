@@ -20,12 +20,10 @@ class Standardized(nn.Module):
     y_mean: Tensor
     y_std: Tensor
 
-    def __init__(self, inner: nn.Module, x: Tensor | None, y: Tensor | None) -> None:
-        """Statistics from training inputs `x` and regression targets `y`; None leaves
-        that side unscaled."""
+    def __init__(self, inner: nn.Module, x: Tensor, y: Tensor | None) -> None:
         super().__init__()
         self.inner = inner
-        mean_x, std_x = _stats(x) if x is not None else (torch.zeros(()), torch.ones(()))
+        mean_x, std_x = _stats(x)
         self.register_buffer("x_mean", mean_x)
         self.register_buffer("x_std", std_x)
         self.scale_output = y is not None

@@ -119,12 +119,8 @@ def assemble_model(the_plan: Plan, train_x: torch.Tensor, train_y: torch.Tensor)
     torch.manual_seed(the_plan.config.seed)
     model: nn.Module = the_plan.build_model()
     if the_plan.config.normalize:
-        task = the_plan.task
-        model = Standardized(
-            model,
-            train_x if task.standardize_inputs else None,
-            train_y if task.kind == "regression" else None,
-        )
+        regression = the_plan.task.kind == "regression"
+        model = Standardized(model, train_x, train_y if regression else None)
     return model.to(the_plan.device)
 
 

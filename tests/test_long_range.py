@@ -138,19 +138,3 @@ def test_grad_norm_is_tracked_before_clipping():
         callbacks=[Track()],
     )
     assert len(norms) == 2 and all(n > 1e-3 for n in norms)  # pre-clip, not the clip
-
-
-def test_one_hot_inputs_are_not_standardised_but_notebook_inputs_are():
-    recall = seqkit.run(
-        cell="gru",
-        task="recall",
-        epochs=1,
-        device="cpu",
-        task_options={"seq_len": 50, "num_samples": 200},
-    )
-    assert float(recall.model.x_mean.abs().max()) == 0 and float(recall.model.x_std) == 1
-    total = seqkit.run(
-        cell="gru", task="sum", epochs=1, device="cpu", task_options={"num_samples": 200}
-    )
-    assert float(total.model.x_mean) == pytest.approx(7.5, abs=0.5)  # integers 1..14
-    assert float(total.model.y_std) == pytest.approx(9.87, rel=0.1)  # sqrt(97.5)
