@@ -1,7 +1,7 @@
 """With defaults only, every notebook task reaches the notebook's printed quality.
 
-Slow (about a minute): run with `python -m pytest -m slow`. The time side of the claim is
-measured by `benchmarks/notebook.py`, never asserted here.
+About 30 s for all twelve on a 2-core CPU. The time side of the claim is measured by
+`benchmarks/notebook.py`, never asserted here.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ def _errors(example: dict) -> list[float]:
     return [abs(o - a) for o, a in zip(out, ans, strict=True)]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("task", list(QUALITY))
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_defaults_reach_notebook_quality(cell, task):
