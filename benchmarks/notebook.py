@@ -161,6 +161,9 @@ def main() -> None:
             sk = run_seqkit(task, cell, nb["target"])
             nb_time = nb["time_to_target"] if nb["time_to_target"] is not None else nb["elapsed"]
             bound = "" if nb["time_to_target"] is not None else ">"
+            # Cut by --budget with no known full-run loss: the target is the loss at the
+            # cut, not the recipe's final loss; marked with * below the table.
+            cut = not nb["finished"] and task not in KNOWN_FINAL_LOSS
             ratio = nb_time / sk["time_to_target"] if sk["time_to_target"] else None
             probe = sk["examples"][0]["text"]
             if ratio:
@@ -168,7 +171,8 @@ def main() -> None:
             else:  # its default run ended above the target: say how far it got
                 seqkit_s, verdict = "-", f"not reached (best {sk['best_val_loss']:.3g})"
             print(
-                f"{task:<10}{cell:<6}{nb['target']:>12.4g}{bound + f'{nb_time:.1f}':>12}"
+                f"{task:<10}{cell:<6}{nb['target']:>11.4g}{'*' if cut else ' '}"
+                f"{bound + f'{nb_time:.1f}':>12}"
                 f"{seqkit_s:>10}{verdict:>9}  {probe}",
                 flush=True,
             )
@@ -180,8 +184,13 @@ def main() -> None:
                     "seqkit": sk,
                     "ratio": ratio,
                     "ratio_is_lower_bound": bool(bound),
+                    "target_is_loss_at_budget_cut": cut,
                 }
             )
+    print(
+        "* the notebook recipe was cut by --budget: the target is its loss at the cut, "
+        "not its final loss; > : the notebook did not reach the target within the budget"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "notebook.json"
     path.write_text(
