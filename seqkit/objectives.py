@@ -6,8 +6,6 @@ floats, K = 1, outputs are logits), classification targets `(B, T_out)` int64.
 
 from __future__ import annotations
 
-import math
-
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -54,9 +52,4 @@ def chance_loss(kind: str, y: Tensor) -> float:
     raise ValueError(f"unknown task kind {kind!r}")
 
 
-def uniform_chance_loss(n_classes: int) -> float:
-    """Cross-entropy of guessing uniformly among `n_classes`."""
-    return math.log(n_classes)
-
-
-__all__ = ["chance_loss", "loss", "metrics", "predict", "uniform_chance_loss"]
+__all__ = ["chance_loss", "loss", "metrics", "predict"]

@@ -279,12 +279,6 @@ def get_registry() -> Registry:
     return _default
 
 
-def set_registry(registry: Registry | None) -> None:
-    """Replace the process-wide registry (None: reload from entry points on next use)."""
-    global _default
-    _default = registry
-
-
 def _plugin_name(plugin: object) -> str:
     if isinstance(plugin, types.ModuleType):
         return plugin.__name__
