@@ -15,7 +15,7 @@ B, T, D, H, K = 3, 7, 4, 6, 2
 
 
 @pytest.mark.parametrize(
-    "cell, layers, bidirectional", itertools.product(CELLS, [1, 2], [False, True])
+    "cell, layers, bidirectional", list(itertools.product(CELLS, [1, 2], [False, True]))
 )
 def test_cell_contract_shapes(registry, cell, layers, bidirectional):
     module = registry.get("cell", cell).factory(
@@ -68,7 +68,7 @@ TOPOLOGY_IO = {
 
 @pytest.mark.parametrize(
     "cell, topology, layers, bidirectional",
-    itertools.product(CELLS, TOPOLOGY_IO, [1, 2], [False, True]),
+    list(itertools.product(CELLS, TOPOLOGY_IO, [1, 2], [False, True])),
 )
 def test_every_cell_in_every_topology(cell, topology, layers, bidirectional):
     t_in, t_out = TOPOLOGY_IO[topology]
