@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import tomllib
 from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from seqkit.cli.params import RegistryName
 from seqkit.config import RunConfig
+from seqkit.errors import ConfigError
 from seqkit.options import parse_pairs
 
 CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
-    click.option("--cell", required=True, type=RegistryName("cell"), help="Recurrent cell."),
-    click.option("--task", required=True, type=RegistryName("task"), help="Task to learn."),
+    click.option("--cell", type=RegistryName("cell"), help="Recurrent cell (required)."),
+    click.option("--task", type=RegistryName("task"), help="Task to learn (required)."),
+    click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path),
+        help="Settings from a TOML file, or a run's config.json; flags given here win.",
+    ),
     click.option(
         "--topology",
         type=RegistryName("topology"),
@@ -98,33 +110,84 @@ def config_options_but_cell(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def config_from_options(kw: dict[str, Any]) -> RunConfig:
-    """The RunConfig the options describe; common cell options go into cell_options."""
+    """The RunConfig the options describe, over the `--config` file's settings if given.
+
+    Common cell options (`--num-layers`, ...) go into cell_options. With a file, only
+    the flags given on the command line override it; `K=V` options merge key by key.
+    """
     cell_opts: dict[str, Any] = parse_pairs(kw["cell_opt"], "--cell-opt")
     for flag in ("num_layers", "dropout", "bidirectional"):
         if kw[flag] is not None:
             cell_opts[flag] = kw[flag]
-    return RunConfig(
-        task=kw["task"],
-        cell=kw["cell"],
-        topology=kw["topology"],
-        trainer=kw["trainer"],
-        hidden_size=kw["hidden_size"],
-        epochs=kw["epochs"],
-        lr=kw["lr"],
-        batch_size=kw["batch_size"],
-        optimizer=kw["optimizer"],
-        weight_decay=kw["weight_decay"],
-        lr_schedule=kw["lr_schedule"],
-        grad_clip=kw["grad_clip"],
-        seed=kw["seed"],
-        device=kw["device"],
-        normalize=kw["normalize"],
-        threads=kw["threads"],
-        probe_every=kw["probe_every"],
-        probe_dtype=kw["probe_dtype"],
-        probe_batch=kw["probe_batch"],
-        cell_options=cell_opts,
-        task_options=parse_pairs(kw["task_opt"], "--task-opt"),
-        topology_options=parse_pairs(kw["topology_opt"], "--topology-opt"),
-        trainer_options=parse_pairs(kw["trainer_opt"], "--trainer-opt"),
-    )
+    flags: dict[str, Any] = {
+        name: kw[name]
+        for name in (
+            "task",
+            "cell",
+            "topology",
+            "trainer",
+            "hidden_size",
+            "epochs",
+            "lr",
+            "batch_size",
+            "optimizer",
+            "weight_decay",
+            "lr_schedule",
+            "grad_clip",
+            "seed",
+            "device",
+            "normalize",
+            "threads",
+            "probe_every",
+            "probe_dtype",
+            "probe_batch",
+        )
+    }
+    options = {
+        "cell_options": cell_opts,
+        "task_options": parse_pairs(kw["task_opt"], "--task-opt"),
+        "topology_options": parse_pairs(kw["topology_opt"], "--topology-opt"),
+        "trainer_options": parse_pairs(kw["trainer_opt"], "--trainer-opt"),
+    }
+    if not kw.get("config_file"):
+        return RunConfig.from_dict({**flags, **options})
+    settings = load_settings(kw["config_file"])
+    ctx = click.get_current_context(silent=True)
+    for name, value in flags.items():
+        if _given(ctx, name):
+            settings[name] = value
+    for name, given in options.items():
+        settings[name] = {**settings.get(name, {}), **given}
+    return RunConfig.from_dict(settings)
+
+
+def _given(ctx: click.Context | None, name: str) -> bool:
+    """Whether the user set `name` on the command line (a command without such a flag,
+    like `gradients` for the cell, always supplies its own value)."""
+    if ctx is None or name not in ctx.params:
+        return True
+    source = ctx.get_parameter_source(name)
+    return source is not None and source != ParameterSource.DEFAULT
+
+
+def load_settings(path: Path) -> dict[str, Any]:
+    """A settings dict from TOML (RunConfig's keys; `-` or `_`) or a run's config.json."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"--config {path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise ConfigError(f"--config {path}: not valid {kind}: {exc}") from None
+    data.pop("versions", None)  # recorded in a run's config.json, not a setting
+    settings = {key.replace("-", "_"): value for key, value in data.items()}
+    known = {f.name for f in fields(RunConfig)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ConfigError(
+            f"--config {path}: unknown setting '{unknown[0]}'; settings are: "
+            f"{', '.join(sorted(known))}"
+        )
+    return settings
