@@ -55,7 +55,13 @@ class LoopTrainer:
             yield order[i : i + batch_size] if order is not None else slice(i, i + batch_size)
 
     def fit(
-        self, model: nn.Module, data: Data, task: Task, config: Any, callbacks: list[Callback]
+        self,
+        model: nn.Module,
+        data: Data,
+        task: Task,
+        config: Any,
+        callbacks: list[Callback],
+        resume: dict[str, Any] | None = None,
     ) -> History:
         device = data.train_x.device
         opt = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay)
@@ -65,10 +71,20 @@ class LoopTrainer:
         per_epoch = 1 if self.full_batch else math.ceil(n / config.batch_size)
         state = TrainState(model, opt, task, config, History(), config.epochs, per_epoch)
         schedule = make_schedule(config.lr_schedule, opt, per_epoch * config.epochs)
+        state.schedule, state.generator = schedule, gen
+        first = 1
+        if resume is not None:
+            opt.load_state_dict(resume["optimizer"])
+            if schedule is not None and resume["schedule"] is not None:
+                schedule.load_state_dict(resume["schedule"])
+            gen.set_state(resume["generator"])
+            state.history.epochs = list(resume["history"])
+            state.step, state.epoch = resume["step"], resume["epoch"]
+            first = resume["epoch"] + 1
         train_x, train_y = data.train_x, data.train_y
         for fn in events.fit_start:
             fn(state)
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(first, config.epochs + 1):
             state.epoch = epoch
             for fn in events.epoch_start:
                 fn(state)
@@ -97,6 +113,12 @@ class LoopTrainer:
                 state.loss = loss
                 for fn in events.step_end:
                     fn(state)
+                if state.interrupt:
+                    break
+            if state.interrupt:  # the partial epoch is abandoned; its checkpoint is not
+                state.history.stopped = state.interrupt
+                state.history.interrupted = True
+                break
             record: dict[str, float] = {
                 "epoch": epoch,
                 "step": state.step,

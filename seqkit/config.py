@@ -33,6 +33,8 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     normalize: bool = True
+    checkpoint_every: int = 1
+    """Write checkpoint.pt every N epochs (and at the end); 0: only at the end."""
     threads: int | None = None
     """CPU intra-op threads; None ("auto"): 1 for small models (hidden size < 256), where
     more threads buy little and a busy neighbour makes them much slower; else torch's."""
@@ -74,6 +76,10 @@ class RunConfig:
             raise ConfigError(f"--probe-every must be an integer >= 0 (got {self.probe_every!r})")
         _positive_int("probe-batch", self.probe_batch, 100_000)
         _positive_int("threads", self.threads, 1024)
+        if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 0:
+            raise ConfigError(
+                f"--checkpoint-every must be an integer >= 0 (got {self.checkpoint_every!r})"
+            )
         if self.probe_dtype not in ("float32", "float64"):
             raise ConfigError(
                 f"--probe-dtype must be float32 or float64 (got {self.probe_dtype!r})"

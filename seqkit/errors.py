@@ -40,3 +40,7 @@ class PluginError(SeqkitError):
 
 class NonFiniteError(SeqkitError):
     """Training produced a NaN or infinite loss."""
+
+
+class Interrupted(SeqkitError):
+    """Training was stopped by a signal; the run can be resumed from its checkpoint."""

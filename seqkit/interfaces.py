@@ -199,6 +199,8 @@ class Data:
     val_y: Tensor
     resample: Callable[[int], tuple[Tensor, Tensor]] | None = None
     """For tasks with fresh data: `resample(epoch)` draws that epoch's training set."""
+    generator: torch.Generator | None = None
+    """The training stream `resample` draws from (saved in checkpoints)."""
 
 
 @dataclass
@@ -209,6 +211,8 @@ class History:
     stopped: str | None = None
     non_finite: bool = False
     """True when training stopped because the loss became NaN or infinite."""
+    interrupted: bool = False
+    """True when `TrainState.interrupt` stopped training mid-epoch."""
 
     @property
     def last(self) -> dict[str, float]:
@@ -234,6 +238,12 @@ class TrainState:
     """The last step's global gradient norm before clipping, on the device; computed when
     clipping is on or a callback sets `track_grad_norm` in `on_fit_start`."""
     track_grad_norm: bool = False
+    schedule: Any = None
+    """The learning-rate scheduler, if any (saved in checkpoints)."""
+    generator: torch.Generator | None = None
+    """The trainer's shuffling stream (saved in checkpoints)."""
+    interrupt: str | None = None
+    """Set (by a signal handler) to stop at the next step; the epoch is abandoned."""
     stop: str | None = None
     """Set by a callback to end training after the current epoch, with the reason."""
 
@@ -250,7 +260,11 @@ class Callback:
 
 
 class Trainer(Protocol):
-    """Built by a factory `(**options)`; `fit` trains `model` in place."""
+    """Built by a factory `(**options)`; `fit` trains `model` in place.
+
+    A trainer that can continue a checkpointed run accepts `resume`: the checkpoint's
+    `epoch`, `step`, `history`, `optimizer`, `schedule` and `generator` states.
+    """
 
     def fit(
         self,
@@ -259,4 +273,5 @@ class Trainer(Protocol):
         task: Task,
         config: Any,
         callbacks: list[Callback],
+        resume: dict[str, Any] | None = None,
     ) -> History: ...

@@ -9,8 +9,6 @@ never executed.
 from __future__ import annotations
 
 import json
-import pickle
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,17 +81,7 @@ def load_run(path: str | Path, registry: Registry | None = None) -> LoadedRun:
     x = torch.zeros(2, task.io.input_len or 1, task.io.input_size)
     y = torch.zeros(2, task.io.output_len or 1, task.io.output_size)
     model = assemble_model(the_plan, x, y)
-    try:
-        with warnings.catch_warnings():  # a foreign pickle protocol is refused below anyway
-            warnings.filterwarnings("ignore", message="Detected pickle protocol")
-            state = torch.load(model_file, map_location=the_plan.device, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise ConfigError(
-            f"{model_file} was refused: it is not a plain tensor file "
-            f"(weights_only loading: {str(exc).splitlines()[0]})"
-        ) from None
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise ConfigError(f"{model_file} is corrupt or truncated: {exc}") from None
+    state = rundir.load_tensors(model_file, the_plan.device)
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError) as exc:

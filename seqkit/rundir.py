@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ CONFIG, METRICS, SUMMARY, MODEL, PLOT = (
     "model.pt",
     "loss.png",
 )
+CHECKPOINT = "checkpoint.pt"
 
 
 def check_out_dir(path: Path, overwrite: bool) -> None:
@@ -45,11 +48,71 @@ def write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def save_model(path: Path, model: torch.nn.Module) -> None:
+def save_tensors(path: Path, payload: Any) -> None:
+    """torch.save atomically: temporary file, fsync, rename. A process killed at any
+    moment leaves either the previous complete file or the new one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    torch.save(model.state_dict(), tmp)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(path: Path, model: torch.nn.Module) -> None:
+    save_tensors(path, model.state_dict())
+
+
+def load_tensors(path: Path, map_location: Any = "cpu") -> Any:
+    """torch.load with `weights_only=True`: a file carrying pickled code is refused,
+    never executed. Every failure is a ConfigError naming the file."""
+    try:
+        with warnings.catch_warnings():  # a foreign pickle protocol is refused below anyway
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        # Garbage and pickled code fail alike here; either way nothing from it runs.
+        raise ConfigError(
+            f"{path} was refused: it is not a plain tensor file (seqkit loads with "
+            "weights_only=True and never runs code from a file)"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise ConfigError(f"{path} is corrupt or truncated: {exc}") from None
+
+
+class Checkpointer(Callback):
+    """Saves everything needed to continue: at every `every`-th epoch and the last.
+
+    Model, optimizer and schedule states, the trainer's shuffling stream and the data
+    stream, torch's global RNG (dropout), and the history, to `checkpoint.pt`.
+    """
+
+    def __init__(self, path: Path, every: int, data_generator: torch.Generator | None):
+        self.path, self.every, self.data_generator = path, every, data_generator
+
+    def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None:
+        if (self.every and state.epoch % self.every == 0) or state.epoch == state.epochs:
+            schedule = state.schedule
+            save_tensors(
+                self.path,
+                {
+                    "epoch": state.epoch,
+                    "step": state.step,
+                    "history": state.history.epochs,
+                    "model": state.model.state_dict(),
+                    "optimizer": state.optimizer.state_dict(),
+                    "schedule": schedule.state_dict() if schedule is not None else None,
+                    "generator": state.generator.get_state() if state.generator else None,
+                    "data_generator": (
+                        self.data_generator.get_state() if self.data_generator is not None else None
+                    ),
+                    "torch_rng": torch.get_rng_state(),
+                },
+            )
 
 
 class MetricsLog(Callback):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +20,7 @@ from seqkit.assemble import Plan, plan
 from seqkit.config import RunConfig
 from seqkit.diagnostics import plots
 from seqkit.diagnostics.probe import GradientProbe
-from seqkit.errors import NonFiniteError
+from seqkit.errors import ConfigError, Interrupted, NonFiniteError
 from seqkit.evaluate import evaluate
 from seqkit.interfaces import Callback, Data, History, Task
 from seqkit.normalize import Standardized
@@ -110,6 +111,7 @@ def make_data(task: Task, seed: int, device: torch.device) -> Data:
     data = Data(train_x, train_y, val_x, val_y)
     if task.fresh_data:
         data.resample = lambda epoch: task.generate(task.num_samples, g_train, device)
+        data.generator = g_train
     return data
 
 
@@ -169,11 +171,18 @@ def execute(
     out_dir: Path | None,
     callbacks: list[Callback],
     progress: Callable[[float], Callback] | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Run a checked plan. `progress(chance_loss)` builds a progress callback, if given."""
+    """Run a checked plan. `progress(chance_loss)` builds a progress callback, if given;
+    `resume` is a checkpoint to continue from (see `resume`)."""
     config, task, device = the_plan.config, the_plan.task, the_plan.device
     data = make_data(task, config.seed, device)
     model = assemble_model(the_plan, data.train_x, data.train_y)
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        if data.generator is not None and resume["data_generator"] is not None:
+            data.generator.set_state(resume["data_generator"])
+        torch.set_rng_state(resume["torch_rng"])
     chance = task.chance_loss(data.train_y)  # the larger set: a steadier estimate
     versions = _versions(the_plan)
     if progress is not None:
@@ -181,10 +190,21 @@ def execute(
 
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        for name in (rundir.METRICS, rundir.SUMMARY):
-            (out_dir / name).unlink(missing_ok=True)
+        metrics_file = out_dir / rundir.METRICS
+        if resume is None:
+            for name in (rundir.METRICS, rundir.SUMMARY, rundir.CHECKPOINT):
+                (out_dir / name).unlink(missing_ok=True)
+        else:  # epochs after the checkpoint will be run again: drop their lines
+            kept = metrics_file.read_text().splitlines()[: resume["epoch"]]
+            metrics_file.write_text("".join(line + "\n" for line in kept))
         rundir.write_json(out_dir / rundir.CONFIG, {**config.as_dict(), "versions": versions})
-        callbacks = [rundir.MetricsLog(out_dir / rundir.METRICS), *callbacks]
+        callbacks = [
+            rundir.MetricsLog(metrics_file),
+            rundir.Checkpointer(
+                out_dir / rundir.CHECKPOINT, config.checkpoint_every, data.generator
+            ),
+            *callbacks,
+        ]
 
     probe = None
     if config.probe_every:
@@ -195,7 +215,10 @@ def execute(
     trainer = the_plan.build_trainer()
     with cpu_threads(config.threads):
         start = time.perf_counter()
-        history = trainer.fit(model, data, task, config, callbacks)
+        if resume is None:
+            history = trainer.fit(model, data, task, config, callbacks)
+        else:
+            history = trainer.fit(model, data, task, config, callbacks, resume=resume)
         train_time = time.perf_counter() - start
 
     metrics = dict(history.last)
@@ -215,6 +238,12 @@ def execute(
         versions,
         probe.as_dict() if probe is not None else None,
     )
+    if history.interrupted:
+        where = f"; resume with: seqkit run --resume {out_dir}" if out_dir else ""
+        raise Interrupted(
+            f"training {history.stopped} during epoch {len(history.epochs) + 1}"
+            f"; {len(history.epochs)} epochs are complete{where}"
+        )
     if out_dir is not None:
         rundir.write_json(out_dir / rundir.SUMMARY, result.summary())
         rundir.save_model(out_dir / rundir.MODEL, model)
@@ -255,6 +284,37 @@ def probe_examples(model: nn.Module, task: Task, device: torch.device) -> list[d
             }
         )
     return rows
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    callbacks: Sequence[Callback] = (),
+    progress: Callable[[float], Callback] | None = None,
+    registry: Registry | None = None,
+) -> RunResult:
+    """Continue the run in `run_dir` from its checkpoint, with its own settings.
+
+    On the same platform the result equals a run that never stopped, bit for bit."""
+    run_dir = Path(run_dir)
+    config_file, ckpt_file = run_dir / rundir.CONFIG, run_dir / rundir.CHECKPOINT
+    if not config_file.is_file():
+        raise ConfigError(f"--resume {run_dir}: not a run directory (no {rundir.CONFIG})")
+    if not ckpt_file.is_file():
+        raise ConfigError(f"--resume {run_dir}: no {rundir.CHECKPOINT} to continue from")
+    try:
+        settings = json.loads(config_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--resume {run_dir}: {rundir.CONFIG} is not valid JSON: {exc}") from None
+    settings.pop("versions", None)
+    the_plan = plan(RunConfig.from_dict(settings), registry)
+    checkpoint = rundir.load_tensors(ckpt_file, the_plan.device)
+    if not isinstance(checkpoint, dict) or "epoch" not in checkpoint:
+        raise ConfigError(f"--resume {run_dir}: {rundir.CHECKPOINT} is not a seqkit checkpoint")
+    epochs = the_plan.config.epochs or 0
+    if checkpoint["epoch"] >= epochs:
+        raise ConfigError(f"--resume {run_dir}: the run already finished its {epochs} epochs")
+    return execute(the_plan, run_dir, list(callbacks), progress, resume=checkpoint)
 
 
 def _plain(t: torch.Tensor) -> Any:

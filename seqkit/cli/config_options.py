@@ -63,6 +63,13 @@ CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
         help="Standardise inputs and regression targets inside the model.",
     ),
     click.option(
+        "--checkpoint-every",
+        type=click.IntRange(min=0),
+        default=1,
+        show_default=True,
+        help="Write checkpoint.pt every N epochs and at the end (0: only at the end).",
+    ),
+    click.option(
         "--threads",
         type=int,
         help="CPU threads [default: 1 below hidden size 256, else torch's].",
@@ -93,6 +100,41 @@ CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--topology-opt", multiple=True, metavar="K=V", help="Topology option."),
     click.option("--trainer-opt", multiple=True, metavar="K=V", help="Trainer option."),
 ]
+
+
+SETTING_PARAMS = frozenset(
+    {
+        "task",
+        "cell",
+        "config_file",
+        "topology",
+        "trainer",
+        "hidden_size",
+        "num_layers",
+        "dropout",
+        "bidirectional",
+        "epochs",
+        "lr",
+        "batch_size",
+        "optimizer",
+        "weight_decay",
+        "lr_schedule",
+        "grad_clip",
+        "seed",
+        "device",
+        "normalize",
+        "checkpoint_every",
+        "threads",
+        "probe_every",
+        "probe_dtype",
+        "probe_batch",
+        "cell_opt",
+        "task_opt",
+        "topology_opt",
+        "trainer_opt",
+    }
+)
+"""The parameters of CONFIG_OPTIONS: everything that decides what a run computes."""
 
 
 def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -137,6 +179,7 @@ def config_from_options(kw: dict[str, Any]) -> RunConfig:
             "seed",
             "device",
             "normalize",
+            "checkpoint_every",
             "threads",
             "probe_every",
             "probe_dtype",

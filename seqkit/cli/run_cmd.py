@@ -3,22 +3,35 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from seqkit import rundir
 from seqkit.assemble import plan
-from seqkit.cli.config_options import config_from_options, config_options
-from seqkit.interfaces import Callback
+from seqkit.cli.config_options import SETTING_PARAMS, config_from_options, config_options
+from seqkit.errors import ConfigError, Interrupted
+from seqkit.interfaces import Callback, TrainState
 from seqkit.progress import BarProgress, PlainProgress
-from seqkit.runner import RunResult, default_run_dir, execute
+from seqkit.runner import RunResult, default_run_dir, execute, resume
+
+RUN_SETTINGS = SETTING_PARAMS | {"out", "overwrite"}
 
 
 @click.command("run")
 @config_options
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(path_type=Path),
+    help="Continue the run in this directory from its checkpoint.",
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -39,20 +52,67 @@ from seqkit.runner import RunResult, default_run_dir, execute
     is_flag=True,
     help="Print the closing summary as one JSON object on stdout.",
 )
-def run_cmd(**kw: Any) -> None:
+def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
     """Train CELL on TASK, show progress, print a summary and example predictions."""
-    config = config_from_options(kw)
-    the_plan = plan(config)  # every check, before anything is written
-    out = kw["out"] or default_run_dir(the_plan.config)
-    rundir.check_out_dir(out, kw["overwrite"])
-
     every = kw["log_every"]
     progress = None if kw["quiet"] else (lambda chance: _progress(every, chance))
-    result = execute(the_plan, out, [], progress=progress)
+    interrupt = SignalStop()
+    if resume_dir is not None:
+        ctx = click.get_current_context()
+        given = [
+            p.opts[0]
+            for p in ctx.command.params
+            if p.name in RUN_SETTINGS
+            and ctx.get_parameter_source(p.name or "") not in (None, ParameterSource.DEFAULT)
+        ]
+        if given:
+            raise ConfigError(
+                f"--resume continues a run with its own settings; drop {', '.join(given)}"
+            )
+        with interrupt.installed():
+            result = resume(resume_dir, callbacks=[interrupt], progress=progress)
+    else:
+        config = config_from_options(kw)
+        the_plan = plan(config)  # every check, before anything is written
+        out = kw["out"] or default_run_dir(the_plan.config)
+        rundir.check_out_dir(out, kw["overwrite"])
+        with interrupt.installed():
+            result = execute(the_plan, out, [interrupt], progress=progress)
     if kw["as_json"]:
         click.echo(json.dumps(result.summary(), default=str))
     else:
         print_summary(result)
+
+
+class SignalStop(Callback):
+    """On SIGINT or SIGTERM, stop at the next step; the CLI then exits 130 or 143.
+
+    A second signal of the same kind acts at once (the handler is restored first)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def handle(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+        signal.signal(
+            signum, signal.SIG_DFL if signum == signal.SIGTERM else signal.default_int_handler
+        )
+
+    def on_step_end(self, state: TrainState) -> None:
+        if self.signum is not None:
+            state.interrupt = f"was interrupted by {signal.Signals(self.signum).name}"
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        previous = {s: signal.signal(s, self.handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        except Interrupted as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(128 + (self.signum or signal.SIGINT))
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
 
 
 def _progress(every: int, chance: float) -> Callback:

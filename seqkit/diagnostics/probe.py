@@ -95,7 +95,7 @@ class GradientProbe(Callback):
         device = next(state.model.parameters()).device
         self.x, self.y = probe_batch(state.task, self.batch_size, device)
         self._groups = [name for name, _ in state.model.named_parameters()]
-        self.record(state.model, state.task, epoch=0)
+        self.record(state.model, state.task, epoch=state.epoch)  # 0, or a resumed epoch
 
     def on_step_end(self, state: TrainState) -> None:
         grads = [p.grad for p in state.model.parameters() if p.grad is not None]
