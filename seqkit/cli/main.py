@@ -41,13 +41,13 @@ def cli() -> None:
     """Train, compare and understand recurrent sequence models (RNN, LSTM, GRU).
 
     \b
-    seqkit run --cell gru --task sum     train and print a summary
-    seqkit predict RUN_DIR --input 2,4,6,8,10,11   a trained run's predictions
-    seqkit list                          cells, topologies, tasks, trainers
-    seqkit plugins                       installed plugins and what they register
-    seqkit explain --cell lstm --task sum  shapes from batch to loss, equations
-    seqkit gradients --cells rnn,lstm,gru --task adding   see gradients vanish
+    seqkit run --cell gru --task sum                    train, print a summary
+    seqkit run --resume runs/sum-gru-...                continue a stopped run
+    seqkit predict runs/sum-gru-... --input 2,4,6,8,10,11
+    seqkit explain --cell lstm --task sum               shapes, batch to loss
+    seqkit gradients --cells rnn,lstm,gru --task adding see gradients vanish
     seqkit compare --cells rnn,gru --task recall --task-opt seq_len=10,40 --seeds 3
+    seqkit list | seqkit plugins                        what is installed
     """
 
 
