@@ -11,7 +11,7 @@ import click
 
 from seqkit import rundir
 from seqkit.cli.config_options import config_from_options, config_options_but_cell
-from seqkit.cli.gradients_cmd import _cells
+from seqkit.cli.params import parse_cells
 from seqkit.compare import plot_curves, run_grid, summarise, write_csv
 from seqkit.options import parse_pairs
 
@@ -46,7 +46,7 @@ def compare_cmd(
     """Run every cell on every task setting (`--task-opt seq_len=100,200,400` makes a grid
     of three) with several seeds; print final loss and metric (mean ± std), how many seeds
     solved the task, the median steps to solve, and wall time."""
-    names = _cells(cells)
+    names = parse_cells(cells)
     pairs = parse_pairs(kw["task_opt"], "--task-opt")
     # Options with several values span the grid; single values are the same everywhere.
     task_grid = {

@@ -102,38 +102,18 @@ CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
 ]
 
 
-SETTING_PARAMS = frozenset(
-    {
-        "task",
-        "cell",
-        "config_file",
-        "topology",
-        "trainer",
-        "hidden_size",
-        "num_layers",
-        "dropout",
-        "bidirectional",
-        "epochs",
-        "lr",
-        "batch_size",
-        "optimizer",
-        "weight_decay",
-        "lr_schedule",
-        "grad_clip",
-        "seed",
-        "device",
-        "normalize",
-        "checkpoint_every",
-        "threads",
-        "probe_every",
-        "probe_dtype",
-        "probe_batch",
-        "cell_opt",
-        "task_opt",
-        "topology_opt",
-        "trainer_opt",
-    }
-)
+OPTION_FIELDS = {
+    "cell_options": "cell_opt",
+    "task_options": "task_opt",
+    "topology_options": "topology_opt",
+    "trainer_options": "trainer_opt",
+}
+"""RunConfig's option tables and the repeatable `K=V` flags that fill them."""
+FLAG_FIELDS = tuple(f.name for f in fields(RunConfig) if f.name not in OPTION_FIELDS)
+"""RunConfig's other fields: each is a flag of the same name."""
+CELL_FLAGS = ("num_layers", "dropout", "bidirectional")
+"""Flags that set common cell options."""
+SETTING_PARAMS = frozenset({*FLAG_FIELDS, *OPTION_FIELDS.values(), *CELL_FLAGS, "config_file"})
 """The parameters of CONFIG_OPTIONS: everything that decides what a run computes."""
 
 
@@ -157,41 +137,14 @@ def config_from_options(kw: dict[str, Any]) -> RunConfig:
     Common cell options (`--num-layers`, ...) go into cell_options. With a file, only
     the flags given on the command line override it; `K=V` options merge key by key.
     """
-    cell_opts: dict[str, Any] = parse_pairs(kw["cell_opt"], "--cell-opt")
-    for flag in ("num_layers", "dropout", "bidirectional"):
-        if kw[flag] is not None:
-            cell_opts[flag] = kw[flag]
-    flags: dict[str, Any] = {
-        name: kw[name]
-        for name in (
-            "task",
-            "cell",
-            "topology",
-            "trainer",
-            "hidden_size",
-            "epochs",
-            "lr",
-            "batch_size",
-            "optimizer",
-            "weight_decay",
-            "lr_schedule",
-            "grad_clip",
-            "seed",
-            "device",
-            "normalize",
-            "checkpoint_every",
-            "threads",
-            "probe_every",
-            "probe_dtype",
-            "probe_batch",
-        )
-    }
+    flags = {name: kw[name] for name in FLAG_FIELDS}
     options = {
-        "cell_options": cell_opts,
-        "task_options": parse_pairs(kw["task_opt"], "--task-opt"),
-        "topology_options": parse_pairs(kw["topology_opt"], "--topology-opt"),
-        "trainer_options": parse_pairs(kw["trainer_opt"], "--trainer-opt"),
+        field: parse_pairs(kw[flag], "--" + flag.replace("_", "-"))
+        for field, flag in OPTION_FIELDS.items()
     }
+    for flag in CELL_FLAGS:
+        if kw[flag] is not None:
+            options["cell_options"][flag] = kw[flag]
     if not kw.get("config_file"):
         return RunConfig.from_dict({**flags, **options})
     settings = load_settings(kw["config_file"])

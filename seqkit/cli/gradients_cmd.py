@@ -13,21 +13,10 @@ import torch
 from seqkit import rundir
 from seqkit.assemble import plan
 from seqkit.cli.config_options import config_from_options, config_options_but_cell
+from seqkit.cli.params import parse_cells
 from seqkit.diagnostics.plots import plot_gradient_flow
 from seqkit.diagnostics.probe import probe_batch, probe_model
-from seqkit.errors import ConfigError
-from seqkit.registry import get_registry
 from seqkit.runner import assemble_model, execute, make_data
-
-
-def _cells(value: str) -> list[str]:
-    names = [v.strip() for v in value.split(",") if v.strip()]
-    if not names:
-        raise ConfigError("--cells takes a comma-separated list, e.g. rnn,lstm,gru")
-    registry = get_registry()
-    for name in names:
-        registry.get("cell", name)  # unknown names: did-you-mean, exit 2
-    return names
 
 
 @click.command("gradients")
@@ -46,7 +35,7 @@ def gradients_cmd(
 ) -> None:
     """Measure ||dL/dh_t|| at every step, at initialisation and after training, for each
     cell; draw them in one plot (dashed: init, solid: trained) and print the table."""
-    names = _cells(cells)
+    names = parse_cells(cells)
     configs = [config_from_options({**kw, "cell": name}) for name in names]
     plans = [plan(c) for c in configs]  # everything is checked before anything runs
     for p in plans:

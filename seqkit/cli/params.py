@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from seqkit.errors import SeqkitError
+from seqkit.errors import ConfigError, SeqkitError
 from seqkit.registry import get_registry
 
 
@@ -30,3 +30,14 @@ class RegistryName(click.ParamType):
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return self.kind.upper()
+
+
+def parse_cells(value: str) -> list[str]:
+    """`--cells rnn,lstm,gru` -> names, each checked against the registry."""
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise ConfigError("--cells takes a comma-separated list, e.g. rnn,lstm,gru")
+    registry = get_registry()
+    for name in names:
+        registry.get("cell", name)  # unknown names: did-you-mean, exit 2
+    return names
