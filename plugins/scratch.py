@@ -78,14 +78,15 @@ class RecurrentWeightGrad(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, z: Tensor, w_hh: Tensor, h_prev: list[Tensor]) -> Tensor:
-        ctx.h_prev = h_prev
+        ctx.h_prev, ctx.w_dtype = h_prev, w_hh.dtype
         return z.view_as(z)
 
     @staticmethod
     def backward(ctx: Any, dz: Tensor) -> tuple[Tensor, Tensor, None]:
-        h_prev = torch.stack(ctx.h_prev, dim=1)  # (B, T, H)
+        # Under autocast the states may mix float32 (h_0) and the autocast dtype.
+        h_prev = torch.stack([h.to(dz.dtype) for h in ctx.h_prev], dim=1)  # (B, T, H)
         dw = dz.reshape(-1, dz.shape[-1]).t() @ h_prev.reshape(-1, h_prev.shape[-1])
-        return dz, dw, None
+        return dz, dw.to(ctx.w_dtype), None
 
 
 class ScratchLayers(nn.Module):

@@ -53,6 +53,13 @@ class ManyToOne(nn.Module):
         out, _ = self.cell(x)
         return self.head(final_summary(self.cell, out)).unsqueeze(1)
 
+    chunk_targets = "last"
+
+    def forward_chunk(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """For truncated BPTT: read `(B, K, D)` from `state`; the prediction after it."""
+        out, state = self.cell(x, state)
+        return self.head(out[:, -1]).unsqueeze(1), state
+
 
 class ManyToMany(nn.Module):
     """One output per input step (aligned): `(B, T, D)` -> `(B, T, K)`."""
@@ -71,6 +78,13 @@ class ManyToMany(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         out, _ = self.cell(x)
         return self.head(out)
+
+    chunk_targets = "aligned"
+
+    def forward_chunk(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """For truncated BPTT: `(B, K, D)` from `state` -> `(B, K, K_out)`, new state."""
+        out, state = self.cell(x, state)
+        return self.head(out), state
 
 
 class OneToMany(nn.Module):

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqkit import hookimpl
+from seqkit import hookimpl, tbptt
 from seqkit.evaluate import evaluate
 from seqkit.interfaces import Callback, Data, History, Task, TrainState
 from seqkit.optim import make_optimizer, make_schedule
@@ -38,22 +38,50 @@ class LoopTrainer:
 
     `batch_size=None` takes the whole training set in one step per epoch (the notebook's
     recipe). The per-epoch training loss is accumulated on the device and read once per
-    epoch, so the training step forces no device sync.
+    epoch, so the training step forces no device sync. The run's `precision` (autocast,
+    a grad scaler for fp16), `compile` and `tbptt` settings act here.
+
+    Subclasses change how batches are drawn and reduced (see `ddp`) by overriding
+    `wrap`, `batches`, `reduce_loss`, `validate` and `agree`.
     """
 
     def __init__(self, full_batch: bool = False, shuffle: bool = True) -> None:
         self.full_batch, self.shuffle = full_batch, shuffle
 
+    # -- what a distributed subclass overrides ------------------------------------------
+    def wrap(self, model: nn.Module) -> nn.Module:
+        """The module whose forward the training step calls."""
+        return model
+
     def batches(
         self, n: int, batch_size: int, gen: torch.Generator, device: torch.device
-    ) -> Iterator[slice | Tensor]:
+    ) -> Iterator[tuple[slice | Tensor, float]]:
+        """Index sets into the training set, each with its loss weight (here 1)."""
         if self.full_batch or batch_size >= n:
-            yield slice(None)
+            yield slice(None), 1.0
             return
         order = torch.randperm(n, generator=gen, device=device) if self.shuffle else None
         for i in range(0, n, batch_size):
-            yield order[i : i + batch_size] if order is not None else slice(i, i + batch_size)
+            yield (
+                (order[i : i + batch_size] if order is not None else slice(i, i + batch_size)),
+                1.0,
+            )
 
+    def batches_per_epoch(self, n: int, batch_size: int) -> int:
+        return 1 if self.full_batch else math.ceil(n / batch_size)
+
+    def reduce_loss(self, total: Tensor, steps: int) -> float:
+        """The epoch's mean training loss (one device sync)."""
+        return float(total / steps)
+
+    def validate(self, model: nn.Module, task: Task, data: Data) -> dict[str, float]:
+        return evaluate(model, task, data.val_x, data.val_y, prefix="val_")
+
+    def agree(self, reason: str | None) -> str | None:
+        """A stop reason every process agrees on (one process: this one's)."""
+        return reason
+
+    # -- the loop --------------------------------------------------------------------------
     def fit(
         self,
         model: nn.Module,
@@ -67,16 +95,21 @@ class LoopTrainer:
         opt = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay)
         gen = torch.Generator(device=device).manual_seed(config.seed + 1)
         events = Events(callbacks)
-        n = data.train_x.shape[0]
-        per_epoch = 1 if self.full_batch else math.ceil(n / config.batch_size)
+        n, seq_len = data.train_x.shape[0], data.train_x.shape[1]
+        chunk = getattr(config, "tbptt", 0)
+        per_batch = tbptt.updates_per_batch(model, seq_len, chunk)
+        per_epoch = self.batches_per_epoch(n, config.batch_size) * per_batch
         state = TrainState(model, opt, task, config, History(), config.epochs, per_epoch)
         schedule = make_schedule(config.lr_schedule, opt, per_epoch * config.epochs)
-        state.schedule, state.generator = schedule, gen
+        step = Step(self.wrap(model), model, opt, schedule, task, config, state, device)
+        state.schedule, state.generator, state.scaler = schedule, gen, step.scaler
         first = 1
         if resume is not None:
             opt.load_state_dict(resume["optimizer"])
             if schedule is not None and resume["schedule"] is not None:
                 schedule.load_state_dict(resume["schedule"])
+            if step.scaler is not None and resume.get("scaler") is not None:
+                step.scaler.load_state_dict(resume["scaler"])
             gen.set_state(resume["generator"])
             state.history.epochs = list(resume["history"])
             state.step, state.epoch = resume["step"], resume["epoch"]
@@ -92,27 +125,16 @@ class LoopTrainer:
             t0 = time.perf_counter()
             if data.resample is not None and epoch > 1:
                 train_x, train_y = data.resample(epoch)
-            total, steps = torch.zeros((), device=device), 0
-            for idx in self.batches(n, config.batch_size, gen, device):
-                for fn in events.step_start:
-                    fn(state)
-                loss = task.loss(model(train_x[idx]), train_y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip or state.track_grad_norm:
-                    # The pre-clip global norm, kept on the device (no sync here).
-                    state.grad_norm = nn.utils.clip_grad_norm_(
-                        model.parameters(), config.grad_clip or math.inf
-                    )
-                opt.step()
-                if schedule is not None:
-                    schedule.step()
-                total += loss.detach()
-                steps += 1
-                state.step += 1
-                state.loss = loss
-                for fn in events.step_end:
-                    fn(state)
+            total, batches = torch.zeros((), device=device), 0
+            for idx, weight in self.batches(n, config.batch_size, gen, device):
+                for loss, share in step.losses(train_x[idx], train_y[idx]):
+                    for fn in events.step_start:
+                        fn(state)
+                    step.update(loss * weight if weight != 1.0 else loss)
+                    total += loss.detach() * share
+                    for fn in events.step_end:
+                        fn(state)
+                batches += 1
                 if state.interrupt:
                     break
             if state.interrupt:  # the partial epoch is abandoned; its checkpoint is not
@@ -122,7 +144,7 @@ class LoopTrainer:
             record: dict[str, float] = {
                 "epoch": epoch,
                 "step": state.step,
-                "train_loss": float(total / steps),
+                "train_loss": self.reduce_loss(total, batches),
             }
             if not math.isfinite(record["train_loss"]):
                 state.history.stopped = (
@@ -130,17 +152,89 @@ class LoopTrainer:
                 )
                 state.history.non_finite = True
                 break
-            record |= evaluate(model, task, data.val_x, data.val_y, prefix="val_")
+            record |= self.validate(model, task, data)
             record["epoch_time"] = time.perf_counter() - t0
             state.history.epochs.append(record)
             for fn2 in events.epoch_end:
                 fn2(state, record)
+            state.stop = self.agree(state.stop)
             if state.stop:
                 state.history.stopped = state.stop
                 break
         for fn in events.fit_end:
             fn(state)
         return state.history
+
+
+AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class Step:
+    """One batch's forward passes and optimizer updates: autocast and the fp16 grad scaler,
+    torch.compile, clipping (keeping the pre-clip norm on the device), truncated BPTT."""
+
+    def __init__(
+        self,
+        forward: nn.Module,
+        model: nn.Module,
+        opt: torch.optim.Optimizer,
+        schedule: Any,
+        task: Task,
+        config: Any,
+        state: TrainState,
+        device: torch.device,
+    ) -> None:
+        precision = getattr(config, "precision", "fp32")
+        self.dtype = AUTOCAST.get(precision)
+        self.device_type = device.type
+        self.scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+        self.forward = torch.compile(forward) if getattr(config, "compile", False) else forward
+        self.model, self.opt, self.schedule, self.task = model, opt, schedule, task
+        self.chunk, self.clip, self.state = getattr(config, "tbptt", 0), config.grad_clip, state
+
+    def autocast(self) -> Any:
+        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None)
+
+    def losses(self, x: Tensor, y: Tensor) -> Iterator[tuple[Tensor, float]]:
+        """Each loss to step on for batch `(x, y)`, with its share of the batch's loss."""
+        if not self.chunk:
+            with self.autocast():
+                loss = self.task.loss(self.forward(x), y)
+            yield loss, 1.0
+            return
+        pieces = tbptt.chunks(self.model, x, y, self.chunk)
+        while True:
+            with self.autocast():
+                piece = next(pieces, None)
+                if piece is None:
+                    return
+                out, target, share = piece
+                loss = self.task.loss(out, target)
+            yield loss, share
+
+    def update(self, loss: Tensor) -> None:
+        state, opt = self.state, self.opt
+        opt.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+        else:
+            loss.backward()
+        if self.clip or state.track_grad_norm:
+            if self.scaler is not None:
+                self.scaler.unscale_(opt)
+            # The pre-clip global norm, kept on the device (no sync here).
+            state.grad_norm = nn.utils.clip_grad_norm_(
+                self.model.parameters(), self.clip or math.inf
+            )
+        if self.scaler is not None:
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            opt.step()
+        if self.schedule is not None:
+            self.schedule.step()
+        state.step += 1
+        state.loss = loss
 
 
 def minibatch(shuffle: bool = True) -> LoopTrainer:

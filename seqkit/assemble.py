@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from seqkit import tbptt
 from seqkit.config import FALLBACK, RunConfig
 from seqkit.devices import resolve_device
 from seqkit.diagnostics.gradflow import find_cell
@@ -98,7 +99,29 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
         model.eval()(task.probes()[:1])
     if resolved.probe_every:
         find_cell(model)
+    if resolved.tbptt:
+        tbptt.check(model, topology)
+    if resolved.precision != "fp32":
+        check_precision(model, task, device, resolved)
     return result
+
+
+def check_precision(model: nn.Module, task: Task, device: torch.device, config: RunConfig) -> None:
+    """A forward and backward pass of one probe under the run's autocast, so that a kernel
+    without a low-precision path here fails now with a ConfigError, not mid-run."""
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[config.precision]
+    model = model.to(device).train()
+    try:
+        with torch.autocast(device.type, dtype=dtype):
+            out = model(task.probes()[:1].to(device))
+        out.float().sum().backward()
+    except RuntimeError as exc:
+        reason = str(exc).splitlines()[0].split(". ")[0]
+        raise ConfigError(
+            f"--precision {config.precision} does not work for cell '{config.cell}' on "
+            f"{device.type} here (torch: {reason}); use --precision fp32"
+            + (" or --cell-opt impl=scratch" if device.type == "cpu" else "")
+        ) from None
 
 
 SMALL_MODEL_HIDDEN = 256

@@ -12,6 +12,8 @@ FALLBACK = {"hidden_size": 64, "epochs": 20, "lr": 1e-3, "batch_size": 64, "opti
 """Hyper-parameters used when neither the user nor the task chooses one."""
 SCHEDULES = ("cosine", "constant")
 """Learning-rate schedules: cosine decay to 0 over all steps, or a constant rate."""
+PRECISIONS = ("fp32", "bf16", "fp16")
+"""Training precisions: fp32, or autocast to bfloat16 / float16 (fp16 with a grad scaler)."""
 
 
 @dataclass
@@ -38,6 +40,15 @@ class RunConfig:
     threads: int | None = None
     """CPU intra-op threads; None ("auto"): 1 for small models (hidden size < 256), where
     more threads buy little and a busy neighbour makes them much slower; else torch's."""
+    tbptt: int = 0
+    """Truncated backpropagation through time: K > 0 trains on chunks of K steps and
+    carries the state across chunks, detached, so memory is bounded in the length."""
+    precision: str = "fp32"
+    """fp32, or autocast the forward pass to bf16 / fp16 (fp16 with a gradient scaler)."""
+    compile: bool = False
+    """torch.compile the model for the training steps."""
+    tensorboard: bool = False
+    """Also write TensorBoard event files into the run directory."""
     probe_every: int = 0
     """Gradient diagnostics: 0 off; K records at init, every K epochs and at the end."""
     probe_dtype: str = "float32"
@@ -79,6 +90,12 @@ class RunConfig:
         if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 0:
             raise ConfigError(
                 f"--checkpoint-every must be an integer >= 0 (got {self.checkpoint_every!r})"
+            )
+        if not isinstance(self.tbptt, int) or isinstance(self.tbptt, bool) or self.tbptt < 0:
+            raise ConfigError(f"--tbptt must be an integer >= 0 (got {self.tbptt!r})")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"--precision must be one of {', '.join(PRECISIONS)} (got {self.precision!r})"
             )
         if self.probe_dtype not in ("float32", "float64"):
             raise ConfigError(

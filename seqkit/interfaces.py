@@ -242,6 +242,8 @@ class TrainState:
     """The learning-rate scheduler, if any (saved in checkpoints)."""
     generator: torch.Generator | None = None
     """The trainer's shuffling stream (saved in checkpoints)."""
+    scaler: Any = None
+    """The fp16 gradient scaler, if any (saved in checkpoints)."""
     interrupt: str | None = None
     """Set (by a signal handler) to stop at the next step; the epoch is abandoned."""
     stop: str | None = None

@@ -8,6 +8,8 @@ The statistics are buffers, so a saved model predicts in the task's own units.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -33,7 +35,18 @@ class Standardized(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """`(B, T_in, D)` -> `(B, T_out, K)` in the task's units."""
-        out = self.inner((x - self.x_mean) / self.x_std)
+        return self._unscale(self.inner((x - self.x_mean) / self.x_std))
+
+    @property
+    def chunk_targets(self) -> str | None:
+        return getattr(self.inner, "chunk_targets", None)
+
+    def forward_chunk(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        """The inner topology's `forward_chunk` (truncated BPTT), in the task's units."""
+        out, state = self.inner.forward_chunk((x - self.x_mean) / self.x_std, state)
+        return self._unscale(out), state
+
+    def _unscale(self, out: Tensor) -> Tensor:
         return out * self.y_std + self.y_mean if self.scale_output else out
 
 

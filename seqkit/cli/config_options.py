@@ -75,6 +75,27 @@ CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
         help="CPU threads [default: 1 below hidden size 256, else torch's].",
     ),
     click.option(
+        "--tbptt",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        metavar="K",
+        help="Truncated backprop through time: chunks of K steps, state carried (0: off).",
+    ),
+    click.option(
+        "--precision",
+        type=click.Choice(["fp32", "bf16", "fp16"]),
+        default="fp32",
+        show_default=True,
+        help="Autocast the forward pass (fp16 with a gradient scaler).",
+    ),
+    click.option("--compile", is_flag=True, help="torch.compile the model for training."),
+    click.option(
+        "--tensorboard",
+        is_flag=True,
+        help="Also write TensorBoard event files (pip install 'seqkit[tensorboard]').",
+    ),
+    click.option(
         "--probe-every",
         type=click.IntRange(min=0),
         default=0,
