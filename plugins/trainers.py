@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -232,7 +233,12 @@ class Step:
         else:
             opt.step()
         if self.schedule is not None:
-            self.schedule.step()
+            if self.scaler is None:
+                self.schedule.step()
+            else:  # the scaler skips steps with inf gradients; the schedule moves on
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step")
+                    self.schedule.step()
         state.step += 1
         state.loss = loss
 
