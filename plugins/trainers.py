@@ -82,6 +82,14 @@ class LoopTrainer:
         """A stop reason every process agrees on (one process: this one's)."""
         return reason
 
+    def interrupt_now(self, state: TrainState) -> bool:
+        """Whether to leave the epoch after this batch (a signal arrived)."""
+        return bool(state.interrupt)
+
+    def interrupted(self, state: TrainState) -> bool:
+        """Whether the epoch just left was interrupted (and is to be abandoned)."""
+        return bool(state.interrupt)
+
     # -- the loop --------------------------------------------------------------------------
     def fit(
         self,
@@ -136,9 +144,9 @@ class LoopTrainer:
                     for fn in events.step_end:
                         fn(state)
                 batches += 1
-                if state.interrupt:
+                if self.interrupt_now(state):
                     break
-            if state.interrupt:  # the partial epoch is abandoned; its checkpoint is not
+            if self.interrupted(state):  # the partial epoch is abandoned, not checkpointed
                 state.history.stopped = state.interrupt
                 state.history.interrupted = True
                 break
@@ -266,4 +274,12 @@ def register_trainers(register: Any) -> None:
         "fullbatch",
         fullbatch,
         description="one step per epoch on the whole training set (the notebook's recipe)",
+    )
+    from seqkit_plugins.ddp import ddp
+
+    register(
+        "ddp",
+        ddp,
+        description="DistributedDataParallel over torchrun's processes (--nproc N)",
+        options={"shuffle": Option(True, "reshuffle every epoch")},
     )

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqkit import tbptt
+from seqkit import distributed, tbptt
 from seqkit.config import FALLBACK, RunConfig
 from seqkit.devices import resolve_device
 from seqkit.diagnostics.gradflow import find_cell
@@ -65,7 +65,7 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     trainer_opts = resolve_options(
         f"trainer '{trainer}'", trainer_entry.options, config.trainer_options
     )
-    device = resolve_device(config.device)
+    device = distributed.local_device(resolve_device(config.device))
 
     def pick(key: str) -> Any:
         value = getattr(config, key)
@@ -91,6 +91,14 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     if resolved.optimizer not in OPTIMIZERS:
         raise UnknownNameError("optimizer", str(resolved.optimizer), OPTIMIZERS)
     result = Plan(resolved, task, device, registry)
+    trainer_obj = result.build_trainer()
+    if callable(getattr(trainer_obj, "check", None)):
+        trainer_obj.check(resolved)
+    if distributed.world_size() > 1 and not getattr(trainer_obj, "distributed", False):
+        raise ConfigError(
+            f"this is one of {distributed.world_size()} processes (torchrun), but trainer "
+            f"'{trainer}' trains alone; use --trainer ddp"
+        )
     # Fail here, before any I/O, when the parts cannot work together: a topology that
     # cannot serve the task fails when built, one that needs a step a cell refuses
     # (a bidirectional cell fed its own predictions) on a forward pass of the probes.

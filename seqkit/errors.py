@@ -20,10 +20,15 @@ class UnknownNameError(SeqkitError, KeyError):
     def __init__(self, kind: str, name: str, available: Iterable[str]) -> None:
         self.kind, self.name = kind, name
         self.available = sorted(available)
-        close = difflib.get_close_matches(name, self.available, n=1, cutoff=0.5)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
         listed = ", ".join(self.available) or "none registered"
         plural = "topologies" if kind == "topology" else f"{kind}s"
+        if not isinstance(name, str):  # from a config file: `cell = 3`
+            super().__init__(
+                f"a {kind} is given by name, a string (got {name!r}). Available {plural}: {listed}."
+            )
+            return
+        close = difflib.get_close_matches(name, self.available, n=1, cutoff=0.5)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
         super().__init__(f"unknown {kind} '{name}'.{hint} Available {plural}: {listed}.")
 
     def __str__(self) -> str:  # KeyError would quote the message
@@ -44,3 +49,7 @@ class NonFiniteError(SeqkitError):
 
 class Interrupted(SeqkitError):
     """Training was stopped by a signal; the run can be resumed from its checkpoint."""
+
+
+class WorkerFailed(SeqkitError):
+    """A worker process of a multi-process (torchrun) run failed; the job was stopped."""

@@ -265,7 +265,9 @@ class Trainer(Protocol):
     """Built by a factory `(**options)`; `fit` trains `model` in place.
 
     A trainer that can continue a checkpointed run accepts `resume`: the checkpoint's
-    `epoch`, `step`, `history`, `optimizer`, `schedule` and `generator` states.
+    `epoch`, `step`, `history`, `optimizer`, `schedule` and `generator` states. Optional:
+    `check(config)` raises ConfigError for settings it cannot honour (called by `plan`,
+    before anything is written); `distributed = True` marks one that runs under torchrun.
     """
 
     def fit(

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqkit import rundir
+from seqkit import distributed, rundir
 from seqkit.assemble import Plan, plan
 from seqkit.config import RunConfig
 from seqkit.diagnostics import plots
@@ -67,6 +67,7 @@ class RunResult:
             },
             "train_time_s": self.train_time,
             "device": self.device,
+            "processes": distributed.world_size(),
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "examples": self.examples,
             "gradients": gradient_summary(self.diagnostics) if self.diagnostics else None,
@@ -176,6 +177,8 @@ def execute(
     """Run a checked plan. `progress(chance_loss)` builds a progress callback, if given;
     `resume` is a checkpoint to continue from (see `resume`)."""
     config, task, device = the_plan.config, the_plan.task, the_plan.device
+    if not distributed.is_main():  # under torchrun, rank 0 alone prints and writes
+        out_dir, progress = None, None
     data = make_data(task, config.seed, device)
     model = assemble_model(the_plan, data.train_x, data.train_y)
     if resume is not None:

@@ -13,10 +13,10 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from seqkit import rundir
+from seqkit import distributed, rundir
 from seqkit.assemble import plan
 from seqkit.cli.config_options import SETTING_PARAMS, config_from_options, config_options
-from seqkit.errors import ConfigError, Interrupted
+from seqkit.errors import ConfigError, Interrupted, WorkerFailed
 from seqkit.interfaces import Callback, TrainState
 from seqkit.progress import BarProgress, PlainProgress
 from seqkit.runner import RunResult, default_run_dir, execute, resume
@@ -39,6 +39,11 @@ RUN_SETTINGS = SETTING_PARAMS | {"out", "overwrite"}
 )
 @click.option("--overwrite", is_flag=True, help="Reuse an --out directory that holds files.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option(
+    "--nproc",
+    type=click.IntRange(min=1, max=1024),
+    help="Start N worker processes on this machine through torchrun (--trainer ddp).",
+)
 @click.option(
     "--log-every",
     type=click.IntRange(min=1),
@@ -75,13 +80,58 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
         config = config_from_options(kw)
         the_plan = plan(config)  # every check, before anything is written
         out = kw["out"] or default_run_dir(the_plan.config)
-        rundir.check_out_dir(out, kw["overwrite"])
+        if distributed.is_main():
+            rundir.check_out_dir(out, kw["overwrite"])
+        if kw["nproc"] and not distributed.launched():
+            launch_workers(kw["nproc"], the_plan.config.trainer)
+            return
         with interrupt.installed():
             result = execute(the_plan, out, [interrupt], progress=progress)
+    if not distributed.is_main():
+        return
     if kw["as_json"]:
         click.echo(json.dumps(result.summary(), default=str))
     else:
         print_summary(result)
+
+
+def launch_workers(nproc: int, trainer: str | None) -> None:
+    """Run this same command in `nproc` workers through torch.distributed.run (torchrun);
+    each worker sees torchrun's environment and trains its share."""
+    if trainer != "ddp":
+        raise ConfigError(f"--nproc starts DDP workers: add --trainer ddp (got '{trainer}')")
+    if len(sys.argv) < 2 or sys.argv[1] != "run":
+        raise ConfigError("--nproc works from the seqkit command line; from Python use torchrun")
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import main as torchrun
+
+    try:
+        args = ["--standalone", f"--nproc_per_node={nproc}", "-m", "seqkit"]
+        torchrun([*args, *without_nproc(sys.argv[1:])])
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()
+        how = (
+            f"was killed by {failure.signal_name()}"
+            if failure.exitcode < 0
+            else f"exited with code {failure.exitcode}"
+        )
+        where = f"rank {rank} {how}"
+        raise WorkerFailed(
+            f"the {nproc}-process run stopped: {where} (its error is above)"
+        ) from None
+
+
+def without_nproc(argv: list[str]) -> list[str]:
+    """`argv` less `--nproc N` / `--nproc=N` (the workers are the N processes)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out
 
 
 class SignalStop(Callback):
