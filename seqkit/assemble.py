@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqkit import distributed, tbptt
+from seqkit import distributed, tbptt, tensorboard_log
 from seqkit.config import FALLBACK, RunConfig
 from seqkit.devices import resolve_device
 from seqkit.diagnostics.gradflow import find_cell
@@ -109,6 +109,8 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
         find_cell(model)
     if resolved.tbptt:
         tbptt.check(model, topology)
+    if resolved.tensorboard:
+        tensorboard_log.require()
     if resolved.precision != "fp32":
         check_precision(model, task, device, resolved)
     return result

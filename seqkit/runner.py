@@ -25,6 +25,7 @@ from seqkit.evaluate import evaluate
 from seqkit.interfaces import Callback, Data, History, Task
 from seqkit.normalize import Standardized
 from seqkit.registry import Registry
+from seqkit.tensorboard_log import TensorBoardLog
 
 VAL_SEED_OFFSET = 1_000_003
 """The validation set's generator seed is the run seed plus this: a stream of its own."""
@@ -162,6 +163,8 @@ def run(
     config = config or RunConfig.from_dict(settings)
     the_plan = plan(config, registry)
     out_dir = Path(out) if out is not None else None
+    if config.tensorboard and out_dir is None:
+        raise ConfigError("tensorboard=True writes into the run directory: give out=DIR")
     if out_dir is not None:
         rundir.check_out_dir(out_dir, overwrite)
     return execute(the_plan, out_dir, list(callbacks))
@@ -201,6 +204,8 @@ def execute(
             kept = metrics_file.read_text().splitlines()[: resume["epoch"]]
             metrics_file.write_text("".join(line + "\n" for line in kept))
         rundir.write_json(out_dir / rundir.CONFIG, {**config.as_dict(), "versions": versions})
+        if config.tensorboard:
+            callbacks = [*callbacks, TensorBoardLog(out_dir, config.as_dict())]
         callbacks = [
             rundir.MetricsLog(metrics_file),
             rundir.Checkpointer(
