@@ -1,9 +1,13 @@
 """Built-in cells: `rnn`, `lstm`, `gru`.
 
-Two implementations of each, chosen by the cell option `impl`: `fused` (the default)
-runs torch's `nn.RNN/LSTM/GRU` (cuDNN on CUDA, oneDNN for the CPU LSTM); `scratch` runs
-the equations written out in `seqkit_plugins.scratch`. They compute the same function
-with the same parameter names, so a state dict moves between them.
+Two implementations of each, chosen by the cell option `impl`: `fused` runs torch's
+`nn.RNN/LSTM/GRU` (cuDNN on CUDA, oneDNN for the CPU LSTM); `scratch` runs the equations
+written out in `seqkit_plugins.scratch`. They compute the same function with the same
+parameter names, so a state dict moves between them. `auto` (the default) holds torch's
+module and, call by call, runs the written-out equations on the same parameters where
+they measured faster (`python -m benchmarks.hardware`): the CPU RNN, whose torch path is
+a loop of small ops, on sequences of 16 steps or more (0.68x-0.92x of torch's step time
+at T = 20-2000, H = 5-512; even at the notebook's T = 6).
 """
 
 from __future__ import annotations
@@ -36,9 +40,9 @@ COMMON = {
         1.0, "scale of an orthogonal or identity W_hh (1.5 explodes)", min=0.0, max=100.0
     ),
     "impl": Option(
-        "fused",
-        "fused: torch's module; scratch: equations written out",
-        choices=("fused", "scratch"),
+        "auto",
+        "fused: torch's module; scratch: equations written out; auto: the faster here",
+        choices=("auto", "fused", "scratch"),
     ),
 }
 
@@ -58,7 +62,7 @@ class Recurrent(nn.Module):
         num_layers: int = 1,
         dropout: float = 0.0,
         bidirectional: bool = False,
-        impl: str = "fused",
+        impl: str = "auto",
         init: str = "default",
         init_gain: float = 1.0,
         forget_bias: float = 0.0,
@@ -81,10 +85,20 @@ class Recurrent(nn.Module):
             self.rnn = TORCH_MODULES[kind](
                 input_size, hidden_size, batch_first=True, **sizes, **extra
             )
-
         init_recurrent(self.rnn, kind, hidden_size, init, init_gain, forget_bias)
+        self._written_out: ScratchLayers | None = None
+        if impl == "auto" and kind == "rnn":
+            # The same Parameter objects, outside the module tree: one set of weights,
+            # one state dict; .to() and load_state_dict() update them in place.
+            written = ScratchLayers(kind, input_size, hidden_size, **sizes, **extra)
+            for name, param in self.rnn.named_parameters():
+                written._parameters[name] = param
+            object.__setattr__(self, "_written_out", written)
 
     def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+        if self._written_out is not None and x.device.type == "cpu" and x.shape[1] >= 16:
+            self._written_out.train(self.training)
+            return self._written_out(x, state)
         out, state = self.rnn(x, state)
         return out, state
 

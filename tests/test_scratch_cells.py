@@ -13,7 +13,9 @@ import seqkit
 
 def _pair(kind, d, h, layers, bidirectional, dtype, relu=False):
     extra = {"nonlinearity": "relu" if relu else "tanh"} if kind == "rnn" else {}
-    fused = Recurrent(kind, d, h, num_layers=layers, bidirectional=bidirectional, **extra)
+    fused = Recurrent(
+        kind, d, h, num_layers=layers, bidirectional=bidirectional, impl="fused", **extra
+    )
     scratch = Recurrent(
         kind, d, h, num_layers=layers, bidirectional=bidirectional, impl="scratch", **extra
     )
@@ -102,3 +104,20 @@ def test_scratch_trains_from_the_command_line_option():
     )
     assert result.config.cell_options["impl"] == "scratch"
     assert result.metrics["val_loss"] < 0.01 * result.chance_loss
+
+
+@pytest.mark.parametrize(("t", "written_out"), [(40, True), (6, False)])
+def test_auto_rnn_takes_the_written_out_path_on_long_cpu_sequences(t, written_out):
+    torch.manual_seed(0)
+    auto = Recurrent("rnn", 3, 6, num_layers=2, bidirectional=True).double()
+    fused = Recurrent("rnn", 3, 6, num_layers=2, bidirectional=True, impl="fused").double()
+    fused.load_state_dict(auto.state_dict())
+    assert list(auto.state_dict()) == list(fused.state_dict())  # one set of weights
+    calls = []
+    auto.rnn.register_forward_hook(lambda *a: calls.append("torch"))
+    x = torch.randn(4, t, 3, dtype=torch.float64, requires_grad=True)
+    (out_a, fin_a, grads_a), (out_f, fin_f, grads_f) = _run(auto, x, None), _run(fused, x, None)
+    assert calls == ([] if written_out else ["torch"])
+    torch.testing.assert_close(out_a, out_f, rtol=0, atol=1e-12)
+    for a, f in zip([*fin_a, *grads_a], [*fin_f, *grads_f], strict=True):
+        torch.testing.assert_close(a, f, rtol=0, atol=1e-10)
