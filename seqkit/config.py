@@ -76,6 +76,13 @@ class RunConfig:
 
     def validate(self) -> None:
         """Check every value that does not need the registry; raise ConfigError naming it."""
+        for table in ("cell_options", "task_options", "topology_options", "trainer_options"):
+            value = getattr(self, table)
+            if not isinstance(value, dict):
+                raise ConfigError(f"{table} must be a table of option = value (got {value!r})")
+        for flag in ("normalize", "compile", "tensorboard"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigError(f"--{flag} must be true or false (got {getattr(self, flag)!r})")
         _positive_int("hidden-size", self.hidden_size, 1_000_000)
         _positive_int("epochs", self.epochs, 10_000_000)
         _positive_int("batch-size", self.batch_size, 100_000_000)

@@ -11,6 +11,8 @@ ALLOWED = "auto, cpu, cuda, cuda:N, mps"
 
 def resolve_device(name: str) -> torch.device:
     """The torch device for `name`, or a ConfigError if it is unknown or not present."""
+    if not isinstance(name, str):  # from a config file: `device = 5`
+        raise ConfigError(f"--device must be one of {ALLOWED} (got {name!r})")
     name = name.strip().lower()
     if name == "auto":
         if torch.cuda.is_available():

@@ -101,6 +101,8 @@ def as_batch(inputs: Any, d: int, t: int | None) -> Tensor:
         x = torch.as_tensor(inputs, dtype=torch.float32)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"input must be numbers (got {inputs!r}): {exc}") from None
+    if not torch.isfinite(x).all():
+        raise ConfigError("input must be finite numbers (got nan or inf)")
     if x.dim() == 0:
         x = x.view(1, 1, 1)
     elif x.dim() == 1:

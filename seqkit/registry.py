@@ -3,6 +3,8 @@
 Each plugin's hook implementations are called one at a time, so every name is tagged
 with the plugin (and distribution version) that provided it, and an exception in one
 plugin is contained: it gets one warning and a status of error, the rest keep working.
+A name another plugin already registered is kept too (using it is an error that names
+both), and the later plugin gets a warning and the status of error at load time.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
+from torch.nn import Module
 
 from seqkit import hookspecs
 from seqkit.errors import ConfigError, NameClashError, PluginError, UnknownNameError
@@ -166,6 +169,13 @@ class Registry:
                 raise PluginError(f"{kind} name must be a non-empty string (got {name!r})")
             if not callable(factory):
                 raise PluginError(f"{kind} '{name}': factory {factory!r} is not callable")
+            if kind == "cell" and isinstance(factory, type) and not issubclass(factory, Module):
+                raise PluginError(
+                    f"cell '{name}': class {factory.__name__} is not a torch.nn.Module "
+                    "(see the Cell contract in docs/plugins.md)"
+                )
+            if any(e.name == name for e in pending):
+                raise PluginError(f"{kind} '{name}' is registered twice by the same hook")
             options = keywords.pop("options", None)
             if options is None:
                 options = getattr(factory, "options", {})
@@ -191,20 +201,40 @@ class Registry:
             self._fail(info, exc, during=KINDS[kind])
             return
         for entry in pending:
+            taken = list(self._entries[kind].get(entry.name, []))
             self._entries[kind].setdefault(entry.name, []).append(entry)
             info.registers.setdefault(PLURALS[kind], []).append(entry.name)
+            if taken:  # both are kept (see `get`); say so now, not only when it is used
+                owners = " and ".join(f"'{e.plugin}'" for e in taken)
+                clash = NameClashError(
+                    f"{kind} '{entry.name}' is already registered by plugin {owners}"
+                )
+                self._fail(
+                    info,
+                    clash,
+                    during=KINDS[kind],
+                    then=f"--{kind} {entry.name} is an error until one of them is disabled "
+                    f"with {ENV_DISABLE}",
+                )
 
-    def _fail(self, info: PluginInfo, exc: BaseException, during: str = "register") -> None:
-        info.status, info.error = "error", f"{type(exc).__name__}: {exc}"
+    def _fail(
+        self,
+        info: PluginInfo,
+        exc: BaseException,
+        during: str = "register",
+        then: str = "the other plugins still work",
+    ) -> None:
+        """Record the failure in the plugin's status; one warning line (strict: raise)."""
+        info.status, info.error = "error", _one_line(f"{type(exc).__name__}: {exc}")
         message = f"plugin '{info.name}' failed ({during}): {info.error}"
         if self.strict:
             raise PluginError(message) from exc
-        warnings.warn(message + "; the other plugins still work", PluginWarning, stacklevel=3)
+        warnings.warn(f"{message}; {then}", PluginWarning, stacklevel=3)
 
     # -- look-up -------------------------------------------------------------------
     def get(self, kind: str, name: str) -> Entry:
         """The entry for `name`; unknown names suggest the nearest, clashes name both."""
-        found = self._entries[kind].get(name)
+        found = self._entries[kind].get(name) if isinstance(name, str) else None
         if not found:
             raise UnknownNameError(kind, name, self._entries[kind])
         if len(found) > 1:
@@ -287,6 +317,11 @@ def _plugin_name(plugin: object) -> str:
 
 def _builtin_first(ep: md.EntryPoint) -> tuple[int, str]:
     return (0 if ep.dist is not None and ep.dist.name == "seqkit" else 1, ep.name)
+
+
+def _one_line(text: str) -> str:
+    """`text` on one line: an error from a plugin may span several (pluggy's do)."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _env_flag(var: str) -> bool:

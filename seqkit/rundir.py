@@ -26,16 +26,23 @@ CHECKPOINT = "checkpoint.pt"
 
 
 def check_out_dir(path: Path, overwrite: bool) -> None:
-    """Refuse a directory that holds something, unless `overwrite`; nothing is created."""
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"--out {path}: exists and is not a directory")
-    if path.is_dir() and any(path.iterdir()) and not overwrite:
-        what = "another run" if (path / CONFIG).exists() else "files"
-        raise ConfigError(
-            f"--out {path}: the directory holds {what}; choose another --out or pass --overwrite"
-        )
-    parent = next((p for p in [path, *path.parents] if p.exists()), Path("."))
-    if not os.access(parent, os.W_OK):
+    """Refuse a directory that holds something, unless `overwrite`, and one that cannot be
+    created or written; nothing is created."""
+    try:
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"--out {path}: exists and is not a directory")
+        if path.is_dir() and any(path.iterdir()) and not overwrite:
+            what = "another run" if (path / CONFIG).exists() else "files"
+            raise ConfigError(
+                f"--out {path}: the directory holds {what}; "
+                "choose another --out or pass --overwrite"
+            )
+        parent = next((p for p in [path, *path.parents] if p.exists()), Path("."))
+    except OSError as exc:  # a directory on the way that may not be read
+        raise ConfigError(f"--out {path}: {exc.strerror or exc}: {exc.filename}") from None
+    if not parent.is_dir():
+        raise ConfigError(f"--out {path}: cannot create it, {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
         raise ConfigError(f"--out {path}: no permission to write in {parent}")
 
 
@@ -80,8 +87,10 @@ def load_tensors(path: Path, map_location: Any = "cpu") -> Any:
             f"{path} was refused: it is not a plain tensor file (seqkit loads with "
             "weights_only=True and never runs code from a file)"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise ConfigError(f"{path} is corrupt or truncated: {exc}") from None
+    except Exception as exc:  # on a damaged file torch raises many kinds (IndexError, ...)
+        text = str(exc).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        raise ConfigError(f"{path} is corrupt or truncated ({reason})") from None
 
 
 class Checkpointer(Callback):
@@ -107,6 +116,7 @@ class Checkpointer(Callback):
                     "optimizer": state.optimizer.state_dict(),
                     "schedule": schedule.state_dict() if schedule is not None else None,
                     "generator": state.generator.get_state() if state.generator else None,
+                    "scaler": state.scaler.state_dict() if state.scaler is not None else None,
                     "data_generator": (
                         self.data_generator.get_state() if self.data_generator is not None else None
                     ),

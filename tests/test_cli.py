@@ -110,41 +110,8 @@ def test_run_json_summary(runner, tmp_path):
     assert len(ex["output"]) == 5 and "Output:" in ex["text"]
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["--cell", "grux", "--task", "sum"], "unknown cell 'grux'. Did you mean 'gru'?"),
-        (["--cell", "gru", "--task", "summ"], "Did you mean 'sum'?"),
-        (["--cell", "gru", "--task", "sum", "--trainer", "minibath"], "Did you mean 'minibatch'"),
-        (
-            ["--cell", "gru", "--task", "cumsum", "--topology", "one-to-one"],
-            "topology 'one-to-one' cannot serve this task",
-        ),
-        (["--cell", "gru", "--task", "sum", "--epochs", "0"], "--epochs must be an integer"),
-        (["--cell", "gru", "--task", "sum", "--lr", "-1"], "--lr must be a number in (0, 10"),
-        (["--cell", "gru", "--task", "sum", "--hidden-size", "0"], "--hidden-size must be"),
-        (["--cell", "gru", "--task", "sum", "--batch-size", "-5"], "--batch-size must be"),
-        (
-            ["--cell", "gru", "--task", "sum", "--task-opt", "seq_len=abc"],
-            "option 'seq_len' must be an integer",
-        ),
-        (["--cell", "gru", "--task", "sum", "--task-opt", "bogus=1"], "has no option 'bogus'"),
-        (
-            ["--cell", "gru", "--task", "sum", "--cell-opt", "nonlinearity=relu"],
-            "cell 'gru' has no option 'nonlinearity'",
-        ),
-        (["--cell", "gru", "--task", "sum", "--device", "tpu"], "unknown device 'tpu'"),
-        (["--cell", "gru", "--task", "sum", "--optimizer", "adamm"], "Did you mean 'adam'"),
-        (["--cell", "gru", "--task", "sum", "--lr-schedule", "linear"], "--lr-schedule must be"),
-    ],
-)
-def test_bad_input_is_one_clear_line_and_exit_2(runner, tmp_path, args, message):
-    out = tmp_path / "never"
-    res = runner.invoke(cli, ["run", *args, "--out", str(out)])
-    assert res.exit_code == 2, res.output
-    assert message in res.output
-    assert "Traceback" not in res.output
-    assert not out.exists()  # an invalid request never creates a run directory
+# The table of bad inputs (one clear line, exit 2, no run directory) is in
+# tests/test_bad_inputs.py, through real subprocesses.
 
 
 def test_existing_run_dir_is_refused_without_overwrite(runner, tmp_path):

@@ -191,6 +191,10 @@ def load_settings(path: Path) -> dict[str, Any]:
     """A settings dict from TOML (RunConfig's keys; `-` or `_`) or a run's config.json."""
     try:
         text = path.read_text()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"--config {path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"--config {path}: {exc.strerror or exc}") from None
     try:
@@ -207,4 +211,10 @@ def load_settings(path: Path) -> dict[str, Any]:
             f"--config {path}: unknown setting '{unknown[0]}'; settings are: "
             f"{', '.join(sorted(known))}"
         )
+    for table in OPTION_FIELDS:
+        if not isinstance(settings.get(table, {}), dict):
+            raise ConfigError(
+                f"--config {path}: {table} must be a table of option = value "
+                f"(got {settings[table]!r})"
+            )
     return settings

@@ -1,0 +1,1 @@
+"""seqkit plugins that misbehave on purpose, one way per module (see pyproject.toml)."""

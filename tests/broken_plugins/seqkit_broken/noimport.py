@@ -1,0 +1,3 @@
+"""Fails to import: it needs a module that is not installed."""
+
+import seqkit_no_such_dependency  # noqa: F401
