@@ -65,7 +65,7 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     trainer_opts = resolve_options(
         f"trainer '{trainer}'", trainer_entry.options, config.trainer_options
     )
-    device = distributed.local_device(resolve_device(config.device))
+    device = resolve_device(config.device)
 
     def pick(key: str) -> Any:
         value = getattr(config, key)
@@ -90,7 +90,8 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     resolved.validate()
     if resolved.optimizer not in OPTIMIZERS:
         raise UnknownNameError("optimizer", str(resolved.optimizer), OPTIMIZERS)
-    result = Plan(resolved, task, device, registry)
+    # Under torchrun a bare `cuda` is each worker's own GPU; the saved setting stays `cuda`.
+    result = Plan(resolved, task, distributed.local_device(device), registry)
     trainer_obj = result.build_trainer()
     if callable(getattr(trainer_obj, "check", None)):
         trainer_obj.check(resolved)
@@ -102,9 +103,17 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     # Fail here, before any I/O, when the parts cannot work together: a topology that
     # cannot serve the task fails when built, one that needs a step a cell refuses
     # (a bidirectional cell fed its own predictions) on a forward pass of the probes.
-    model = result.build_model()
-    with torch.no_grad():
-        model.eval()(task.probes()[:1])
+    try:
+        model = result.build_model()
+        with torch.no_grad():
+            model.eval()(task.probes()[:1])
+    except (MemoryError, RuntimeError) as exc:
+        if not _out_of_memory(exc):
+            raise
+        raise ConfigError(
+            f"the model does not fit in memory (--hidden-size {resolved.hidden_size:,}: "
+            "torch could not allocate its weights); use a smaller --hidden-size"
+        ) from None
     if resolved.probe_every:
         find_cell(model)
     if resolved.tbptt:
@@ -114,6 +123,13 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     if resolved.precision != "fp32":
         check_precision(model, task, device, resolved)
     return result
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """MemoryError, CUDA's OutOfMemoryError, or the CPU allocator's RuntimeError."""
+    return isinstance(exc, MemoryError | torch.OutOfMemoryError) or (
+        "can't allocate memory" in str(exc)
+    )
 
 
 def check_precision(model: nn.Module, task: Task, device: torch.device, config: RunConfig) -> None:

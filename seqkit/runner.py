@@ -165,7 +165,7 @@ def run(
     out_dir = Path(out) if out is not None else None
     if config.tensorboard and out_dir is None:
         raise ConfigError("tensorboard=True writes into the run directory: give out=DIR")
-    if out_dir is not None:
+    if out_dir is not None and distributed.is_main():  # rank 0 alone writes
         rundir.check_out_dir(out_dir, overwrite)
     return execute(the_plan, out_dir, list(callbacks))
 
@@ -230,7 +230,7 @@ def execute(
         train_time = time.perf_counter() - start
 
     metrics = dict(history.last)
-    for key in ("epoch", "step", "epoch_time"):
+    for key in ("epoch", "step", "epoch_time", "train_time"):
         metrics.pop(key, None)
     result = RunResult(
         model,
@@ -247,7 +247,13 @@ def execute(
         probe.as_dict() if probe is not None else None,
     )
     if history.interrupted:
-        where = f"; resume with: seqkit run --resume {out_dir}" if out_dir else ""
+        procs = distributed.world_size()
+        where = (
+            f"; resume with: seqkit run --resume {out_dir}"
+            + (f" --nproc {procs}" if procs > 1 else "")
+            if out_dir
+            else ""
+        )
         raise Interrupted(
             f"training {history.stopped} during epoch {len(history.epochs) + 1}"
             f"; {len(history.epochs)} epochs are complete{where}"

@@ -15,24 +15,60 @@ from seqkit.cli.gradients_cmd import gradients_cmd
 from seqkit.cli.listing import list_cmd, plugins_cmd
 from seqkit.cli.predict_cmd import predict_cmd
 from seqkit.cli.run_cmd import run_cmd
-from seqkit.errors import NonFiniteError, SeqkitError
+from seqkit.errors import NonFiniteError, SeqkitError, WorkerFailed
 
 EXIT_USAGE = 2
 EXIT_NON_FINITE = 3
+EXIT_FAILED = 1
 
 
 class SeqkitGroup(click.Group):
-    """Turns seqkit's own errors into one line on stderr and a non-zero exit."""
+    """Turns seqkit's own errors and click's usage errors into one line on stderr and a
+    non-zero exit (click's own form adds the usage and a hint: four lines)."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:  # `seqkit --bogus`
+            _error(_usage_message(exc))
+            raise click.exceptions.Exit(exc.exit_code) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except NonFiniteError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            _error(str(exc))
             ctx.exit(EXIT_NON_FINITE)
+        except WorkerFailed as exc:  # not bad input: a worker process died or raised
+            _error(str(exc))
+            ctx.exit(EXIT_FAILED)
         except SeqkitError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            _error(str(exc))
             ctx.exit(EXIT_USAGE)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:  # an unknown command, a bad flag or value
+            _error(_usage_message(exc))
+            ctx.exit(exc.exit_code)
+
+
+def _error(message: str) -> None:
+    """`Error: MESSAGE` on stderr, on one line whatever the message holds."""
+    one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    click.echo(f"Error: {one_line}", err=True)
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    where = exc.ctx.command_path if exc.ctx is not None else "seqkit"
+    return f"{exc.format_message()} (see '{where} --help')"
 
 
 @click.group(cls=SeqkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,6 +115,6 @@ def main(argv: list[str] | None = None) -> None:
     try:
         get_registry().add_commands(cli)
     except SeqkitError as exc:  # strict plugin mode
-        click.echo(f"Error: {exc}", err=True)
+        _error(str(exc))
         sys.exit(EXIT_USAGE)
     cli.main(args=argv, prog_name="seqkit")

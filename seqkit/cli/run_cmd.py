@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,9 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
             raise ConfigError(
                 f"--resume continues a run with its own settings; drop {', '.join(given)}"
             )
+        if kw["nproc"] and not distributed.launched():
+            launch_workers(kw["nproc"], _saved_trainer(resume_dir), resume_dir)
+            return
         with interrupt.installed():
             result = resume(resume_dir, callbacks=[interrupt], progress=progress)
     else:
@@ -83,7 +86,8 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
         if distributed.is_main():
             rundir.check_out_dir(out, kw["overwrite"])
         if kw["nproc"] and not distributed.launched():
-            launch_workers(kw["nproc"], the_plan.config.trainer)
+            pin = [] if kw["out"] else ["--out", str(out)]  # one directory for every worker
+            launch_workers(kw["nproc"], the_plan.config.trainer, out, pin)
             return
         with interrupt.installed():
             result = execute(the_plan, out, [interrupt], progress=progress)
@@ -95,19 +99,29 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
         print_summary(result)
 
 
-def launch_workers(nproc: int, trainer: str | None) -> None:
-    """Run this same command in `nproc` workers through torch.distributed.run (torchrun);
-    each worker sees torchrun's environment and trains its share."""
+def launch_workers(nproc: int, trainer: str | None, out: Path, extra: Sequence[str] = ()) -> None:
+    """Run this same command (plus `extra` arguments) in `nproc` workers through
+    torch.distributed.run (torchrun); each worker sees torchrun's environment and trains
+    its share, and rank 0 writes `out`."""
     if trainer != "ddp":
         raise ConfigError(f"--nproc starts DDP workers: add --trainer ddp (got '{trainer}')")
     if len(sys.argv) < 2 or sys.argv[1] != "run":
         raise ConfigError("--nproc works from the seqkit command line; from Python use torchrun")
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import main as torchrun
 
     try:
         args = ["--standalone", f"--nproc_per_node={nproc}", "-m", "seqkit"]
-        torchrun([*args, *without_nproc(sys.argv[1:])])
+        torchrun([*args, *without_nproc(sys.argv[1:]), *extra])
+    except SignalException as exc:  # Ctrl-C or SIGTERM: torchrun has stopped the workers
+        name = signal.Signals(exc.sigval).name
+        click.echo(
+            f"Error: the {nproc}-process run was stopped by {name}; resume with: "
+            f"seqkit run --resume {out} --nproc {nproc}",
+            err=True,
+        )
+        sys.exit(128 + exc.sigval)
     except ChildFailedError as exc:
         rank, failure = exc.get_first_failure()
         how = (
@@ -119,6 +133,13 @@ def launch_workers(nproc: int, trainer: str | None) -> None:
         raise WorkerFailed(
             f"the {nproc}-process run stopped: {where} (its error is above)"
         ) from None
+
+
+def _saved_trainer(run_dir: Path) -> str | None:
+    try:
+        return json.loads((run_dir / rundir.CONFIG).read_text()).get("trainer")
+    except (OSError, ValueError, AttributeError):
+        return None  # the workers' own resume reports what is wrong
 
 
 def without_nproc(argv: list[str]) -> list[str]:
@@ -158,7 +179,8 @@ class SignalStop(Callback):
         try:
             yield
         except Interrupted as exc:
-            click.echo(f"Error: {exc}", err=True)
+            if distributed.is_main():
+                click.echo(f"Error: {exc}", err=True)
             sys.exit(128 + (self.signum or signal.SIGINT))
         finally:
             for s, handler in previous.items():
