@@ -6,8 +6,8 @@ written out in `seqkit_plugins.scratch`. They compute the same function with the
 parameter names, so a state dict moves between them. `auto` (the default) holds torch's
 module and, call by call, runs the written-out equations on the same parameters where
 they measured faster (`python -m benchmarks.hardware`): the CPU RNN, whose torch path is
-a loop of small ops, on sequences of 16 steps or more (0.68x-0.92x of torch's step time
-at T = 20-2000, H = 5-512; even at the notebook's T = 6).
+a loop of small ops, on sequences of 16 steps or more (0.68x-0.94x of torch's step time
+at T = 20-2000, H = 5-512; at the notebook's T = 6 there was no gain, 1.02x).
 """
 
 from __future__ import annotations

@@ -153,7 +153,8 @@ class LoopTrainer:
             record: dict[str, float] = {
                 "epoch": epoch,
                 "step": state.step,
-                "train_loss": self.reduce_loss(total, batches),
+                "train_loss": self.reduce_loss(total, batches),  # waits for the steps
+                "train_time": time.perf_counter() - t0,
             }
             if not math.isfinite(record["train_loss"]):
                 state.history.stopped = (

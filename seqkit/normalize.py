@@ -43,7 +43,8 @@ class Standardized(nn.Module):
 
     def forward_chunk(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         """The inner topology's `forward_chunk` (truncated BPTT), in the task's units."""
-        out, state = self.inner.forward_chunk((x - self.x_mean) / self.x_std, state)
+        inner: Any = self.inner
+        out, state = inner.forward_chunk((x - self.x_mean) / self.x_std, state)
         return self._unscale(out), state
 
     def _unscale(self, out: Tensor) -> Tensor:

@@ -53,15 +53,16 @@ def chunks(
     `x (B, T, D)`; `y (B, T, K)` for aligned targets, `(B, 1, K)` for the last step.
     """
     steps = x.shape[1]
-    aligned = model.chunk_targets == "aligned"
+    chunked: Any = model  # a topology with forward_chunk (see `check`)
+    aligned = chunked.chunk_targets == "aligned"
     state = None
     for start in range(0, steps, k):
         xc = x[:, start : start + k]
         if not aligned and start + k < steps:
             with torch.no_grad():
-                _, state = model.forward_chunk(xc, state)
+                _, state = chunked.forward_chunk(xc, state)
             continue
-        out, state = model.forward_chunk(xc, state)
+        out, state = chunked.forward_chunk(xc, state)
         target = y[:, start : start + k] if aligned else y
         yield out, target, (xc.shape[1] / steps if aligned else 1.0)
         state = detach(state)

@@ -1,0 +1,203 @@
+"""The notebook's section 4 (N=50, T=20000, D=10, H=5): epoch time, where it goes, and
+peak memory against T with and without truncated backpropagation (`--tbptt`).
+
+1. Epoch time: the notebook's loop as written (full batch, Adam 5e-3, BCE, torch's
+   default threads) against `seqkit run --trainer fullbatch` doing the same training
+   (seqkit's defaults otherwise: its thread choice, the cell's `impl=auto`), and seqkit
+   with torch's thread count, alternated in this process; medians. seqkit's figure is
+   its epoch's training time; its validation pass (10 sequences) is shown apart.
+2. Profile: the top operators of one seqkit epoch per cell (torch.profiler, T=2000).
+3. Memory: peak resident memory of a fresh process that trains one full-batch step at
+   length T, minus the same process's peak before training, with and without --tbptt.
+
+    python -m benchmarks.long_sequences            # T=20000, 3 rounds; memory T up to 20000
+    python -m benchmarks.long_sequences --full     # 5 rounds, memory up to T=80000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+import seqkit
+from benchmarks.common import write
+
+N, D, H = 50, 10, 5
+MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class Notebook(nn.Module):
+    """The notebook's SimpleRNN / LSTM / GRU classifier: the last step's h to one logit."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.rnn = MODULES[kind](D, H, batch_first=True)
+        self.fc = nn.Linear(H, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1, :])
+
+
+def notebook_epoch(kind: str, t: int, threads: int) -> float:
+    torch.set_num_threads(threads)
+    x_np = np.random.randn(N, t, D)
+    y_np = np.array([1 if x.mean() > 0 else 0 for x in x_np])
+    model = Notebook(kind)
+    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    inputs, targets = (
+        torch.from_numpy(x_np.astype(np.float32)),
+        torch.from_numpy(y_np.astype(np.float32)),
+    )
+    t0 = time.perf_counter()
+    model.zero_grad()
+    loss = nn.BCEWithLogitsLoss()(model(inputs).squeeze(), targets)
+    loss.backward()
+    opt.step()
+    loss.item()
+    return time.perf_counter() - t0
+
+
+def seqkit_settings(kind: str, t: int, **extra: object) -> dict:
+    settings = dict(
+        cell=kind,
+        task="meansign",
+        trainer="fullbatch",
+        hidden_size=H,
+        lr=5e-3,
+        lr_schedule="constant",
+        epochs=1,
+        device="cpu",
+        task_options={"num_samples": N, "seq_len": t, "val_samples": 10},
+    )
+    return settings | extra
+
+
+def seqkit_epoch(kind: str, t: int, **extra: object) -> dict[str, float]:
+    """One seqkit epoch: its training time (steps, loss read) and validation time."""
+    record = seqkit.run(**seqkit_settings(kind, t, **extra)).history.epochs[-1]
+    return {"train": record["train_time"], "val": record["epoch_time"] - record["train_time"]}
+
+
+def epoch_times(t: int, rounds: int) -> list[dict]:
+    """Per cell, alternated: the notebook's loop (torch's default threads), seqkit with
+    its defaults (one thread below hidden size 256) and seqkit with torch's threads."""
+    threads = torch.get_num_threads()
+    rows = []
+    print(f"training time of one epoch at N={N}, T={t}, D={D}, H={H} (median of {rounds})")
+    print(
+        f"{'cell':<6}{'notebook s':>11}{'seqkit s':>10}{'speed-up':>10}"
+        f"{f'{threads} thr s':>10}{'speed-up':>10}{'+ val s':>9}"
+    )
+    for kind in MODULES:
+        nb, sk, sk_n, val = [], [], [], []
+        for _ in range(rounds):
+            nb.append(notebook_epoch(kind, t, threads))
+            torch.set_num_threads(threads)
+            one = seqkit_epoch(kind, t)
+            sk.append(one["train"])
+            val.append(one["val"])
+            sk_n.append(seqkit_epoch(kind, t, threads=threads)["train"])
+        a, b, c, v = (float(np.median(m)) for m in (nb, sk, sk_n, val))
+        print(
+            f"{kind:<6}{a:>11.2f}{b:>10.2f}{a / b:>9.2f}x{c:>10.2f}{a / c:>9.2f}x{v:>9.2f}",
+            flush=True,
+        )
+        rows.append(
+            {"cell": kind, "T": t, "notebook_s": a, "seqkit_s": b, "speedup": a / b,
+             f"seqkit_{threads}_threads_s": c, "speedup_threads": a / c, "validation_s": v}
+        )  # fmt: skip
+    torch.set_num_threads(threads)
+    return rows
+
+
+def profile(t: int) -> dict[str, list]:
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    out = {}
+    for kind in MODULES:
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            seqkit_epoch(kind, t)
+        table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=6)
+        print(f"\n{kind}: top operators of one seqkit epoch by self CPU time\n{table}")
+        out[kind] = [
+            {"op": e.key, "self_cpu_s": e.self_cpu_time_total / 1e6, "calls": e.count}
+            for e in sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[
+                :6
+            ]
+        ]
+    return out
+
+
+CHILD = """
+import json, resource, sys, torch, seqkit
+from seqkit.runner import make_data
+from benchmarks.long_sequences import seqkit_settings
+kind, t, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+torch.set_num_threads(1)
+settings = seqkit_settings(kind, t, tbptt=k)
+settings["task_options"]["val_samples"] = 1
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+plan = seqkit.plan(seqkit.RunConfig.from_dict(settings))
+data = make_data(plan.task, 0, plan.device)  # the data, held before training
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+seqkit.run(**settings)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"base_mb": base / 1024, "peak_mb": peak / 1024}))
+"""
+
+
+def memory(lengths: list[int], chunk: int) -> list[dict]:
+    rows = []
+    print(f"\npeak memory of one training step above the data (MB), lstm, chunk K={chunk}")
+    print(f"{'T':>8}{'full BPTT':>12}{'--tbptt':>10}")
+    for t in lengths:
+        row: dict = {"T": t}
+        for k in (0, chunk):
+            res = subprocess.run(
+                [sys.executable, "-c", CHILD, "lstm", str(t), str(k)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            m = json.loads(res.stdout.strip().splitlines()[-1])
+            row["tbptt_mb" if k else "full_mb"] = m["peak_mb"] - m["base_mb"]
+        print(f"{t:>8}{row['full_mb']:>12.1f}{row['tbptt_mb']:>10.1f}", flush=True)
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--length", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--chunk", type=int, default=200)
+    parser.add_argument("--full", action="store_true")
+    parser.add_argument("--skip", default="", help="comma list of: time, profile, memory")
+    args = parser.parse_args()
+    lengths = [1000, 5000, 20000] + ([80000] if args.full else [])
+    if args.full:
+        args.rounds = 5
+    skip = set(args.skip.split(","))
+    result: dict = {}
+    if "memory" not in skip:  # first: after the profiler ran, children measured nothing
+        result["memory"] = memory(lengths, args.chunk)
+    if "time" not in skip:
+        result["epoch_time"] = epoch_times(args.length, args.rounds)
+    if "profile" not in skip:
+        # The per-step work is the same at any length; at T=20000 the profiler's own
+        # bookkeeping of the GRU's millions of small ops takes minutes.
+        result["profile"] = profile(min(args.length, 2000))
+    print("\nwritten:", write("long_sequences", [result]))
+
+
+if __name__ == "__main__":
+    main()
