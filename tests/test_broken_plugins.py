@@ -10,13 +10,12 @@ SEQKIT_LOAD_PLUGINS can leave the broken ones out.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from plugin_install import install_plugin
 
 SOURCE = Path(__file__).resolve().parent / "broken_plugins"
 
@@ -44,34 +43,7 @@ BUILTIN = {"cells", "topologies", "tasks", "trainers"}
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """An environment in which `python -m seqkit` finds the installed broken plugins."""
-    root = tmp_path_factory.mktemp("broken-plugins")
-    source = root / "src"  # build from a copy: no build/ or *.egg-info in the tree
-    shutil.copytree(
-        SOURCE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
-    )
-    site = root / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(site),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEQKIT_")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), env.get("PYTHONPATH")) if p)
-    env["OMP_NUM_THREADS"] = "1"
-    return env
+    return install_plugin(SOURCE, tmp_path_factory.mktemp("broken-plugins"))
 
 
 def seqkit(

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +17,7 @@ from types import ModuleType
 
 import pytest
 import torch
+from plugin_install import install_plugin
 
 import seqkit
 from seqkit.interfaces import check_cell
@@ -30,37 +29,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "seqkit-mingru"
 @pytest.fixture(scope="module")
 def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """An environment in which `python -m seqkit` sees the installed example plugin."""
-    root = tmp_path_factory.mktemp("mingru")
-    # Build from a copy, so the build leaves no build/ or *.egg-info in the source tree.
-    source = root / "src"
-    shutil.copytree(
-        EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
-    )
-    site = root / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(site),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), env.get("PYTHONPATH")) if p)
-    for var in ("SEQKIT_LOAD_PLUGINS", "SEQKIT_DISABLE_PLUGINS"):  # load every plugin
-        env.pop(var, None)
-    env.setdefault("OMP_NUM_THREADS", "1")  # small models: threads only add contention
-    return env
+    return install_plugin(EXAMPLE, tmp_path_factory.mktemp("mingru"))
 
 
 def seqkit_cmd(env: dict[str, str], *args: str) -> str:
