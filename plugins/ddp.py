@@ -15,6 +15,7 @@ single process (a world of one).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,9 +57,14 @@ class DDPTrainer(LoopTrainer):
             init_process_group(self.device)
         self.rank, self.world = dist.get_rank(), dist.get_world_size()
         try:
-            return super().fit(model, data, task, config, callbacks, resume)
+            history = super().fit(model, data, task, config, callbacks, resume)
+            dist.barrier()  # no rank leaves while another still communicates
+            return history
         finally:
             if created:
+                # DDP's reducer (inside reference cycles) must go before the group does:
+                # freed later, at interpreter exit, it aborted a worker (SIGABRT, ~1 in 8).
+                gc.collect()
                 dist.destroy_process_group()
 
     def check(self, config: Any) -> None:
