@@ -1,7 +1,7 @@
 """The whole benchmark suite, one benchmark after another: `python -m benchmarks`.
 
 Each benchmark prints its table and writes its JSON under benchmarks/results/. The
-default sizes are trimmed to finish in about a quarter of an hour on a 2-core CPU;
+default sizes are trimmed to finish in minutes (6 min 11 s on a 2-core CPU);
 `--full` runs every benchmark at its own full size (an hour or more: the notebook's sum
 recipe alone runs ~20 minutes per cell). Run it on an otherwise idle machine.
 
