@@ -93,6 +93,13 @@ def test_bad_grid_value_fails_before_running(tmp_path):
     assert not (tmp_path / "c").exists()
 
 
+def test_tensorboard_is_refused_with_the_reason(tmp_path):
+    args = ["compare", "--cells", "gru", "--task", "square", "--tensorboard"]
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "c")])
+    assert res.exit_code == 2 and "--tensorboard is for seqkit run" in res.output
+    assert not (tmp_path / "c").exists()
+
+
 def _rss_mb() -> float:
     with open("/proc/self/statm") as f:
         pages = int(f.read().split()[1])

@@ -13,6 +13,7 @@ from seqkit import rundir
 from seqkit.cli.config_options import config_from_options, config_options_but_cell
 from seqkit.cli.params import parse_cells
 from seqkit.compare import plot_curves, run_grid, summarise, write_csv
+from seqkit.errors import ConfigError
 from seqkit.options import parse_pairs
 
 
@@ -54,6 +55,11 @@ def compare_cmd(
     }
     fixed = tuple(f"{k}={v}" for k, v in pairs.items() if k not in task_grid)
     base = config_from_options({**kw, "cell": names[0], "task_opt": fixed})
+    if base.tensorboard:
+        raise ConfigError(
+            "--tensorboard is for seqkit run: seqkit compare keeps one results directory, "
+            "not a run directory per run"
+        )
     out = out or Path("runs") / f"compare-{base.task}-{datetime.now():%Y%m%d-%H%M%S}"
     rundir.check_out_dir(out, overwrite)
 
