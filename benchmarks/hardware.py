@@ -1,7 +1,7 @@
 """Training-step throughput of each built-in cell against the hardware's matmul rate.
 
 For each cell and size: one training step (forward, backward, Adam) of seqkit's cell
-(`impl=fused` and `impl=scratch`) and of torch's bare module, as sequences/s and as
+(`impl=fused`, `auto` and `scratch`) and of torch's bare module, as sequences/s and as
 achieved GFLOP/s, counting the forward pass's matmul FLOPs
 (2 B T (D + H) G H per layer, G gates) times 3 for the step, over a `torch.mm` rate
 measured in the same run. At the long tiny size the time per timestep is also shown.
@@ -87,7 +87,7 @@ def main() -> None:
         for kind in ("lstm", "gru", "rnn"):
             torch.manual_seed(0)
             bare = Bare(kind, d, h).to(device)
-            for impl in ("fused", "scratch"):
+            for impl in ("fused", "auto", "scratch"):
                 cell = Recurrent(kind, d, h, impl=impl).to(device)
                 cell.load_state_dict(bare.state_dict())
                 t_bare, t_cell, ratio = alternate(

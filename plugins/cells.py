@@ -4,10 +4,13 @@ Two implementations of each, chosen by the cell option `impl`: `fused` runs torc
 `nn.RNN/LSTM/GRU` (cuDNN on CUDA, oneDNN for the CPU LSTM); `scratch` runs the equations
 written out in `seqkit_plugins.scratch`. They compute the same function with the same
 parameter names, so a state dict moves between them. `auto` (the default) holds torch's
-module and, call by call, runs the written-out equations on the same parameters where
-they measured faster (`python -m benchmarks.hardware`): the CPU RNN, whose torch path is
-a loop of small ops, on sequences of 16 steps or more (0.68x-0.94x of torch's step time
-at T = 20-2000, H = 5-512; at the notebook's T = 6 there was no gain, 1.02x).
+module and, call by call, runs the same function another way where that measured faster
+on this project's CPU (`python -m benchmarks.hardware`, one thread): the RNN up to hidden
+size 128 and the GRU up to 32, on the CPU, on sequences of 16 steps or more, run their
+time loops in `seqkit_plugins.sequence_kernels` (no autograd graph per step; a
+hand-written backward) on the same parameters. Their step took 0.54x-0.87x (RNN) and
+0.59x-0.93x (GRU) of torch's there; at larger sizes torch's was as fast or faster
+(RNN H=256: 1.12x, GRU H=50-64: 1.08x-1.57x), and torch's CPU LSTM is one oneDNN kernel.
 """
 
 from __future__ import annotations
@@ -45,6 +48,11 @@ COMMON = {
         choices=("auto", "fused", "scratch"),
     ),
 }
+
+
+KERNEL_MAX_HIDDEN = {"rnn": 128, "gru": 32}
+"""`impl=auto` runs these cells' CPU loops in seqkit_plugins.sequence_kernels up to this
+hidden size (on sequences of 16+ steps): there they measured faster than torch's."""
 
 
 class Recurrent(nn.Module):
@@ -87,10 +95,10 @@ class Recurrent(nn.Module):
             )
         init_recurrent(self.rnn, kind, hidden_size, init, init_gain, forget_bias)
         self._written_out: ScratchLayers | None = None
-        if impl == "auto" and kind == "rnn":
+        if impl == "auto" and hidden_size <= KERNEL_MAX_HIDDEN.get(kind, 0):
             # The same Parameter objects, outside the module tree: one set of weights,
             # one state dict; .to() and load_state_dict() update them in place.
-            written = ScratchLayers(kind, input_size, hidden_size, **sizes, **extra)
+            written = ScratchLayers(kind, input_size, hidden_size, **sizes, **extra, kernels=True)
             for name, param in self.rnn.named_parameters():
                 written._parameters[name] = param
             object.__setattr__(self, "_written_out", written)

@@ -21,6 +21,7 @@ import math
 from typing import Any
 
 import torch
+from seqkit_plugins.sequence_kernels import GRUSequence, RNNSequence
 from torch import Tensor, nn
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -101,9 +102,13 @@ class ScratchLayers(nn.Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         nonlinearity: str = "tanh",
+        kernels: bool = False,
     ) -> None:
         super().__init__()
         self.kind, self.hidden_size, self.num_layers = kind, hidden_size, num_layers
+        self.kernels = kernels and kind in ("rnn", "gru")
+        """Run the RNN and GRU loops in seqkit_plugins.sequence_kernels (a hand-written
+        backward) instead of step by step under autograd: the same function, faster."""
         self.dirs, self.dropout = (2 if bidirectional else 1), dropout
         self.relu = nonlinearity == "relu"
         gh = GATES[kind] * hidden_size
@@ -168,6 +173,12 @@ class ScratchLayers(nn.Module):
         gx = torch.addmm(
             b_ih if self.kind == "gru" else b_ih + b_hh, x.reshape(b * t, -1), w_ih.t()
         ).view(b, t, -1)
+        if self.kernels:
+            if self.kind == "gru":
+                out = GRUSequence.apply(gx, h, w_hh, b_hh)
+            else:
+                out = RNNSequence.apply(gx, h, w_hh, self.relu)
+            return out, out[:, -1], c
         outs: list[Tensor] = []
         if self.kind == "gru":
             # b_hn sits inside r * (W_hn h + b_hn), so the GRU keeps b_hh in its step; its

@@ -106,11 +106,20 @@ def test_scratch_trains_from_the_command_line_option():
     assert result.metrics["val_loss"] < 0.01 * result.chance_loss
 
 
-@pytest.mark.parametrize(("t", "written_out"), [(40, True), (6, False)])
-def test_auto_rnn_takes_the_written_out_path_on_long_cpu_sequences(t, written_out):
+@pytest.mark.parametrize(
+    ("kind", "t", "hidden", "written_out"),
+    [
+        ("rnn", 40, 6, True),
+        ("rnn", 6, 6, False),  # short: torch's
+        ("gru", 40, 6, True),
+        ("gru", 40, 64, False),  # above KERNEL_MAX_HIDDEN: torch's
+        ("lstm", 40, 6, False),  # oneDNN's kernel
+    ],
+)
+def test_auto_takes_the_sequence_kernels_where_they_are_faster(kind, t, hidden, written_out):
     torch.manual_seed(0)
-    auto = Recurrent("rnn", 3, 6, num_layers=2, bidirectional=True).double()
-    fused = Recurrent("rnn", 3, 6, num_layers=2, bidirectional=True, impl="fused").double()
+    auto = Recurrent(kind, 3, hidden, num_layers=2, bidirectional=True).double()
+    fused = Recurrent(kind, 3, hidden, num_layers=2, bidirectional=True, impl="fused").double()
     fused.load_state_dict(auto.state_dict())
     assert list(auto.state_dict()) == list(fused.state_dict())  # one set of weights
     calls = []
@@ -119,5 +128,22 @@ def test_auto_rnn_takes_the_written_out_path_on_long_cpu_sequences(t, written_ou
     (out_a, fin_a, grads_a), (out_f, fin_f, grads_f) = _run(auto, x, None), _run(fused, x, None)
     assert calls == ([] if written_out else ["torch"])
     torch.testing.assert_close(out_a, out_f, rtol=0, atol=1e-12)
+    for a, f in zip([*fin_a, *grads_a], [*fin_f, *grads_f], strict=True):
+        torch.testing.assert_close(a, f, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize(("kind", "relu"), [("rnn", False), ("rnn", True), ("gru", False)])
+def test_sequence_kernels_equal_torch_with_an_initial_state(kind, relu):
+    extra = {"nonlinearity": "relu"} if relu else {}
+    torch.manual_seed(1)
+    auto = Recurrent(kind, 2, 5, num_layers=2, **extra).double()
+    fused = Recurrent(kind, 2, 5, num_layers=2, impl="fused", **extra).double()
+    fused.load_state_dict(auto.state_dict())
+    x = torch.randn(3, 30, 2, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(2, 3, 5, dtype=torch.float64, requires_grad=True)
+    (out_a, fin_a, grads_a), (out_f, fin_f, grads_f) = _run(auto, x, h0), _run(fused, x, h0)
+    torch.testing.assert_close(out_a, out_f, rtol=0, atol=1e-12)
+    d_h0 = [torch.autograd.grad(m(x, h0)[0].sum(), h0)[0] for m in (auto, fused)]
+    torch.testing.assert_close(d_h0[0], d_h0[1], rtol=0, atol=1e-12)
     for a, f in zip([*fin_a, *grads_a], [*fin_f, *grads_f], strict=True):
         torch.testing.assert_close(a, f, rtol=0, atol=1e-10)
