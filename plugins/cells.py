@@ -96,17 +96,27 @@ class Recurrent(nn.Module):
         init_recurrent(self.rnn, kind, hidden_size, init, init_gain, forget_bias)
         self._written_out: ScratchLayers | None = None
         if impl == "auto" and hidden_size <= KERNEL_MAX_HIDDEN.get(kind, 0):
-            # The same Parameter objects, outside the module tree: one set of weights,
-            # one state dict; .to() and load_state_dict() update them in place.
-            written = ScratchLayers(kind, input_size, hidden_size, **sizes, **extra, kernels=True)
-            for name, param in self.rnn.named_parameters():
-                written._parameters[name] = param
+            # Outside the module tree, on torch's module's Parameter objects (rebound at
+            # each use): one set of weights, one state dict. Its own initial weights are
+            # drawn on a forked RNG, so the seeded initialisation of everything built
+            # after this cell is the same as with impl=fused.
+            with torch.random.fork_rng(devices=[]):
+                written = ScratchLayers(
+                    kind, input_size, hidden_size, **sizes, **extra, kernels=True
+                )
             object.__setattr__(self, "_written_out", written)
 
     def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        if self._written_out is not None and x.device.type == "cpu" and x.shape[1] >= 16:
-            self._written_out.train(self.training)
-            return self._written_out(x, state)
+        written = self._written_out
+        if (
+            written is not None
+            and x.device.type == "cpu"
+            and x.shape[1] >= 16
+            and not torch.is_autocast_enabled("cpu")  # the kernels are float32/64 only
+        ):
+            written._parameters.update(self.rnn._parameters)  # after assign=True too
+            written.train(self.training)
+            return written(x, state)
         out, state = self.rnn(x, state)
         return out, state
 

@@ -115,17 +115,24 @@ class DDPTrainer(LoopTrainer):
         dist.all_reduce(sums)
         return dict(zip(keys, (sums / data.val_x.shape[0]).tolist(), strict=True))
 
-    def agree(self, reason: str | None) -> str | None:
-        flag = torch.tensor([1 if reason else 0], device=self.device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return reason or ("another process stopped training" if flag.item() else None)
+    def agree(self, state: TrainState) -> None:
+        flags = torch.tensor(
+            [bool(state.stop), bool(state.interrupt)], dtype=torch.int32, device=self.device
+        )
+        dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        stop, interrupt = flags.tolist()
+        if stop and not state.stop:
+            state.stop = "another process stopped training"
+        if interrupt and not state.interrupt:
+            state.interrupt = "was interrupted on another process"
 
+    # With several processes, a signal is acted on at the epoch's end, where `agree`
+    # runs: the ranks must leave together, and the finished epoch is kept.
     def interrupt_now(self, state: TrainState) -> bool:
-        return False  # ranks must agree: a signal is acted on at the epoch's end
+        return self.world == 1 and bool(state.interrupt)
 
     def interrupted(self, state: TrainState) -> bool:
-        state.interrupt = self.agree(state.interrupt)
-        return bool(state.interrupt)
+        return self.world == 1 and bool(state.interrupt)
 
 
 def init_process_group(device: torch.device) -> None:

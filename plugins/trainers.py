@@ -78,9 +78,9 @@ class LoopTrainer:
     def validate(self, model: nn.Module, task: Task, data: Data) -> dict[str, float]:
         return evaluate(model, task, data.val_x, data.val_y, prefix="val_")
 
-    def agree(self, reason: str | None) -> str | None:
-        """A stop reason every process agrees on (one process: this one's)."""
-        return reason
+    def agree(self, state: TrainState) -> None:
+        """Make every process agree on `state.stop` and `state.interrupt` at an epoch's
+        end (one process: nothing to do)."""
 
     def interrupt_now(self, state: TrainState) -> bool:
         """Whether to leave the epoch after this batch (a signal arrived)."""
@@ -167,7 +167,11 @@ class LoopTrainer:
             state.history.epochs.append(record)
             for fn2 in events.epoch_end:
                 fn2(state, record)
-            state.stop = self.agree(state.stop)
+            self.agree(state)
+            if state.interrupt:  # arrived after the epoch's last step: the epoch is kept
+                state.history.stopped = state.interrupt
+                state.history.interrupted = True
+                break
             if state.stop:
                 state.history.stopped = state.stop
                 break

@@ -91,6 +91,11 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     if resolved.optimizer not in OPTIMIZERS:
         raise UnknownNameError("optimizer", str(resolved.optimizer), OPTIMIZERS)
     # Under torchrun a bare `cuda` is each worker's own GPU; the saved setting stays `cuda`.
+    if distributed.world_size() > 1 and device.type == "cuda" and device.index is not None:
+        raise ConfigError(
+            f"--device {device}: under torchrun every process would use that one GPU; "
+            "use --device cuda (each process takes cuda:LOCAL_RANK)"
+        )
     result = Plan(resolved, task, distributed.local_device(device), registry)
     trainer_obj = result.build_trainer()
     if callable(getattr(trainer_obj, "check", None)):
@@ -121,7 +126,7 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     if resolved.tensorboard:
         tensorboard_log.require()
     if resolved.precision != "fp32":
-        check_precision(model, task, device, resolved)
+        check_precision(model, task, result.device, resolved)
     return result
 
 

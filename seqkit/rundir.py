@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from seqkit import distributed
 from seqkit.errors import ConfigError
 from seqkit.interfaces import Callback, TrainState
 
@@ -121,6 +122,7 @@ class Checkpointer(Callback):
                         self.data_generator.get_state() if self.data_generator is not None else None
                     ),
                     "torch_rng": torch.get_rng_state(),
+                    "processes": distributed.world_size(),
                 },
             )
 

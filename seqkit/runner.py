@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqkit import distributed, rundir
+from seqkit import distributed, rundir, tensorboard_log
 from seqkit.assemble import Plan, plan
 from seqkit.config import RunConfig
 from seqkit.diagnostics import plots
@@ -200,6 +201,7 @@ def execute(
         if resume is None:
             for name in (rundir.METRICS, rundir.SUMMARY, rundir.CHECKPOINT):
                 (out_dir / name).unlink(missing_ok=True)
+            shutil.rmtree(out_dir / tensorboard_log.SUBDIR, ignore_errors=True)  # --overwrite
         else:  # epochs after the checkpoint will be run again: drop their lines
             kept = metrics_file.read_text().splitlines()[: resume["epoch"]]
             metrics_file.write_text("".join(line + "\n" for line in kept))
@@ -325,6 +327,14 @@ def resume(
     checkpoint = rundir.load_tensors(ckpt_file, the_plan.device)
     if not isinstance(checkpoint, dict) or "epoch" not in checkpoint:
         raise ConfigError(f"--resume {run_dir}: {rundir.CHECKPOINT} is not a seqkit checkpoint")
+    trained_by, here = checkpoint.get("processes", 1), distributed.world_size()
+    if trained_by != here:
+        raise ConfigError(
+            f"--resume {run_dir}: the run was trained by {trained_by} process(es), this is "
+            f"{here}; resume with --nproc {trained_by}"
+            if trained_by > 1
+            else f"--resume {run_dir}: the run was trained by one process; resume without --nproc"
+        )
     epochs = the_plan.config.epochs or 0
     if checkpoint["epoch"] >= epochs:
         raise ConfigError(f"--resume {run_dir}: the run already finished its {epochs} epochs")

@@ -185,6 +185,20 @@ def test_misuse_is_one_line_and_exit_2_before_any_worker_starts(tmp_path, args, 
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
 
 
+def test_resume_with_another_number_of_processes_is_refused(tmp_path, monkeypatch):
+    from seqkit.runner import resume
+
+    seqkit.run(cell="gru", task="square", trainer="ddp", epochs=2, out=tmp_path / "r")
+    ckpt = tmp_path / "r" / rundir.CHECKPOINT
+    state = rundir.load_tensors(ckpt)
+    assert state["processes"] == 1
+    state["epoch"] = 1  # as if stopped after epoch 1
+    rundir.save_tensors(ckpt, state)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match="trained by one process; resume without --nproc"):
+        resume(tmp_path / "r")
+
+
 def test_under_torchrun_a_single_process_trainer_is_refused(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ConfigError, match=r"one of 2 processes .* use --trainer ddp"):

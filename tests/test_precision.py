@@ -30,6 +30,15 @@ def test_fp16_trains_through_the_grad_scaler_and_checkpoints_it(tmp_path):
     assert ckpt["scaler"]["scale"] > 0
 
 
+def test_bf16_with_the_default_impl_on_long_sequences():
+    # impl=auto's sequence kernels are float32/64 only: under autocast torch's module runs.
+    r = seqkit.run(
+        cell="rnn", task="meansign", device="cpu", precision="bf16", hidden_size=16,
+        epochs=3, task_options={"seq_len": 20, "num_samples": 2000},
+    )  # fmt: skip
+    assert r.metrics["val_accuracy"] > 0.8
+
+
 def test_fp32_differs_from_bf16_so_autocast_really_acts():
     kw = dict(cell="gru", task="square", seed=0, device="cpu", epochs=1)
     a, b = seqkit.run(**kw), seqkit.run(**kw, precision="bf16")

@@ -147,3 +147,37 @@ def test_sequence_kernels_equal_torch_with_an_initial_state(kind, relu):
     torch.testing.assert_close(d_h0[0], d_h0[1], rtol=0, atol=1e-12)
     for a, f in zip([*fin_a, *grads_a], [*fin_f, *grads_f], strict=True):
         torch.testing.assert_close(a, f, rtol=0, atol=1e-10)
+
+
+def test_auto_leaves_the_seeded_initialisation_of_later_modules_as_fused_does():
+    models = []
+    for impl in ("auto", "fused"):
+        torch.manual_seed(0)
+        models.append(
+            seqkit.build_model(
+                "gru", "many-to-one", input_size=3, hidden_size=16, output_size=1,
+                cell_options={"impl": impl},
+            )
+        )  # fmt: skip
+    for a, f in zip(models[0].state_dict().values(), models[1].state_dict().values(), strict=True):
+        assert torch.equal(a, f)
+
+
+def test_auto_follows_parameters_replaced_by_load_state_dict_assign():
+    torch.manual_seed(0)
+    auto, fused = Recurrent("rnn", 3, 8), Recurrent("rnn", 3, 8, impl="fused")
+    auto.load_state_dict(fused.state_dict(), assign=True)
+    x = torch.randn(2, 20, 3)
+    torch.testing.assert_close(auto(x)[0], fused(x)[0], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru"])
+def test_auto_under_cpu_autocast_runs_torchs_module(kind):
+    torch.manual_seed(0)
+    auto, fused = Recurrent(kind, 3, 16), Recurrent(kind, 3, 16, impl="fused")
+    fused.load_state_dict(auto.state_dict())
+    x = torch.randn(4, 20, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out_a, out_f = auto(x)[0], fused(x)[0]
+    out_a.float().sum().backward()
+    assert out_a.dtype == out_f.dtype and torch.equal(out_a, out_f)  # torch's own path

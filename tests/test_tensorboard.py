@@ -30,6 +30,13 @@ def test_event_files_hold_each_epochs_losses_and_gradient_norms(tmp_path):
     assert events.Tags()["tensors"] == ["config/text_summary"]  # the resolved settings
 
 
+def test_overwrite_starts_the_event_files_afresh(tmp_path):
+    out = tmp_path / "run"
+    for _ in range(2):
+        seqkit.run(cell="gru", task="square", epochs=1, out=out, overwrite=True, tensorboard=True)
+    assert len(list((out / "tensorboard").iterdir())) == 1
+
+
 def test_without_the_extra_the_flag_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
     with pytest.raises(ConfigError, match=r"pip install 'seqkit\[tensorboard\]'"):

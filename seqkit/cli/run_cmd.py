@@ -165,6 +165,11 @@ class SignalStop(Callback):
 
     def handle(self, signum: int, frame: Any) -> None:
         self.signum = signum
+        if distributed.launched():
+            # A torchrun worker gets Ctrl-C from the terminal and again from torchrun's
+            # agent: the second must not kill it mid-collective (the agent itself ends
+            # workers that do not stop in time).
+            return
         signal.signal(
             signum, signal.SIG_DFL if signum == signal.SIGTERM else signal.default_int_handler
         )
