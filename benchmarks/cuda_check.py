@@ -16,6 +16,7 @@ and the throughput tables on the GPU. Prints everything; writes results/cuda_che
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import subprocess
 import sys
@@ -49,11 +50,7 @@ def correctness(device: torch.device) -> list[dict]:
                     cell, topology, input_size=3, hidden_size=16, output_size=3,
                     input_len=t_in, output_len=t_out, cell_options=opts,
                 )  # fmt: skip
-                dev = seqkit.build_model(
-                    cell, topology, input_size=3, hidden_size=16, output_size=3,
-                    input_len=t_in, output_len=t_out, cell_options=opts,
-                ).to(device)  # fmt: skip
-                dev.load_state_dict(cpu.state_dict())
+                dev = copy.deepcopy(cpu).to(device)
                 x = torch.randn(8, t_in, 3)
                 out_c, out_d = cpu(x), dev(x.to(device))
                 out_c.square().mean().backward()

@@ -107,10 +107,13 @@ class DDPTrainer(LoopTrainer):
         """Each rank evaluates its share of the validation set; the means are combined."""
         x = data.val_x.tensor_split(self.world)[self.rank]
         y = data.val_y.tensor_split(self.world)[self.rank]
-        local = evaluate(model, task, x, y, prefix="val_") if x.shape[0] else {}
-        keys = sorted(evaluate(model, task, data.val_x[:1], data.val_y[:1], prefix="val_"))
+        share = x.shape[0]
+        if not share:  # fewer validation sequences than processes: the keys, weight 0
+            x, y = data.val_x[:1], data.val_y[:1]
+        local = evaluate(model, task, x, y, prefix="val_")
+        keys = sorted(local)
         sums = torch.tensor(
-            [local.get(k, 0.0) * x.shape[0] for k in keys], dtype=torch.float64, device=self.device
+            [local[k] * share for k in keys], dtype=torch.float64, device=self.device
         )
         dist.all_reduce(sums)
         return dict(zip(keys, (sums / data.val_x.shape[0]).tolist(), strict=True))
@@ -126,12 +129,9 @@ class DDPTrainer(LoopTrainer):
         if interrupt and not state.interrupt:
             state.interrupt = "was interrupted on another process"
 
-    # With several processes, a signal is acted on at the epoch's end, where `agree`
-    # runs: the ranks must leave together, and the finished epoch is kept.
     def interrupt_now(self, state: TrainState) -> bool:
-        return self.world == 1 and bool(state.interrupt)
-
-    def interrupted(self, state: TrainState) -> bool:
+        # With several processes a signal is acted on at the epoch's end, where `agree`
+        # runs: the ranks must leave together, and the finished epoch is kept.
         return self.world == 1 and bool(state.interrupt)
 
 

@@ -106,9 +106,9 @@ class ScratchLayers(nn.Module):
     ) -> None:
         super().__init__()
         self.kind, self.hidden_size, self.num_layers = kind, hidden_size, num_layers
+        # kernels: run the RNN and GRU loops in seqkit_plugins.sequence_kernels (a
+        # hand-written backward) instead of step by step under autograd; same function.
         self.kernels = kernels and kind in ("rnn", "gru")
-        """Run the RNN and GRU loops in seqkit_plugins.sequence_kernels (a hand-written
-        backward) instead of step by step under autograd: the same function, faster."""
         self.dirs, self.dropout = (2 if bidirectional else 1), dropout
         self.relu = nonlinearity == "relu"
         gh = GATES[kind] * hidden_size

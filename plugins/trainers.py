@@ -83,11 +83,7 @@ class LoopTrainer:
         end (one process: nothing to do)."""
 
     def interrupt_now(self, state: TrainState) -> bool:
-        """Whether to leave the epoch after this batch (a signal arrived)."""
-        return bool(state.interrupt)
-
-    def interrupted(self, state: TrainState) -> bool:
-        """Whether the epoch just left was interrupted (and is to be abandoned)."""
+        """Whether to leave the epoch after this batch, abandoning it (a signal arrived)."""
         return bool(state.interrupt)
 
     # -- the loop --------------------------------------------------------------------------
@@ -146,7 +142,7 @@ class LoopTrainer:
                 batches += 1
                 if self.interrupt_now(state):
                     break
-            if self.interrupted(state):  # the partial epoch is abandoned, not checkpointed
+            if self.interrupt_now(state):  # the partial epoch is abandoned, not checkpointed
                 state.history.stopped = state.interrupt
                 state.history.interrupted = True
                 break

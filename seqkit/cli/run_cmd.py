@@ -19,6 +19,7 @@ from seqkit.cli.config_options import SETTING_PARAMS, config_from_options, confi
 from seqkit.errors import ConfigError, Interrupted, WorkerFailed
 from seqkit.interfaces import Callback, TrainState
 from seqkit.progress import BarProgress, PlainProgress
+from seqkit.registry import get_registry
 from seqkit.runner import RunResult, default_run_dir, execute, resume
 
 RUN_SETTINGS = SETTING_PARAMS | {"out", "overwrite"}
@@ -75,7 +76,8 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
                 f"--resume continues a run with its own settings; drop {', '.join(given)}"
             )
         if kw["nproc"] and not distributed.launched():
-            launch_workers(kw["nproc"], _saved_trainer(resume_dir), resume_dir)
+            trainer, distributed_trainer = _saved_trainer(resume_dir)
+            launch_workers(kw["nproc"], trainer, distributed_trainer, resume_dir)
             return
         with interrupt.installed():
             result = resume(resume_dir, callbacks=[interrupt], progress=progress)
@@ -87,7 +89,8 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
             rundir.check_out_dir(out, kw["overwrite"])
         if kw["nproc"] and not distributed.launched():
             pin = [] if kw["out"] else ["--out", str(out)]  # one directory for every worker
-            launch_workers(kw["nproc"], the_plan.config.trainer, out, pin)
+            distributed_trainer = getattr(the_plan.build_trainer(), "distributed", False)
+            launch_workers(kw["nproc"], the_plan.config.trainer, distributed_trainer, out, pin)
             return
         with interrupt.installed():
             result = execute(the_plan, out, [interrupt], progress=progress)
@@ -99,11 +102,13 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
         print_summary(result)
 
 
-def launch_workers(nproc: int, trainer: str | None, out: Path, extra: Sequence[str] = ()) -> None:
+def launch_workers(
+    nproc: int, trainer: str | None, distributed_trainer: bool, out: Path, extra: Sequence[str] = ()
+) -> None:
     """Run this same command (plus `extra` arguments) in `nproc` workers through
     torch.distributed.run (torchrun); each worker sees torchrun's environment and trains
-    its share, and rank 0 writes `out`."""
-    if trainer != "ddp":
+    its share, and rank 0 writes `out`. The trainer must declare `distributed = True`."""
+    if not distributed_trainer:
         raise ConfigError(f"--nproc starts DDP workers: add --trainer ddp (got '{trainer}')")
     if len(sys.argv) < 2 or sys.argv[1] != "run":
         raise ConfigError("--nproc works from the seqkit command line; from Python use torchrun")
@@ -135,11 +140,16 @@ def launch_workers(nproc: int, trainer: str | None, out: Path, extra: Sequence[s
         ) from None
 
 
-def _saved_trainer(run_dir: Path) -> str | None:
+def _saved_trainer(run_dir: Path) -> tuple[str | None, bool]:
+    """The saved run's trainer and whether it is distributed (False if unreadable: the
+    workers' own resume would report why)."""
     try:
-        return json.loads((run_dir / rundir.CONFIG).read_text()).get("trainer")
-    except (OSError, ValueError, AttributeError):
-        return None  # the workers' own resume reports what is wrong
+        settings = json.loads((run_dir / rundir.CONFIG).read_text())
+        name, options = settings["trainer"], settings.get("trainer_options", {})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, False
+    trainer = get_registry().get("trainer", name).factory(**options)
+    return name, bool(getattr(trainer, "distributed", False))
 
 
 def without_nproc(argv: list[str]) -> list[str]:
