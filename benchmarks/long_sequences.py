@@ -139,7 +139,7 @@ def profile(t: int) -> dict[str, list]:
 
 CHILD = """
 import json, resource, sys, torch, seqkit
-from seqkit.runner import make_data
+from seqkit._runner import make_data
 from benchmarks.long_sequences import seqkit_settings
 kind, t, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 torch.set_num_threads(1)

@@ -22,8 +22,8 @@ from seqkit_plugins.scratch import ScratchLayers, equations, gru_step
 from torch import Tensor, nn
 
 from seqkit import hookimpl
-from seqkit.errors import ConfigError
-from seqkit.options import Option
+from seqkit._errors import ConfigError
+from seqkit._options import Option
 
 TORCH_MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 

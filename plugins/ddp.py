@@ -25,10 +25,10 @@ from seqkit_plugins.trainers import LoopTrainer
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from seqkit import distributed
-from seqkit.errors import ConfigError
-from seqkit.evaluate import evaluate
-from seqkit.interfaces import Callback, Data, History, Task, TrainState
+from seqkit import _distributed as distributed
+from seqkit._errors import ConfigError
+from seqkit._evaluate import evaluate
+from seqkit._interfaces import Callback, Data, History, Task, TrainState
 
 
 class DDPTrainer(LoopTrainer):

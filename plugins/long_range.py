@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from seqkit.interfaces import IOSpec, Task, sample_options
-from seqkit.options import Option
+from seqkit._interfaces import IOSpec, Task, sample_options
+from seqkit._options import Option
 
 
 def _one_hot(index: Tensor, n: int) -> Tensor:

@@ -13,9 +13,9 @@ from seqkit_plugins.long_range import LONG_RANGE
 from torch import Tensor
 
 from seqkit import hookimpl
-from seqkit.errors import ConfigError
-from seqkit.interfaces import IOSpec, Task, sample_options
-from seqkit.options import Option
+from seqkit._errors import ConfigError
+from seqkit._interfaces import IOSpec, Task, sample_options
+from seqkit._options import Option
 
 
 class IntegerTask(Task):

@@ -8,9 +8,9 @@ import torch
 from torch import Tensor, nn
 
 from seqkit import hookimpl
-from seqkit.errors import ConfigError
-from seqkit.interfaces import IOSpec, MakeCell
-from seqkit.options import Option
+from seqkit._errors import ConfigError
+from seqkit._interfaces import IOSpec, MakeCell
+from seqkit._options import Option
 
 
 def _require(ok: bool, topology: str, why: str) -> None:

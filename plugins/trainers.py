@@ -11,11 +11,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqkit import hookimpl, tbptt
-from seqkit.evaluate import evaluate
-from seqkit.interfaces import Callback, Data, History, Task, TrainState
-from seqkit.optim import make_optimizer, make_schedule
-from seqkit.options import Option
+from seqkit import _tbptt as tbptt
+from seqkit import hookimpl
+from seqkit._evaluate import evaluate
+from seqkit._interfaces import Callback, Data, History, Task, TrainState
+from seqkit._optim import make_optimizer, make_schedule
+from seqkit._options import Option
 
 
 class Events:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from seqkit.hookspecs import hookimpl
+from seqkit._hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
-from seqkit.assemble import build_model, plan
-from seqkit.config import RunConfig
-from seqkit.errors import (
+from seqkit._config import RunConfig
+from seqkit._errors import (
     ConfigError,
     NameClashError,
     NonFiniteError,
@@ -24,7 +23,7 @@ from seqkit.errors import (
     SeqkitError,
     UnknownNameError,
 )
-from seqkit.interfaces import (
+from seqkit._interfaces import (
     Callback,
     Cell,
     Data,
@@ -36,10 +35,11 @@ from seqkit.interfaces import (
     check_cell,
     sample_options,
 )
-from seqkit.load import LoadedRun, load_run
-from seqkit.options import Option
-from seqkit.registry import Entry, Registry, get_registry, load_registry
-from seqkit.runner import RunResult, run
+from seqkit._load import LoadedRun, load_run
+from seqkit._options import Option
+from seqkit._plan import build_model, plan
+from seqkit._registry import Entry, Registry, get_registry, load_registry
+from seqkit._runner import RunResult, run
 
 
 def _entries(kind: str, registry: Registry | None) -> list[Entry]:
@@ -65,7 +65,7 @@ def list_trainers(registry: Registry | None = None) -> list[Entry]:
 
 def get_task(name: str, registry: Registry | None = None, **options: Any) -> Task:
     """The task `name` with its options resolved (`get_task("sum", seq_len=10)`)."""
-    from seqkit.options import resolve_options
+    from seqkit._options import resolve_options
 
     entry = (registry or get_registry()).get("task", name)
     task: Task = entry.factory(**resolve_options(f"task '{name}'", entry.options, options))

@@ -1,3 +1,3 @@
-from seqkit.cli.main import main
+from seqkit._cli.main import main
 
 main()

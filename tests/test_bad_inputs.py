@@ -35,9 +35,9 @@ import pytest
 import torch
 
 import seqkit
-from seqkit import rundir
-from seqkit.errors import ConfigError, SeqkitError, UnknownNameError
-from seqkit.runner import resume
+from seqkit import _rundir as rundir
+from seqkit._errors import ConfigError, SeqkitError, UnknownNameError
+from seqkit._runner import resume
 
 
 def _as_python_m() -> int:
@@ -76,7 +76,7 @@ def _drive(cases_file: str, results_file: str, io_dir: str) -> None:
     """For each case `{"id", "args", "cwd"}`: fork; the child chdirs, points fds 1 and 2
     at files and runs `seqkit ARGS`; the parent records exit status, stdout and stderr."""
     # Import once here what every case imports (seqkit, torch, the built-in plugins).
-    importlib.import_module("seqkit.cli.main")
+    importlib.import_module("seqkit._cli.main")
     for ep in md.entry_points(group="seqkit"):
         if ep.dist is not None and ep.dist.name == "seqkit":
             importlib.import_module(ep.module)

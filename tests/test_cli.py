@@ -11,7 +11,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from seqkit.cli.main import cli
+from seqkit._cli.main import cli
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def test_progress_prints_the_last_epoch_when_stopped_early():
     import io
 
     import seqkit
-    from seqkit.progress import PlainProgress
+    from seqkit._progress import PlainProgress
 
     class StopAt2(seqkit.Callback):
         def on_epoch_end(self, state, record):

@@ -7,7 +7,7 @@ import json
 
 from click.testing import CliRunner
 
-from seqkit.cli.main import cli
+from seqkit._cli.main import cli
 
 
 def test_grid_table_json_csv_and_plots(tmp_path):
@@ -112,7 +112,7 @@ def test_runs_one_after_another_do_not_leak_memory():
     import gc
 
     import seqkit
-    from seqkit.compare import run_grid
+    from seqkit._compare import run_grid
 
     base = seqkit.RunConfig(
         task="recall",

@@ -8,7 +8,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from seqkit.cli.main import cli
+from seqkit._cli.main import cli
 
 TOML = """
 task = "cumsum"

@@ -8,9 +8,9 @@ from click.testing import CliRunner
 from test_registry import EchoPlugin
 
 import seqkit
-from seqkit.cli.main import cli
-from seqkit.explain import explain, render
-from seqkit.registry import load_registry
+from seqkit._cli.main import cli
+from seqkit._explain import explain, render
+from seqkit._registry import load_registry
 
 
 def test_json_report_has_the_shapes_of_the_run():

@@ -9,9 +9,9 @@ import torch
 from test_registry import EchoPlugin
 
 import seqkit
-from seqkit.diagnostics.gradflow import gradient_flow
-from seqkit.errors import ConfigError
-from seqkit.registry import load_registry
+from seqkit._diagnostics.gradflow import gradient_flow
+from seqkit._errors import ConfigError
+from seqkit._registry import load_registry
 
 
 def naive_log10_grads(model, loss_fn, x, y, t_out_all: bool):

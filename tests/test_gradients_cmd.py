@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 import seqkit
-from seqkit.cli.main import cli
-from seqkit.errors import NonFiniteError
+from seqkit._cli.main import cli
+from seqkit._errors import NonFiniteError
 
 
 def test_gradients_init_only_shows_rnn_vanishing_faster_than_lstm(tmp_path):

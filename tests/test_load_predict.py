@@ -10,8 +10,8 @@ import torch
 from click.testing import CliRunner
 
 import seqkit
-from seqkit.cli.main import cli
-from seqkit.errors import ConfigError
+from seqkit._cli.main import cli
+from seqkit._errors import ConfigError
 
 
 @pytest.fixture(scope="module")

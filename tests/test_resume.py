@@ -13,9 +13,9 @@ import torch
 from click.testing import CliRunner
 
 import seqkit
-from seqkit.cli.main import cli
-from seqkit.errors import ConfigError, Interrupted
-from seqkit.runner import resume
+from seqkit._cli.main import cli
+from seqkit._errors import ConfigError, Interrupted
+from seqkit._runner import resume
 
 # Fresh data every epoch (a data stream to restore) and dropout (torch's RNG).
 SETTINGS = dict(

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import seqkit
-from seqkit import tbptt
-from seqkit.errors import ConfigError
+from seqkit import _tbptt as tbptt
+from seqkit._errors import ConfigError
 
 
 def _model(topology: str, cell: str = "lstm") -> torch.nn.Module:

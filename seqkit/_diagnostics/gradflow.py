@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqkit.errors import ConfigError
+from seqkit._errors import ConfigError
 
 LN10 = math.log(10.0)
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from seqkit import rundir
-from seqkit.cli.config_options import config_from_options, config_options_but_cell
-from seqkit.cli.params import parse_cells
-from seqkit.compare import plot_curves, run_grid, summarise, write_csv
-from seqkit.errors import ConfigError
-from seqkit.options import parse_pairs
+from seqkit import _rundir as rundir
+from seqkit._cli.config_options import config_from_options, config_options_but_cell
+from seqkit._cli.params import parse_cells
+from seqkit._compare import plot_curves, run_grid, summarise, write_csv
+from seqkit._errors import ConfigError
+from seqkit._options import parse_pairs
 
 
 @click.command("compare")

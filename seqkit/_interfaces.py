@@ -14,9 +14,9 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 import torch
 from torch import Tensor, nn
 
-from seqkit import objectives
-from seqkit.errors import PluginError
-from seqkit.options import Option
+from seqkit import _objectives as objectives
+from seqkit._errors import PluginError
+from seqkit._options import Option
 
 State = Any
 """A cell's recurrent state: opaque to everyone but the cell (LSTM: `(h, c)`)."""

@@ -9,13 +9,13 @@ from typing import Any
 import click
 
 from seqkit import __version__
-from seqkit.cli.compare_cmd import compare_cmd
-from seqkit.cli.explain_cmd import explain_cmd
-from seqkit.cli.gradients_cmd import gradients_cmd
-from seqkit.cli.listing import list_cmd, plugins_cmd
-from seqkit.cli.predict_cmd import predict_cmd
-from seqkit.cli.run_cmd import run_cmd
-from seqkit.errors import NonFiniteError, SeqkitError, WorkerFailed
+from seqkit._cli.compare_cmd import compare_cmd
+from seqkit._cli.explain_cmd import explain_cmd
+from seqkit._cli.gradients_cmd import gradients_cmd
+from seqkit._cli.listing import list_cmd, plugins_cmd
+from seqkit._cli.predict_cmd import predict_cmd
+from seqkit._cli.run_cmd import run_cmd
+from seqkit._errors import NonFiniteError, SeqkitError, WorkerFailed
 
 EXIT_USAGE = 2
 EXIT_NON_FINITE = 3
@@ -110,7 +110,7 @@ def _one_line_warning(
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `seqkit` script and `python -m seqkit`."""
     warnings.showwarning = _one_line_warning
-    from seqkit.registry import get_registry
+    from seqkit._registry import get_registry
 
     try:
         get_registry().add_commands(cli)

@@ -16,12 +16,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqkit import rundir
-from seqkit.assemble import Plan, plan
-from seqkit.config import RunConfig
-from seqkit.errors import ConfigError
-from seqkit.registry import Registry
-from seqkit.runner import _plain, assemble_model
+from seqkit import _rundir as rundir
+from seqkit._config import RunConfig
+from seqkit._errors import ConfigError
+from seqkit._plan import Plan, plan
+from seqkit._registry import Registry
+from seqkit._runner import _plain, assemble_model
 
 
 @dataclass

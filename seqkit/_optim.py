@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from seqkit.errors import UnknownNameError
+from seqkit._errors import UnknownNameError
 
 OPTIMIZERS: dict[str, Any] = {
     "adam": torch.optim.Adam,

@@ -16,17 +16,19 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqkit import distributed, rundir, tensorboard_log
-from seqkit.assemble import Plan, plan
-from seqkit.config import RunConfig
-from seqkit.diagnostics import plots
-from seqkit.diagnostics.probe import GradientProbe
-from seqkit.errors import ConfigError, Interrupted, NonFiniteError
-from seqkit.evaluate import evaluate
-from seqkit.interfaces import Callback, Data, History, Task
-from seqkit.normalize import Standardized
-from seqkit.registry import Registry
-from seqkit.tensorboard_log import TensorBoardLog
+from seqkit import _distributed as distributed
+from seqkit import _rundir as rundir
+from seqkit import _tensorboard as tensorboard_log
+from seqkit._config import RunConfig
+from seqkit._diagnostics import plots
+from seqkit._diagnostics.probe import GradientProbe
+from seqkit._errors import ConfigError, Interrupted, NonFiniteError
+from seqkit._evaluate import evaluate
+from seqkit._interfaces import Callback, Data, History, Task
+from seqkit._normalize import Standardized
+from seqkit._plan import Plan, plan
+from seqkit._registry import Registry
+from seqkit._tensorboard import TensorBoardLog
 
 VAL_SEED_OFFSET = 1_000_003
 """The validation set's generator seed is the run seed plus this: a stream of its own."""

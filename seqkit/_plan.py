@@ -9,15 +9,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqkit import distributed, tbptt, tensorboard_log
-from seqkit.config import FALLBACK, RunConfig
-from seqkit.devices import resolve_device
-from seqkit.diagnostics.gradflow import find_cell
-from seqkit.errors import ConfigError, UnknownNameError
-from seqkit.interfaces import IOSpec, Task, check_cell
-from seqkit.optim import OPTIMIZERS
-from seqkit.options import resolve_options
-from seqkit.registry import Registry, get_registry
+from seqkit import _distributed as distributed
+from seqkit import _tbptt as tbptt
+from seqkit import _tensorboard as tensorboard_log
+from seqkit._config import FALLBACK, RunConfig
+from seqkit._devices import resolve_device
+from seqkit._diagnostics.gradflow import find_cell
+from seqkit._errors import ConfigError, UnknownNameError
+from seqkit._interfaces import IOSpec, Task, check_cell
+from seqkit._optim import OPTIMIZERS
+from seqkit._options import resolve_options
+from seqkit._registry import Registry, get_registry
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from seqkit.interfaces import Callback, TrainState
+from seqkit._interfaces import Callback, TrainState
 
 
 class PlainProgress(Callback):

@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
-from seqkit import distributed
-from seqkit.errors import ConfigError
-from seqkit.interfaces import Callback, TrainState
+from seqkit import _distributed as distributed
+from seqkit._errors import ConfigError
+from seqkit._interfaces import Callback, TrainState
 
 CONFIG, METRICS, SUMMARY, MODEL, PLOT = (
     "config.json",

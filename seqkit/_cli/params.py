@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from seqkit.errors import ConfigError, SeqkitError
-from seqkit.registry import get_registry
+from seqkit._errors import ConfigError, SeqkitError
+from seqkit._registry import get_registry
 
 
 class RegistryName(click.ParamType):

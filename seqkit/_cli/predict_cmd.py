@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from seqkit.errors import ConfigError
-from seqkit.load import load_run, read_inputs
+from seqkit._errors import ConfigError
+from seqkit._load import load_run, read_inputs
 
 
 @click.command("predict")

@@ -12,10 +12,10 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from seqkit.cli.params import RegistryName
-from seqkit.config import RunConfig
-from seqkit.errors import ConfigError
-from seqkit.options import parse_pairs
+from seqkit._cli.params import RegistryName
+from seqkit._config import RunConfig
+from seqkit._errors import ConfigError
+from seqkit._options import parse_pairs
 
 CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--cell", type=RegistryName("cell"), help="Recurrent cell (required)."),

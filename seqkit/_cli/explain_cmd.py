@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from seqkit.cli.config_options import config_from_options, config_options
-from seqkit.explain import explain, render
+from seqkit._cli.config_options import config_from_options, config_options
+from seqkit._explain import explain, render
 
 
 @click.command("explain")

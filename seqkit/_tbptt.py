@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqkit.errors import ConfigError
+from seqkit._errors import ConfigError
 
 CHUNK_TARGETS = ("aligned", "last")
 

@@ -13,11 +13,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqkit import objectives
-from seqkit.assemble import plan
-from seqkit.config import RunConfig
-from seqkit.registry import Registry
-from seqkit.runner import assemble_model
+from seqkit import _objectives as objectives
+from seqkit._config import RunConfig
+from seqkit._plan import plan
+from seqkit._registry import Registry
+from seqkit._runner import assemble_model
 
 
 @dataclass

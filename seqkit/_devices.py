@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from seqkit.errors import ConfigError
+from seqkit._errors import ConfigError
 
 ALLOWED = "auto, cpu, cuda, cuda:N, mps"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from seqkit.interfaces import Task
+from seqkit._interfaces import Task
 
 
 @torch.no_grad()

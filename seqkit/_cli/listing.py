@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from seqkit.registry import KINDS, PLURALS, get_registry
+from seqkit._registry import KINDS, PLURALS, get_registry
 
 KIND_OF = {plural: kind for kind, plural in PLURALS.items()}
 

@@ -13,14 +13,15 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from seqkit import distributed, rundir
-from seqkit.assemble import plan
-from seqkit.cli.config_options import SETTING_PARAMS, config_from_options, config_options
-from seqkit.errors import ConfigError, Interrupted, WorkerFailed
-from seqkit.interfaces import Callback, TrainState
-from seqkit.progress import BarProgress, PlainProgress
-from seqkit.registry import get_registry
-from seqkit.runner import RunResult, default_run_dir, execute, resume
+from seqkit import _distributed as distributed
+from seqkit import _rundir as rundir
+from seqkit._cli.config_options import SETTING_PARAMS, config_from_options, config_options
+from seqkit._errors import ConfigError, Interrupted, WorkerFailed
+from seqkit._interfaces import Callback, TrainState
+from seqkit._plan import plan
+from seqkit._progress import BarProgress, PlainProgress
+from seqkit._registry import get_registry
+from seqkit._runner import RunResult, default_run_dir, execute, resume
 
 RUN_SETTINGS = SETTING_PARAMS | {"out", "overwrite"}
 

@@ -18,8 +18,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqkit.diagnostics.gradflow import find_cell, gradient_flow
-from seqkit.interfaces import Callback, Task, TrainState
+from seqkit._diagnostics.gradflow import find_cell, gradient_flow
+from seqkit._interfaces import Callback, Task, TrainState
 
 PROBE_SEED = 20_240_601
 """The probe batch's own generator seed: the same sequences at every record and run."""

@@ -10,13 +10,13 @@ from typing import Any
 import click
 import torch
 
-from seqkit import rundir
-from seqkit.assemble import plan
-from seqkit.cli.config_options import config_from_options, config_options_but_cell
-from seqkit.cli.params import parse_cells
-from seqkit.diagnostics.plots import plot_gradient_flow
-from seqkit.diagnostics.probe import probe_batch, probe_model
-from seqkit.runner import assemble_model, execute, make_data
+from seqkit import _rundir as rundir
+from seqkit._cli.config_options import config_from_options, config_options_but_cell
+from seqkit._cli.params import parse_cells
+from seqkit._diagnostics.plots import plot_gradient_flow
+from seqkit._diagnostics.probe import probe_batch, probe_model
+from seqkit._plan import plan
+from seqkit._runner import assemble_model, execute, make_data
 
 
 @click.command("gradients")

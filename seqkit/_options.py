@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from seqkit.errors import ConfigError
+from seqkit._errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from typing import Any
 import pluggy
 from torch.nn import Module
 
-from seqkit import hookspecs
-from seqkit.errors import ConfigError, NameClashError, PluginError, UnknownNameError
-from seqkit.options import Option
+from seqkit import _hookspecs as hookspecs
+from seqkit._errors import ConfigError, NameClashError, PluginError, UnknownNameError
+from seqkit._options import Option
 
 ENTRY_POINT_GROUP = "seqkit"
 KINDS: dict[str, str] = {

@@ -20,8 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from seqkit.assemble import plan
-from seqkit.config import RunConfig
+from seqkit._config import RunConfig
+from seqkit._plan import plan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +64,7 @@ def config_for(base: RunConfig, point: GridPoint) -> RunConfig:
 
 def run_point(config: RunConfig) -> dict[str, Any]:
     """One grid point, as plain data (picklable: it may run in a worker process)."""
-    from seqkit.runner import run
+    from seqkit._runner import run
 
     start = time.perf_counter()
     result = run(config)

@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from seqkit.errors import ConfigError
+from seqkit._errors import ConfigError
 
 FALLBACK = {"hidden_size": 64, "epochs": 20, "lr": 1e-3, "batch_size": 64, "optimizer": "adam"}
 """Hyper-parameters used when neither the user nor the task chooses one."""

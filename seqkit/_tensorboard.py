@@ -8,8 +8,8 @@ from typing import Any
 
 import torch
 
-from seqkit.errors import ConfigError
-from seqkit.interfaces import Callback, TrainState
+from seqkit._errors import ConfigError
+from seqkit._interfaces import Callback, TrainState
 
 INSTALL = "pip install 'seqkit[tensorboard]' (or: pip install tensorboard)"
 SUBDIR = "tensorboard"
