@@ -79,7 +79,7 @@ def measure(settings: dict, rounds: int) -> tuple[float, float, float]:
     config, task = the_plan.config, the_plan.task
     data = make_data(task, config.seed, the_plan.device)
     model = assemble_model(the_plan, data.train_x, data.train_y)
-    trainer = the_plan.build_trainer()
+    trainer = the_plan.trainer
     runs = {
         "plain": lambda: plain_loop(copy.deepcopy(model), data, task, config),
         "seqkit": lambda: trainer.fit(copy.deepcopy(model), data, task, config, []),

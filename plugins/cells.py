@@ -21,18 +21,18 @@ import torch
 from seqkit_plugins.scratch import ScratchLayers, equations, gru_step
 from torch import Tensor, nn
 
-from seqkit import hookimpl
-from seqkit._errors import ConfigError
-from seqkit._options import Option
+from seqkit import ConfigError, Option, hookimpl
 
 TORCH_MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 COMMON = {
-    "num_layers": Option(1, "stacked recurrent layers", min=1, max=64),
+    "num_layers": Option(1, "stacked recurrent layers", min=1, max=64, flag=True),
     "dropout": Option(
-        0.0, "dropout between stacked layers (needs num_layers > 1)", min=0.0, max=0.99
+        0.0, "dropout between stacked layers (needs num_layers > 1)", min=0.0, max=0.99, flag=True
     ),
-    "bidirectional": Option(False, "also run the sequence backwards; outputs [fwd | bwd]"),
+    "bidirectional": Option(
+        False, "also run the sequence backwards; outputs [fwd | bwd]", flag=True
+    ),
     "init": Option(
         "default",
         "recurrent matrix: default (torch's uniform), orthogonal, "
@@ -241,6 +241,10 @@ def gru(input_size: int, hidden_size: int, **opts: Any) -> nn.Module:
     return Recurrent("gru", input_size, hidden_size, **opts)
 
 
+HINTS = {"precision": "on the CPU, --cell-opt impl=scratch runs the equations in plain ops"}
+"""Advice seqkit adds when a run-time check fails for these cells."""
+
+
 @hookimpl
 def register_cells(register: Any) -> None:
     nonlinearity = Option("tanh", "activation", choices=("tanh", "relu"))
@@ -249,6 +253,7 @@ def register_cells(register: Any) -> None:
         rnn,
         description="Elman RNN, tanh (or relu)",
         options={**COMMON, "nonlinearity": nonlinearity},
+        hints=HINTS,
     )
     forget = Option(
         1.0,
@@ -261,5 +266,6 @@ def register_cells(register: Any) -> None:
         lstm,
         description="Long short-term memory",
         options={**COMMON, "forget_bias": forget},
+        hints=HINTS,
     )
-    register("gru", gru, description="Gated recurrent unit", options=COMMON)
+    register("gru", gru, description="Gated recurrent unit", options=COMMON, hints=HINTS)

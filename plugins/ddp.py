@@ -17,18 +17,25 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from typing import Any
 
 import torch
 import torch.distributed as dist
-from seqkit_plugins.trainers import LoopTrainer
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from seqkit import _distributed as distributed
-from seqkit._errors import ConfigError
-from seqkit._evaluate import evaluate
-from seqkit._interfaces import Callback, Data, History, Task, TrainState
+from seqkit import (
+    Callback,
+    Checkpoint,
+    ConfigError,
+    Data,
+    History,
+    LoopTrainer,
+    RunConfig,
+    Task,
+    TrainState,
+    evaluate,
+    launched_by_torchrun,
+)
 
 
 class DDPTrainer(LoopTrainer):
@@ -46,9 +53,9 @@ class DDPTrainer(LoopTrainer):
         model: nn.Module,
         data: Data,
         task: Task,
-        config: Any,
+        config: RunConfig,
         callbacks: list[Callback],
-        resume: dict[str, Any] | None = None,
+        resume: Checkpoint | None = None,
     ) -> History:
         self.check(config)
         self.device = data.train_x.device
@@ -67,9 +74,9 @@ class DDPTrainer(LoopTrainer):
                 gc.collect()
                 dist.destroy_process_group()
 
-    def check(self, config: Any) -> None:
+    def check(self, config: RunConfig) -> None:
         """Settings this trainer cannot honour, refused before the run starts."""
-        if getattr(config, "tbptt", 0):
+        if config.tbptt:
             raise ConfigError("the ddp trainer does not support --tbptt yet; use minibatch")
 
     def wrap(self, model: nn.Module) -> nn.Module:
@@ -138,14 +145,9 @@ class DDPTrainer(LoopTrainer):
 def init_process_group(device: torch.device) -> None:
     """Join torchrun's job (its env:// rendezvous), or form a world of one without it."""
     backend = "nccl" if device.type == "cuda" else "gloo"
-    if distributed.launched():
+    if launched_by_torchrun():
         if device.type == "cuda":
             torch.cuda.set_device(device)
         dist.init_process_group(backend)
     else:
         dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
-
-
-def ddp(shuffle: bool = True) -> DDPTrainer:
-    """DistributedDataParallel across torchrun's processes; batch size per process."""
-    return DDPTrainer(shuffle=shuffle)

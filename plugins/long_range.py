@@ -15,8 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from seqkit._interfaces import IOSpec, Task, sample_options
-from seqkit._options import Option
+from seqkit import IOSpec, Option, Task, sample_options
 
 
 def _one_hot(index: Tensor, n: int) -> Tensor:
@@ -134,6 +133,7 @@ class Copy(LongRangeTask):
     name = "copy"
     kind = "classification"
     default_topology = "many-to-many"
+    headline_metric = "recalled"  # accuracy counts the blanks, which any model gets right
     solved_rule = "recalled accuracy > 99%"
     defaults: ClassVar[dict[str, Any]] = {
         "hidden_size": 128,

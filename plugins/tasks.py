@@ -12,10 +12,7 @@ import torch
 from seqkit_plugins.long_range import LONG_RANGE
 from torch import Tensor
 
-from seqkit import hookimpl
-from seqkit._errors import ConfigError
-from seqkit._interfaces import IOSpec, Task, sample_options
-from seqkit._options import Option
+from seqkit import ConfigError, IOSpec, Option, Task, hookimpl, sample_options
 
 
 class IntegerTask(Task):

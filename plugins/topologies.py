@@ -7,10 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqkit import hookimpl
-from seqkit._errors import ConfigError
-from seqkit._interfaces import IOSpec, MakeCell
-from seqkit._options import Option
+from seqkit import Cell, ConfigError, IOSpec, MakeCell, Option, hookimpl
 
 
 def _require(ok: bool, topology: str, why: str) -> None:
@@ -18,13 +15,13 @@ def _require(ok: bool, topology: str, why: str) -> None:
         raise ConfigError(f"topology '{topology}' cannot serve this task: {why}")
 
 
-def final_summary(cell: nn.Module, out: Tensor) -> Tensor:
+def final_summary(cell: Cell, out: Tensor) -> Tensor:
     """The state after reading the whole sequence, `(B, H_out)`.
 
     For a bidirectional cell the backward direction has read everything at t = 0, so its
     half is taken there and the forward half at t = T - 1.
     """
-    if getattr(cell, "num_directions", 1) == 1:
+    if cell.num_directions == 1:
         return out[:, -1]
     h = cell.hidden_size
     return torch.cat([out[:, -1, :h], out[:, 0, h:]], dim=-1)
@@ -139,7 +136,7 @@ class Seq2Seq(nn.Module):
         self.encoder = make_cell(io.input_size)
         self.decoder = make_cell(io.output_size)
         _require(
-            getattr(self.decoder, "num_directions", 1) == 1,
+            self.decoder.num_directions == 1,
             "seq2seq",
             "its decoder runs step by step, so the cell must be unidirectional",
         )

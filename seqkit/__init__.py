@@ -1,9 +1,14 @@
 """seqkit: train, compare and understand recurrent sequence models in PyTorch.
 
-import seqkit
-result = seqkit.run(cell="gru", task="sum", epochs=5, seed=0)
-model = seqkit.build_model(cell="lstm", topology="many-to-one",
-                           input_size=1, hidden_size=50, output_size=1)
+This module is seqkit's whole public API, for library users and plugin authors alike:
+every name in `__all__` is documented in docs/reference.md and kept stable. The modules
+whose names start with an underscore (`seqkit._runner`, ...) are internal and may change
+at any time; a plugin imports only from `seqkit` (the built-in plugins do).
+
+    import seqkit
+    result = seqkit.run(cell="gru", task="sum", epochs=5, seed=0)
+    model = seqkit.build_model(cell="lstm", topology="many-to-one",
+                               input_size=1, hidden_size=50, output_size=1)
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from seqkit._hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
+from seqkit._checkpoint import Checkpoint
 from seqkit._config import RunConfig
+from seqkit._distributed import launched as launched_by_torchrun
 from seqkit._errors import (
     ConfigError,
     NameClashError,
@@ -23,23 +30,41 @@ from seqkit._errors import (
     SeqkitError,
     UnknownNameError,
 )
+from seqkit._evaluate import evaluate
+from seqkit._explain import explain
+from seqkit._gradients import GradientReport, gradients
 from seqkit._interfaces import (
     Callback,
     Cell,
+    CellFactory,
+    ChecksSettings,
+    ChunkedTopology,
+    ChunkTargets,
     Data,
+    Equations,
+    ForgetGates,
     History,
     IOSpec,
+    MakeCell,
+    NamedStateParts,
+    RecurrentMatrices,
+    RunsDistributed,
+    State,
     Task,
+    TaskKind,
+    TopologyFactory,
     Trainer,
     TrainState,
     check_cell,
     sample_options,
 )
 from seqkit._load import LoadedRun, load_run
+from seqkit._optim import OPTIMIZERS, make_optimizer, make_schedule
 from seqkit._options import Option
-from seqkit._plan import build_model, plan
-from seqkit._registry import Entry, Registry, get_registry, load_registry
+from seqkit._plan import Plan, build_model, plan
+from seqkit._registry import Entry, Registry, Resolved, get_registry, load_registry
 from seqkit._runner import RunResult, run
+from seqkit._training import LoopTrainer, Step
 
 
 def _entries(kind: str, registry: Registry | None) -> list[Entry]:
@@ -47,28 +72,28 @@ def _entries(kind: str, registry: Registry | None) -> list[Entry]:
 
 
 def list_cells(registry: Registry | None = None) -> list[Entry]:
-    """Every registered cell: name, description, providing plugin and version."""
+    """Every registered cell: name, description, options, providing plugin and version."""
     return _entries("cell", registry)
 
 
 def list_topologies(registry: Registry | None = None) -> list[Entry]:
+    """Every registered topology (see `list_cells`)."""
     return _entries("topology", registry)
 
 
 def list_tasks(registry: Registry | None = None) -> list[Entry]:
+    """Every registered task (see `list_cells`)."""
     return _entries("task", registry)
 
 
 def list_trainers(registry: Registry | None = None) -> list[Entry]:
+    """Every registered trainer (see `list_cells`)."""
     return _entries("trainer", registry)
 
 
 def get_task(name: str, registry: Registry | None = None, **options: Any) -> Task:
     """The task `name` with its options resolved (`get_task("sum", seq_len=10)`)."""
-    from seqkit._options import resolve_options
-
-    entry = (registry or get_registry()).get("task", name)
-    task: Task = entry.factory(**resolve_options(f"task '{name}'", entry.options, options))
+    task: Task = (registry or get_registry()).resolve("task", name, options).build()
     return task
 
 
@@ -78,39 +103,65 @@ def get_cell(name: str, registry: Registry | None = None) -> Entry:
 
 
 __all__ = [
+    "OPTIMIZERS",
     "Callback",
     "Cell",
+    "CellFactory",
+    "Checkpoint",
+    "ChecksSettings",
+    "ChunkTargets",
+    "ChunkedTopology",
     "ConfigError",
     "Data",
     "Entry",
+    "Equations",
+    "ForgetGates",
+    "GradientReport",
     "History",
     "IOSpec",
     "LoadedRun",
+    "LoopTrainer",
+    "MakeCell",
     "NameClashError",
+    "NamedStateParts",
     "NonFiniteError",
     "Option",
+    "Plan",
     "PluginError",
+    "RecurrentMatrices",
     "Registry",
+    "Resolved",
     "RunConfig",
     "RunResult",
+    "RunsDistributed",
     "SeqkitError",
+    "State",
+    "Step",
     "Task",
+    "TaskKind",
+    "TopologyFactory",
     "TrainState",
     "Trainer",
     "UnknownNameError",
     "__version__",
     "build_model",
     "check_cell",
+    "evaluate",
+    "explain",
     "get_cell",
     "get_registry",
     "get_task",
+    "gradients",
     "hookimpl",
+    "launched_by_torchrun",
     "list_cells",
     "list_tasks",
     "list_topologies",
     "list_trainers",
     "load_registry",
     "load_run",
+    "make_optimizer",
+    "make_schedule",
     "plan",
     "run",
     "sample_options",

@@ -87,6 +87,7 @@ def run_point(config: RunConfig) -> dict[str, Any]:
         "steps_per_epoch": result.history.epochs[0]["step"] if result.history.epochs else 0,
         "references": task.reference_losses,
         "solved_rule": task.solved_rule,
+        "headline_metric": f"val_{task.main_metric}",
     }
 
 
@@ -136,7 +137,9 @@ def summarise(results: list[tuple[GridPoint, dict[str, Any]]]) -> list[dict[str,
         losses = [o["val_loss"] for o in outs]
         solved = [o["solved"] for o in outs]
         steps = [o["steps_to_solve"] for o in outs if o["steps_to_solve"] is not None]
-        metric = _main_metric(outs[0]["metrics"])
+        metric = outs[0]["headline_metric"]
+        if metric not in outs[0]["metrics"]:  # a task whose headline metric is missing
+            metric = "val_loss"
         values = [o["metrics"][metric] for o in outs]
         rows.append(
             {
@@ -155,13 +158,6 @@ def summarise(results: list[tuple[GridPoint, dict[str, Any]]]) -> list[dict[str,
             }
         )
     return rows
-
-
-def _main_metric(metrics: dict[str, float]) -> str:
-    for name in ("val_accuracy", "val_recalled", "val_mae"):
-        if name in metrics:
-            return name
-    return "val_loss"
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

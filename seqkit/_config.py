@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
+import tomllib
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from seqkit._errors import ConfigError
 
+OPTION_TABLES = ("cell_options", "task_options", "topology_options", "trainer_options")
+"""The fields that hold a plugin's options, `name = value` each."""
 FALLBACK = {"hidden_size": 64, "epochs": 20, "lr": 1e-3, "batch_size": 64, "optimizer": "adam"}
 """Hyper-parameters used when neither the user nor the task chooses one."""
 SCHEDULES = ("cosine", "constant")
@@ -74,9 +79,15 @@ class RunConfig:
                 raise ConfigError(f"a run needs a {required} (--{required} NAME)")
         return cls(**data)
 
+    @classmethod
+    def from_file(cls, path: str | Path, where: str | None = None) -> RunConfig:
+        """The configuration in a TOML file (RunConfig's keys, `-` or `_`) or a run's
+        `config.json`. `where` names the file in errors (default: the path)."""
+        return cls.from_dict(read_settings(Path(path), where))
+
     def validate(self) -> None:
         """Check every value that does not need the registry; raise ConfigError naming it."""
-        for table in ("cell_options", "task_options", "topology_options", "trainer_options"):
+        for table in OPTION_TABLES:
             value = getattr(self, table)
             if not isinstance(value, dict):
                 raise ConfigError(f"{table} must be a table of option = value (got {value!r})")
@@ -130,3 +141,40 @@ def _positive_float(flag: str, value: Any, limit: float) -> None:
     if not ok or not (0 < value <= limit) or math.isnan(value):
         bound = "a positive number" if limit == math.inf else f"a number in (0, {limit}]"
         raise ConfigError(f"--{flag} must be {bound} (got {value!r})")
+
+
+def read_settings(path: Path, where: str | None = None) -> dict[str, Any]:
+    """The settings in a TOML or JSON file as a dict of RunConfig's field names (not yet
+    validated: a CLI merges flags over them first). Every failure is a ConfigError."""
+    where = where or str(path)
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{where}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise ConfigError(f"{where}: not valid {kind}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply to be a settings file") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must hold a table of settings (got {type(data).__name__})")
+    data.pop("versions", None)  # recorded in a run's config.json, not a setting
+    settings = {str(key).replace("-", "_"): value for key, value in data.items()}
+    known = {f.name for f in fields(RunConfig)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting '{unknown[0]}'; settings are: {', '.join(sorted(known))}"
+        )
+    for table in OPTION_TABLES:
+        if not isinstance(settings.get(table, {}), dict):
+            raise ConfigError(
+                f"{where}: {table} must be a table of option = value (got {settings[table]!r})"
+            )
+    return settings

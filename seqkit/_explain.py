@@ -1,8 +1,8 @@
 """`seqkit explain`: every stage from the input batch to the loss, with its shapes.
 
 It traces a real forward pass with module hooks, so what it prints is true for any
-cell, topology and task, a third party's included. Cells may offer
-`equations(batch_size) -> list[str]` to show their per-step equations.
+cell, topology and task, a third party's included. A cell that offers `Equations`
+shows its per-step equations.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqkit import _objectives as objectives
 from seqkit._config import RunConfig
+from seqkit._interfaces import Equations
 from seqkit._plan import plan
 from seqkit._registry import Registry
 from seqkit._runner import assemble_model
@@ -79,7 +79,7 @@ def explain(config: RunConfig, registry: Registry | None = None) -> dict[str, An
     equations = {
         path: module.equations(batch)
         for path, module in model.named_modules()
-        if callable(getattr(module, "equations", None))
+        if isinstance(module, Equations)
     }
     params = [
         {"name": n, "shape": list(p.shape), "count": p.numel()} for n, p in model.named_parameters()
@@ -94,7 +94,7 @@ def explain(config: RunConfig, registry: Registry | None = None) -> dict[str, An
         "output": list(out.shape),
         "target_dtype": str(y.dtype).removeprefix("torch."),
         "loss": {
-            "name": getattr(task, "loss_name", objectives.LOSS_NAMES[task.kind]),
+            "name": task.loss_name,
             "value": float(loss),
         },
         "stages": [s.__dict__ for s in stages],

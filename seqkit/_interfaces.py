@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
 
 from seqkit import _objectives as objectives
+from seqkit._config import RunConfig
 from seqkit._errors import PluginError
 from seqkit._options import Option
+
+if TYPE_CHECKING:
+    from seqkit._checkpoint import Checkpoint
 
 State = Any
 """A cell's recurrent state: opaque to everyone but the cell (LSTM: `(h, c)`)."""
@@ -47,13 +51,79 @@ class Cell(Protocol):
 
 
 CellFactory = Callable[..., nn.Module]
+"""`factory(input_size, hidden_size, **options) -> Cell`."""
 MakeCell = Callable[[int], nn.Module]
 """`make_cell(input_size)`: a cell with the run's hidden size and cell options bound."""
 
 
+# -- what a cell may also offer (each found with isinstance) -------------------------------
+@runtime_checkable
+class NamedStateParts(Protocol):
+    """A cell that names the pieces of its state for the gradient probe and its plots.
+
+    Without it the probe names them `state0[1]`, `state1[1]`, ... by position."""
+
+    headline_part: str
+    """The part the probe reports as `h_t` (the top layer's h: `"h"`, `"h2"`)."""
+
+    def state_parts(self, state: State) -> dict[str, Tensor]:
+        """The state as named `(B, H)` pieces: `{"h": ..., "c": ...}` (per layer `h1`, `h2`)."""
+        ...
+
+
+@runtime_checkable
+class RecurrentMatrices(Protocol):
+    """A cell whose recurrent matrices the probe records (spectral radius, top singular value)."""
+
+    def recurrent_matrices(self) -> dict[str, Tensor]:
+        """Each recurrent matrix by name, one `(H, H)` block per gate
+        (`{"weight_hh_l0[f]": ...}`)."""
+        ...
+
+
+@runtime_checkable
+class ForgetGates(Protocol):
+    """A gated cell whose keep (forget) gate the probe records over t."""
+
+    def forget_gates(self, x: Tensor) -> Tensor | None:
+        """`x (B, T, D)` -> the first layer's batch-mean keep gate at each step `(T,)`, or
+        None when the cell has no such gate."""
+        ...
+
+
+@runtime_checkable
+class Equations(Protocol):
+    """A cell that shows its per-step equations in `seqkit explain`."""
+
+    def equations(self, batch_size: int) -> list[str]:
+        """One line per equation, with the shape of each term for this batch size."""
+        ...
+
+
+# -- what a topology may also offer -----------------------------------------------------
+ChunkTargets = Literal["aligned", "last"]
+
+
+@runtime_checkable
+class ChunkedTopology(Protocol):
+    """A topology that can be trained with truncated BPTT (`--tbptt K`).
+
+    `chunk_targets` says where its targets are: `"aligned"` (one output per input step,
+    every chunk has a loss) or `"last"` (one output after the whole sequence: only the
+    last chunk has a loss). None: it cannot be trained in chunks."""
+
+    chunk_targets: ChunkTargets | None
+
+    def forward_chunk(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """`x (B, K, D)` read from `state` -> `(out, state)`: `out (B, K, K_out)` when aligned,
+        `(B, 1, K_out)`, the prediction after the chunk, when last."""
+        ...
+
+
 def check_cell(cell: object, owner: str) -> None:
     """Raise PluginError naming `owner` if `cell` does not satisfy the Cell contract."""
-    missing = [a for a in ("input_size", "hidden_size", "output_size") if not hasattr(cell, a)]
+    attrs = ("input_size", "hidden_size", "output_size", "num_directions")
+    missing = [a for a in attrs if not hasattr(cell, a)]
     missing += [m for m in ("forward", "step") if not callable(getattr(cell, m, None))]
     if not isinstance(cell, nn.Module) or missing:
         what = ", ".join(missing) if missing else "it is not a torch.nn.Module"
@@ -99,7 +169,13 @@ class Task:
 
     name: ClassVar[str] = "task"
     kind: ClassVar[TaskKind] = "regression"
-    default_topology: ClassVar[str] = "many-to-one"
+    default_topology: str | None = None
+    """The topology a run uses unless `--topology` is given: the task's plugin names it
+    (an instance may set it from its options, as `parity` with `running=true` does)."""
+    headline_metric: ClassVar[str | None] = None
+    """The metric (a key of `metrics()`, without `val_`) that comparisons report beside the
+    loss; None: the kind's own, `accuracy` for classification and binary, `mae` for
+    regression."""
     fresh_data: ClassVar[bool] = False
     """True: the trainer draws a new training set every epoch (the literature's recipe for
     the long-range tasks), so a network cannot memorise a fixed set."""
@@ -142,7 +218,18 @@ class Task:
         return self.inputs(3, g, torch.device("cpu"))
 
     def loss(self, out: Tensor, y: Tensor) -> Tensor:
+        """`out (B, T_out, K)`, targets -> the mean loss, a 0-dim tensor."""
         return objectives.loss(self.kind, out, y)
+
+    @property
+    def loss_name(self) -> str:
+        """What `loss` computes, as `seqkit explain` prints it (`mse_loss`, `cross_entropy`)."""
+        return objectives.LOSS_NAMES[self.kind]
+
+    @property
+    def main_metric(self) -> str:
+        """The metric comparisons report: `headline_metric`, else the kind's own."""
+        return self.headline_metric or objectives.HEADLINE_METRICS[self.kind]
 
     def metrics(self, out: Tensor, y: Tensor) -> dict[str, Tensor]:
         """Metric tensors (0-dim) for a batch; averaged over batches by the trainer."""
@@ -226,7 +313,8 @@ class TrainState:
     model: nn.Module
     optimizer: torch.optim.Optimizer
     task: Task
-    config: Any
+    config: RunConfig
+    """The run's resolved configuration (every default filled in by `plan`)."""
     history: History
     epochs: int
     steps_per_epoch: int | None = None
@@ -261,13 +349,15 @@ class Callback:
     def on_fit_end(self, state: TrainState) -> None: ...
 
 
+@runtime_checkable
 class Trainer(Protocol):
-    """Built by a factory `(**options)`; `fit` trains `model` in place.
+    """Built by a factory `(**options)`; `fit` trains `model` in place and returns its
+    History, calling each callback's events. `seqkit.LoopTrainer` is the core's loop:
+    subclass or compose it rather than writing one from scratch.
 
-    A trainer that can continue a checkpointed run accepts `resume`: the checkpoint's
-    `epoch`, `step`, `history`, `optimizer`, `schedule` and `generator` states. Optional:
-    `check(config)` raises ConfigError for settings it cannot honour (called by `plan`,
-    before anything is written); `distributed = True` marks one that runs under torchrun.
+    `resume`, when given, is the checkpoint of a stopped run: restore the training state
+    from it (`resume.restore_training(state)`) and continue after its last epoch. A trainer
+    may also offer `ChecksSettings` and `RunsDistributed`.
     """
 
     def fit(
@@ -275,7 +365,24 @@ class Trainer(Protocol):
         model: nn.Module,
         data: Data,
         task: Task,
-        config: Any,
+        config: RunConfig,
         callbacks: list[Callback],
-        resume: dict[str, Any] | None = None,
+        resume: Checkpoint | None = None,
     ) -> History: ...
+
+
+@runtime_checkable
+class ChecksSettings(Protocol):
+    """A trainer that refuses settings it cannot honour, before anything is written."""
+
+    def check(self, config: RunConfig) -> None:
+        """Raise ConfigError naming the setting and what is allowed."""
+        ...
+
+
+@runtime_checkable
+class RunsDistributed(Protocol):
+    """A trainer that runs as one of torchrun's processes when `distributed` is True
+    (`seqkit run --nproc N` starts them; rank 0 alone writes)."""
+
+    distributed: bool

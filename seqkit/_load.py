@@ -59,17 +59,10 @@ class LoadedRun:
 def load_run(path: str | Path, registry: Registry | None = None) -> LoadedRun:
     """Load the run directory at `path` (written by `seqkit run`)."""
     path = Path(path)
-    config_file, model_file = path / rundir.CONFIG, path / rundir.MODEL
-    if not config_file.is_file():
-        raise ConfigError(f"{path} is not a run directory: it has no {rundir.CONFIG}")
+    config = rundir.read_run_config(path)
+    model_file = path / rundir.MODEL
     if not model_file.is_file():
         raise ConfigError(f"{path} holds no trained model ({rundir.MODEL}): the run did not finish")
-    try:
-        settings = json.loads(config_file.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{config_file} is not readable JSON: {exc}") from None
-    settings.pop("versions", None)
-    config = RunConfig.from_dict(settings)
     config.device = (
         "cpu"
         if config.device.startswith("cuda") and not torch.cuda.is_available()

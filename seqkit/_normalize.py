@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from seqkit._interfaces import ChunkedTopology, ChunkTargets
+
 
 class Standardized(nn.Module):
     """`inner` sees `(x - mean_x) / std_x`; its outputs are mapped back by `* std_y + mean_y`."""
@@ -38,8 +40,9 @@ class Standardized(nn.Module):
         return self._unscale(self.inner((x - self.x_mean) / self.x_std))
 
     @property
-    def chunk_targets(self) -> str | None:
-        return getattr(self.inner, "chunk_targets", None)
+    def chunk_targets(self) -> ChunkTargets | None:
+        """The inner topology's, when it is a ChunkedTopology (truncated BPTT)."""
+        return self.inner.chunk_targets if isinstance(self.inner, ChunkedTopology) else None
 
     def forward_chunk(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         """The inner topology's `forward_chunk` (truncated BPTT), in the task's units."""

@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 LOSS_NAMES = {"regression": "MSE", "classification": "cross-entropy", "binary": "BCE-with-logits"}
+HEADLINE_METRICS = {"regression": "mae", "classification": "accuracy", "binary": "accuracy"}
+"""The metric of `metrics(kind, ...)` that comparisons report beside the loss."""
 
 
 def loss(kind: str, out: Tensor, y: Tensor) -> Tensor:

@@ -11,17 +11,32 @@ from seqkit._errors import ConfigError
 
 @dataclass(frozen=True)
 class Option:
-    """One option a plugin accepts: its default, type (from the default), and limits."""
+    """One option a plugin accepts: its default, type (from the default), and limits.
+
+    `flag=True` on a cell option also makes it a flag of its own on the commands that
+    define a run (`num_layers` -> `--num-layers`), besides `--cell-opt num_layers=2`."""
 
     default: Any
     help: str = ""
     choices: tuple[Any, ...] | None = None
     min: float | None = None
     max: float | None = None
+    flag: bool = False
 
     @property
     def type(self) -> type:
         return type(self.default)
+
+    def describe(self) -> dict[str, Any]:
+        """What `seqkit list -v` and `describe` show: help, type, default, choices, bounds."""
+        return {
+            "help": self.help,
+            "type": self.type.__name__,
+            "default": self.default,
+            "choices": list(self.choices) if self.choices is not None else None,
+            "min": self.min,
+            "max": self.max,
+        }
 
     def coerce(self, owner: str, name: str, value: Any) -> Any:
         """Turn `value` (a CLI string or a Python value) into this option's type, or raise."""

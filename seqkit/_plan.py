@@ -1,4 +1,10 @@
-"""From a configuration to the parts of a run: task, model, trainer, device."""
+"""From a configuration to a checked plan: the task, the resolved parts, the device.
+
+`plan(config)` looks every name up once, resolves every option and default once, builds
+the trainer once, and tries the parts together on one probe, so that a run that would fail
+fails here, before anything is written. The plan then builds the model from its resolved
+parts without going back to the registry.
+"""
 
 from __future__ import annotations
 
@@ -16,77 +22,91 @@ from seqkit._config import FALLBACK, RunConfig
 from seqkit._devices import resolve_device
 from seqkit._diagnostics.gradflow import find_cell
 from seqkit._errors import ConfigError, UnknownNameError
-from seqkit._interfaces import IOSpec, Task, check_cell
+from seqkit._interfaces import ChecksSettings, IOSpec, RunsDistributed, Task, check_cell
 from seqkit._optim import OPTIMIZERS
-from seqkit._options import resolve_options
-from seqkit._registry import Registry, get_registry
+from seqkit._registry import Registry, Resolved, get_registry
+
+HYPER_PARAMETERS = tuple(FALLBACK)
+"""Settings whose default is the task's (`Task.defaults`), else seqkit's FALLBACK."""
 
 
 @dataclass
 class Plan:
-    """A validated run: the resolved configuration (every default filled) and its parts."""
+    """A checked run: the resolved configuration (every default filled) and its parts."""
 
     config: RunConfig
     task: Task
+    cell: Resolved
+    topology: Resolved
+    trainer: Any
+    """The trainer object, built once from its resolved options."""
     device: torch.device
     registry: Registry
 
     def build_model(self) -> nn.Module:
-        c = self.config
-        return build_model(
-            c.cell,
-            c.topology or "",
-            io=self.task.io,
-            hidden_size=c.hidden_size or 0,
-            cell_options=c.cell_options,
-            topology_options=c.topology_options,
-            registry=self.registry,
-        )
-
-    def build_trainer(self) -> Any:
-        entry = self.registry.get("trainer", self.config.trainer or "")
-        return entry.factory(**self.config.trainer_options)
+        """A freshly initialised model (from torch's current RNG state)."""
+        return assemble(self.cell, self.topology, self.task.io, self.config.hidden_size or 0)
 
 
 def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     """Resolve names, options and defaults, and check them all before anything runs."""
     registry = registry or get_registry()
     config.validate()
-    task_entry = registry.get("task", config.task)
-    task_opts = resolve_options(f"task '{config.task}'", task_entry.options, config.task_options)
-    task: Task = task_entry.factory(**task_opts)
-    cell_entry = registry.get("cell", config.cell)
-    cell_opts = resolve_options(f"cell '{config.cell}'", cell_entry.options, config.cell_options)
-    topology = config.topology or task.default_topology
-    topo_entry = registry.get("topology", topology)
-    topo_opts = resolve_options(
-        f"topology '{topology}'", topo_entry.options, config.topology_options
+    task_part = registry.resolve("task", config.task, config.task_options)
+    task: Task = task_part.build()
+    cell = registry.resolve("cell", config.cell, config.cell_options)
+    topology = registry.resolve(
+        "topology", config.topology or default_topology(task, registry), config.topology_options
     )
-    trainer = config.trainer or registry.default("trainer")
-    trainer_entry = registry.get("trainer", trainer)
-    trainer_opts = resolve_options(
-        f"trainer '{trainer}'", trainer_entry.options, config.trainer_options
+    trainer_part = registry.resolve(
+        "trainer", config.trainer or registry.default("trainer"), config.trainer_options
     )
     device = resolve_device(config.device)
+    parts = {"cell": cell, "task": task_part, "topology": topology, "trainer": trainer_part}
+    resolved = resolve_config(config, task, parts, device)
+    the_plan = Plan(
+        resolved,
+        task,
+        cell,
+        topology,
+        trainer_part.build(),
+        distributed.local_device(device),
+        registry,
+    )
+    check_trainer(the_plan)
+    check_together(the_plan)
+    return the_plan
+
+
+def default_topology(task: Task, registry: Registry) -> str:
+    if not task.default_topology:
+        raise ConfigError(
+            f"task '{task.name}' names no default topology; choose one with --topology "
+            f"({', '.join(registry.names('topology'))})"
+        )
+    return task.default_topology
+
+
+def resolve_config(
+    config: RunConfig,
+    task: Task,
+    parts: dict[str, Resolved],
+    device: torch.device,
+) -> RunConfig:
+    """`config` with every name, option and default filled in, as the run records it."""
 
     def pick(key: str) -> Any:
         value = getattr(config, key)
         return value if value is not None else task.defaults.get(key, FALLBACK[key])
 
+    filled: dict[str, Any] = {key: pick(key) for key in HYPER_PARAMETERS}
+    filled |= {f"{kind}_options": part.options for kind, part in parts.items()}
     resolved = dataclasses.replace(
         config,
-        topology=topology,
-        trainer=trainer,
+        topology=parts["topology"].name,
+        trainer=parts["trainer"].name,
         device=str(device),
-        hidden_size=pick("hidden_size"),
-        epochs=pick("epochs"),
-        lr=pick("lr"),
-        batch_size=pick("batch_size"),
-        optimizer=pick("optimizer"),
-        cell_options=cell_opts,
-        task_options=task_opts,
-        topology_options=topo_opts,
-        trainer_options=trainer_opts,
+        **filled,
     )
     resolved.threads = config.threads or default_threads(device, resolved.hidden_size or 0)
     resolved.validate()
@@ -98,38 +118,66 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
             f"--device {device}: under torchrun every process would use that one GPU; "
             "use --device cuda (each process takes cuda:LOCAL_RANK)"
         )
-    result = Plan(resolved, task, distributed.local_device(device), registry)
-    trainer_obj = result.build_trainer()
-    if callable(getattr(trainer_obj, "check", None)):
-        trainer_obj.check(resolved)
-    if distributed.world_size() > 1 and not getattr(trainer_obj, "distributed", False):
+    return resolved
+
+
+def check_trainer(the_plan: Plan) -> None:
+    """The trainer's own refusals, and torchrun's processes with a trainer that trains alone."""
+    trainer, config = the_plan.trainer, the_plan.config
+    if isinstance(trainer, ChecksSettings):
+        trainer.check(config)
+    if distributed.world_size() > 1 and not is_distributed(trainer):
         raise ConfigError(
             f"this is one of {distributed.world_size()} processes (torchrun), but trainer "
-            f"'{trainer}' trains alone; use --trainer ddp"
+            f"'{config.trainer}' trains alone; {use_distributed(the_plan.registry)}"
         )
-    # Fail here, before any I/O, when the parts cannot work together: a topology that
-    # cannot serve the task fails when built, one that needs a step a cell refuses
-    # (a bidirectional cell fed its own predictions) on a forward pass of the probes.
+
+
+def is_distributed(trainer: object) -> bool:
+    """Whether `trainer` runs as one of torchrun's processes."""
+    return isinstance(trainer, RunsDistributed) and bool(trainer.distributed)
+
+
+def use_distributed(registry: Registry) -> str:
+    """Advice naming the installed trainers that run distributed (each built with its
+    defaults to ask it; only on this error path)."""
+    names = []
+    for entry in registry.entries("trainer"):
+        try:
+            trainer = entry.factory(**{k: o.default for k, o in entry.options.items()})
+        except Exception:  # a trainer that cannot be built with defaults is not advice
+            continue
+        if is_distributed(trainer):
+            names.append(entry.name)
+    if not names:
+        return "no installed trainer runs distributed"
+    return "use " + " or ".join(f"--trainer {name}" for name in names)
+
+
+def check_together(the_plan: Plan) -> None:
+    """Fail now, before any I/O, when the parts cannot work together: a topology that
+    cannot serve the task fails when built, one that needs a step a cell refuses (a
+    bidirectional cell fed its own predictions) on a forward pass of one probe."""
+    config, task = the_plan.config, the_plan.task
     try:
-        model = result.build_model()
+        model = the_plan.build_model()
         with torch.no_grad():
             model.eval()(task.probes()[:1])
     except (MemoryError, RuntimeError) as exc:
         if not _out_of_memory(exc):
             raise
         raise ConfigError(
-            f"the model does not fit in memory (--hidden-size {resolved.hidden_size:,}: "
+            f"the model does not fit in memory (--hidden-size {config.hidden_size:,}: "
             "torch could not allocate its weights); use a smaller --hidden-size"
         ) from None
-    if resolved.probe_every:
+    if config.probe_every:
         find_cell(model)
-    if resolved.tbptt:
-        tbptt.check(model, topology)
-    if resolved.tensorboard:
+    if config.tbptt:
+        tbptt.check(model, config.topology or "")
+    if config.tensorboard:
         tensorboard_log.require()
-    if resolved.precision != "fp32":
-        check_precision(model, task, result.device, resolved)
-    return result
+    if config.precision != "fp32":
+        check_precision(model, the_plan)
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -139,21 +187,24 @@ def _out_of_memory(exc: BaseException) -> bool:
     )
 
 
-def check_precision(model: nn.Module, task: Task, device: torch.device, config: RunConfig) -> None:
+def check_precision(model: nn.Module, the_plan: Plan) -> None:
     """A forward and backward pass of one probe under the run's autocast, so that a kernel
-    without a low-precision path here fails now with a ConfigError, not mid-run."""
+    without a low-precision path here fails now with a ConfigError, not mid-run. The
+    cell's plugin may add advice (`hints={"precision": ...}` when it registers)."""
+    config, device = the_plan.config, the_plan.device
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[config.precision]
     model = model.to(device).train()
     try:
         with torch.autocast(device.type, dtype=dtype):
-            out = model(task.probes()[:1].to(device))
+            out = model(the_plan.task.probes()[:1].to(device))
         out.float().sum().backward()
     except RuntimeError as exc:
         reason = str(exc).splitlines()[0].split(". ")[0]
+        hint = the_plan.cell.entry.hints.get("precision")
         raise ConfigError(
             f"--precision {config.precision} does not work for cell '{config.cell}' on "
             f"{device.type} here (torch: {reason}); use --precision fp32"
-            + (" or --cell-opt impl=scratch" if device.type == "cpu" else "")
+            + (f" ({hint})" if hint else "")
         ) from None
 
 
@@ -167,6 +218,21 @@ def default_threads(device: torch.device, hidden_size: int) -> int:
     if device.type == "cpu" and hidden_size < SMALL_MODEL_HIDDEN:
         return 1
     return torch.get_num_threads()
+
+
+def assemble(cell: Resolved, topology: Resolved, io: IOSpec, hidden_size: int) -> nn.Module:
+    """The topology's module around cells of `hidden_size`, each checked against the Cell
+    contract as it is built."""
+    if not isinstance(hidden_size, int) or isinstance(hidden_size, bool) or hidden_size < 1:
+        raise ConfigError(f"hidden_size must be a positive integer (got {hidden_size!r})")
+
+    def make_cell(input_size: int) -> nn.Module:
+        module = cell.build(input_size, hidden_size)
+        check_cell(module, cell.name)
+        return module
+
+    model: nn.Module = topology.build(make_cell, io)
+    return model
 
 
 def build_model(
@@ -193,18 +259,9 @@ def build_model(
         if input_size is None or output_size is None:
             raise ConfigError("build_model needs input_size and output_size (or io=IOSpec)")
         io = IOSpec(input_size, output_size, input_len, output_len)
-    cell_entry = registry.get("cell", cell)
-    cell_opts = resolve_options(f"cell '{cell}'", cell_entry.options, cell_options or {})
-    topo_entry = registry.get("topology", topology)
-    topo_opts = resolve_options(
-        f"topology '{topology}'", topo_entry.options, topology_options or {}
+    return assemble(
+        registry.resolve("cell", cell, cell_options or {}),
+        registry.resolve("topology", topology, topology_options or {}),
+        io,
+        hidden_size,
     )
-    if not isinstance(hidden_size, int) or hidden_size < 1:
-        raise ConfigError(f"hidden_size must be a positive integer (got {hidden_size!r})")
-
-    def make_cell(in_size: int) -> nn.Module:
-        module = cell_entry.factory(in_size, hidden_size, **cell_opts)
-        check_cell(module, cell)
-        return module
-
-    return topo_entry.factory(make_cell, io, **topo_opts)

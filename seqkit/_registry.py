@@ -22,7 +22,7 @@ from torch.nn import Module
 
 from seqkit import _hookspecs as hookspecs
 from seqkit._errors import ConfigError, NameClashError, PluginError, UnknownNameError
-from seqkit._options import Option
+from seqkit._options import Option, resolve_options
 
 ENTRY_POINT_GROUP = "seqkit"
 KINDS: dict[str, str] = {
@@ -57,6 +57,30 @@ class Entry:
     version: str | None
     options: Mapping[str, Option] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    """The other keywords the plugin passed to `register` (`default=True`, `hints=`)."""
+
+    @property
+    def hints(self) -> Mapping[str, str]:
+        """Advice the plugin adds to seqkit's message when a check fails for this entry,
+        by check: `{"precision": "..."}`."""
+        hints: Mapping[str, str] = self.extra.get("hints") or {}
+        return hints
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A registered name with its options checked and every default filled in."""
+
+    entry: Entry
+    options: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    def build(self, *args: Any) -> Any:
+        """`factory(*args, **options)`."""
+        return self.entry.factory(*args, **self.options)
 
 
 @dataclass
@@ -176,6 +200,11 @@ class Registry:
                 )
             if any(e.name == name for e in pending):
                 raise PluginError(f"{kind} '{name}' is registered twice by the same hook")
+            hints = keywords.get("hints")
+            if hints is not None and not (
+                isinstance(hints, Mapping) and all(isinstance(v, str) for v in hints.values())
+            ):
+                raise PluginError(f"{kind} '{name}': hints must map a check's name to a string")
             options = keywords.pop("options", None)
             if options is None:
                 options = getattr(factory, "options", {})
@@ -244,6 +273,12 @@ class Registry:
                 f"disable one with {ENV_DISABLE}"
             )
         return found[0]
+
+    def resolve(self, kind: str, name: str, options: Mapping[str, Any]) -> Resolved:
+        """`name`'s entry with `options` validated against what it declares, defaults
+        filled in; unknown names and options are a ConfigError saying what is allowed."""
+        entry = self.get(kind, name)
+        return Resolved(entry, resolve_options(f"{kind} '{name}'", entry.options, options))
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._entries[kind])

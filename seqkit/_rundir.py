@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from seqkit import _distributed as distributed
+from seqkit._config import RunConfig
 from seqkit._errors import ConfigError
 from seqkit._interfaces import Callback, TrainState
 
@@ -24,6 +24,16 @@ CONFIG, METRICS, SUMMARY, MODEL, PLOT = (
     "loss.png",
 )
 CHECKPOINT = "checkpoint.pt"
+
+
+def read_run_config(run_dir: Path, where: str | None = None) -> RunConfig:
+    """The configuration a run recorded in `run_dir/config.json` (for resume, load,
+    --config); `where` names the directory in errors (default: its path)."""
+    where = where or str(run_dir)
+    path = run_dir / CONFIG
+    if not path.is_file():
+        raise ConfigError(f"{where}: not a run directory (no {CONFIG})")
+    return RunConfig.from_file(path, f"{where}: {CONFIG}")
 
 
 def check_out_dir(path: Path, overwrite: bool) -> None:
@@ -92,39 +102,6 @@ def load_tensors(path: Path, map_location: Any = "cpu") -> Any:
         text = str(exc).strip()
         reason = text.splitlines()[0] if text else type(exc).__name__
         raise ConfigError(f"{path} is corrupt or truncated ({reason})") from None
-
-
-class Checkpointer(Callback):
-    """Saves everything needed to continue: at every `every`-th epoch and the last.
-
-    Model, optimizer and schedule states, the trainer's shuffling stream and the data
-    stream, torch's global RNG (dropout), and the history, to `checkpoint.pt`.
-    """
-
-    def __init__(self, path: Path, every: int, data_generator: torch.Generator | None):
-        self.path, self.every, self.data_generator = path, every, data_generator
-
-    def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None:
-        if (self.every and state.epoch % self.every == 0) or state.epoch == state.epochs:
-            schedule = state.schedule
-            save_tensors(
-                self.path,
-                {
-                    "epoch": state.epoch,
-                    "step": state.step,
-                    "history": state.history.epochs,
-                    "model": state.model.state_dict(),
-                    "optimizer": state.optimizer.state_dict(),
-                    "schedule": schedule.state_dict() if schedule is not None else None,
-                    "generator": state.generator.get_state() if state.generator else None,
-                    "scaler": state.scaler.state_dict() if state.scaler is not None else None,
-                    "data_generator": (
-                        self.data_generator.get_state() if self.data_generator is not None else None
-                    ),
-                    "torch_rng": torch.get_rng_state(),
-                    "processes": distributed.world_size(),
-                },
-            )
 
 
 class MetricsLog(Callback):

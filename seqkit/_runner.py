@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 import shutil
 import time
@@ -19,6 +18,7 @@ from torch import nn
 from seqkit import _distributed as distributed
 from seqkit import _rundir as rundir
 from seqkit import _tensorboard as tensorboard_log
+from seqkit._checkpoint import Checkpoint, Checkpointer
 from seqkit._config import RunConfig
 from seqkit._diagnostics import plots
 from seqkit._diagnostics.probe import GradientProbe
@@ -30,6 +30,8 @@ from seqkit._plan import Plan, plan
 from seqkit._registry import Registry
 from seqkit._tensorboard import TensorBoardLog
 
+RECORD_BOOKKEEPING = ("epoch", "step", "epoch_time", "train_time")
+"""The keys of an epoch record that are not metrics."""
 VAL_SEED_OFFSET = 1_000_003
 """The validation set's generator seed is the run seed plus this: a stream of its own."""
 
@@ -178,64 +180,40 @@ def execute(
     out_dir: Path | None,
     callbacks: list[Callback],
     progress: Callable[[float], Callback] | None = None,
-    resume: dict[str, Any] | None = None,
+    resume: Checkpoint | None = None,
 ) -> RunResult:
-    """Run a checked plan. `progress(chance_loss)` builds a progress callback, if given;
-    `resume` is a checkpoint to continue from (see `resume`)."""
+    """Run a checked plan: data, model, callbacks, training, then what the run keeps.
+    `progress(chance_loss)` builds a progress callback, if given; `resume` is a
+    checkpoint to continue from (see `resume`)."""
     config, task, device = the_plan.config, the_plan.task, the_plan.device
     if not distributed.is_main():  # under torchrun, rank 0 alone prints and writes
         out_dir, progress = None, None
     data = make_data(task, config.seed, device)
     model = assemble_model(the_plan, data.train_x, data.train_y)
     if resume is not None:
-        model.load_state_dict(resume["model"])
-        if data.generator is not None and resume["data_generator"] is not None:
-            data.generator.set_state(resume["data_generator"])
-        torch.set_rng_state(resume["torch_rng"])
+        resume.restore_run(model, data)
     chance = task.chance_loss(data.train_y)  # the larger set: a steadier estimate
     versions = _versions(the_plan)
     if progress is not None:
         callbacks = [*callbacks, progress(chance)]
-
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        metrics_file = out_dir / rundir.METRICS
-        if resume is None:
-            for name in (rundir.METRICS, rundir.SUMMARY, rundir.CHECKPOINT):
-                (out_dir / name).unlink(missing_ok=True)
-            shutil.rmtree(out_dir / tensorboard_log.SUBDIR, ignore_errors=True)  # --overwrite
-        else:  # epochs after the checkpoint will be run again: drop their lines
-            kept = metrics_file.read_text().splitlines()[: resume["epoch"]]
-            metrics_file.write_text("".join(line + "\n" for line in kept))
-        rundir.write_json(out_dir / rundir.CONFIG, {**config.as_dict(), "versions": versions})
-        if config.tensorboard:
-            callbacks = [*callbacks, TensorBoardLog(out_dir, config.as_dict())]
-        callbacks = [
-            rundir.MetricsLog(metrics_file),
-            rundir.Checkpointer(
-                out_dir / rundir.CHECKPOINT, config.checkpoint_every, data.generator
-            ),
-            *callbacks,
-        ]
-
+        callbacks = [*start_run_dir(out_dir, the_plan, data, versions, resume), *callbacks]
     probe = None
     if config.probe_every:
         dtype = torch.float64 if config.probe_dtype == "float64" else None
         probe = GradientProbe(config.probe_every, config.probe_batch, dtype)
         callbacks = [*callbacks, probe]
 
-    trainer = the_plan.build_trainer()
     with cpu_threads(config.threads):
         start = time.perf_counter()
-        if resume is None:
-            history = trainer.fit(model, data, task, config, callbacks)
-        else:
-            history = trainer.fit(model, data, task, config, callbacks, resume=resume)
+        history = the_plan.trainer.fit(model, data, task, config, callbacks, resume=resume)
         train_time = time.perf_counter() - start
 
-    metrics = dict(history.last)
-    for key in ("epoch", "step", "epoch_time", "train_time"):
-        metrics.pop(key, None)
+    metrics = {
+        k: v
+        for k, v in history.last.items()
+        if k not in ("epoch", "step", "epoch_time", "train_time")
+    }
     result = RunResult(
         model,
         task,
@@ -251,36 +229,75 @@ def execute(
         probe.as_dict() if probe is not None else None,
     )
     if history.interrupted:
-        procs = distributed.world_size()
-        where = (
-            f"; resume with: seqkit run --resume {out_dir}"
-            + (f" --nproc {procs}" if procs > 1 else "")
-            if out_dir
-            else ""
-        )
-        raise Interrupted(
-            f"training {history.stopped} during epoch {len(history.epochs) + 1}"
-            f"; {len(history.epochs)} epochs are complete{where}"
-        )
+        raise Interrupted(interrupted_message(history, out_dir))
     if out_dir is not None:
-        rundir.write_json(out_dir / rundir.SUMMARY, result.summary())
-        rundir.save_model(out_dir / rundir.MODEL, model)
-        if history.epochs:
-            rundir.plot_losses(
-                out_dir / rundir.PLOT,
-                history.epochs,
-                chance,
-                f"{config.cell} on {config.task}",
-                task.reference_losses,
-            )
-        if result.diagnostics is not None:
-            write_diagnostics(out_dir, result.diagnostics, f"{config.cell} on {config.task}")
+        finish_run_dir(out_dir, result)
     if history.non_finite:
         raise NonFiniteError(
             f"training stopped: {history.stopped}. Try --grad-clip 1.0 or a lower --lr"
             + (f"; what ran is kept in {out_dir}" if out_dir else "")
         )
     return result
+
+
+def start_run_dir(
+    out_dir: Path,
+    the_plan: Plan,
+    data: Data,
+    versions: dict[str, str],
+    resume: Checkpoint | None,
+) -> list[Callback]:
+    """Prepare the run directory (a resumed run keeps the metrics of its complete epochs)
+    and write the resolved configuration; the callbacks that write as training goes."""
+    config = the_plan.config
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics_file = out_dir / rundir.METRICS
+    if resume is None:  # --overwrite: nothing of an earlier run stays
+        for name in (rundir.METRICS, rundir.SUMMARY, rundir.CHECKPOINT):
+            (out_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(out_dir / tensorboard_log.SUBDIR, ignore_errors=True)
+    else:  # epochs after the checkpoint will be run again: drop their lines
+        kept = metrics_file.read_text().splitlines()[: resume.epoch]
+        metrics_file.write_text("".join(line + "\n" for line in kept))
+    rundir.write_json(out_dir / rundir.CONFIG, {**config.as_dict(), "versions": versions})
+    writers: list[Callback] = [
+        rundir.MetricsLog(metrics_file),
+        Checkpointer(out_dir / rundir.CHECKPOINT, config.checkpoint_every, data.generator),
+    ]
+    if config.tensorboard:
+        writers.append(TensorBoardLog(out_dir, config.as_dict()))
+    return writers
+
+
+def finish_run_dir(out_dir: Path, result: RunResult) -> None:
+    """summary.json, model.pt, loss.png and the gradient files of a finished run."""
+    config, history = result.config, result.history
+    title = f"{config.cell} on {config.task}"
+    rundir.write_json(out_dir / rundir.SUMMARY, result.summary())
+    rundir.save_model(out_dir / rundir.MODEL, result.model)
+    if history.epochs:
+        rundir.plot_losses(
+            out_dir / rundir.PLOT,
+            history.epochs,
+            result.chance_loss,
+            title,
+            result.task.reference_losses,
+        )
+    if result.diagnostics is not None:
+        write_diagnostics(out_dir, result.diagnostics, title)
+
+
+def interrupted_message(history: History, out_dir: Path | None) -> str:
+    procs = distributed.world_size()
+    where = (
+        f"; resume with: seqkit run --resume {out_dir}" + (f" --nproc {procs}" if procs > 1 else "")
+        if out_dir
+        else ""
+    )
+    return (
+        f"training {history.stopped} during epoch {len(history.epochs) + 1}"
+        f"; {len(history.epochs)} epochs are complete{where}"
+    )
 
 
 @torch.no_grad()
@@ -315,31 +332,20 @@ def resume(
 
     On the same platform the result equals a run that never stopped, bit for bit."""
     run_dir = Path(run_dir)
-    config_file, ckpt_file = run_dir / rundir.CONFIG, run_dir / rundir.CHECKPOINT
-    if not config_file.is_file():
-        raise ConfigError(f"--resume {run_dir}: not a run directory (no {rundir.CONFIG})")
-    if not ckpt_file.is_file():
-        raise ConfigError(f"--resume {run_dir}: no {rundir.CHECKPOINT} to continue from")
-    try:
-        settings = json.loads(config_file.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"--resume {run_dir}: {rundir.CONFIG} is not valid JSON: {exc}") from None
-    settings.pop("versions", None)
-    the_plan = plan(RunConfig.from_dict(settings), registry)
-    checkpoint = rundir.load_tensors(ckpt_file, the_plan.device)
-    if not isinstance(checkpoint, dict) or "epoch" not in checkpoint:
-        raise ConfigError(f"--resume {run_dir}: {rundir.CHECKPOINT} is not a seqkit checkpoint")
-    trained_by, here = checkpoint.get("processes", 1), distributed.world_size()
+    where = f"--resume {run_dir}"
+    the_plan = plan(rundir.read_run_config(run_dir, where), registry)
+    checkpoint = Checkpoint.load(run_dir, the_plan.device)
+    trained_by, here = checkpoint.processes, distributed.world_size()
     if trained_by != here:
         raise ConfigError(
-            f"--resume {run_dir}: the run was trained by {trained_by} process(es), this is "
+            f"{where}: the run was trained by {trained_by} process(es), this is "
             f"{here}; resume with --nproc {trained_by}"
             if trained_by > 1
-            else f"--resume {run_dir}: the run was trained by one process; resume without --nproc"
+            else f"{where}: the run was trained by one process; resume without --nproc"
         )
     epochs = the_plan.config.epochs or 0
-    if checkpoint["epoch"] >= epochs:
-        raise ConfigError(f"--resume {run_dir}: the run already finished its {epochs} epochs")
+    if checkpoint.epoch >= epochs:
+        raise ConfigError(f"{where}: the run already finished its {epochs} epochs")
     return execute(the_plan, run_dir, list(callbacks), progress, resume=checkpoint)
 
 

@@ -1,10 +1,11 @@
 """Truncated backpropagation through time: chunks of K steps, the state carried, detached.
 
-A topology that supports it has `forward_chunk(x (B, K, D), state) -> (out, state)` and
-`chunk_targets`: "aligned" (one output per input step, many-to-many: every chunk has a
-loss) or "last" (one output after the whole sequence, many-to-one: only the last chunk
-has a loss, the earlier ones run forward without a graph). Either way a graph spans at
-most K steps, so memory does not grow with the sequence length.
+A topology that supports it is a `ChunkedTopology`: `forward_chunk(x (B, K, D), state)
+-> (out, state)` and `chunk_targets`, either "aligned" (one output per input step, as
+many-to-many: every chunk has a loss) or "last" (one output after the whole sequence, as
+many-to-one: only the last chunk has a loss, the earlier ones run forward without a
+graph). Either way a graph spans at most K steps, so memory does not grow with the
+sequence length.
 """
 
 from __future__ import annotations
@@ -16,18 +17,19 @@ import torch
 from torch import Tensor, nn
 
 from seqkit._errors import ConfigError
+from seqkit._interfaces import Cell, ChunkedTopology
 
 CHUNK_TARGETS = ("aligned", "last")
 
 
 def check(model: nn.Module, topology: str) -> None:
     """Raise ConfigError unless `model` can be trained with truncated BPTT."""
-    if getattr(model, "chunk_targets", None) not in CHUNK_TARGETS:
+    if not isinstance(model, ChunkedTopology) or model.chunk_targets not in CHUNK_TARGETS:
         raise ConfigError(
             f"--tbptt needs a topology that reads a long input in order (many-to-one, "
             f"many-to-many); '{topology}' does not"
         )
-    if any(getattr(m, "num_directions", 1) != 1 for m in model.modules()):
+    if any(m.num_directions != 1 for m in model.modules() if isinstance(m, Cell)):
         raise ConfigError(
             "--tbptt needs a unidirectional cell: a backward direction must see the whole "
             "sequence first (use bidirectional=false)"
@@ -53,7 +55,7 @@ def chunks(
     `x (B, T, D)`; `y (B, T, K)` for aligned targets, `(B, 1, K)` for the last step.
     """
     steps = x.shape[1]
-    chunked: Any = model  # a topology with forward_chunk (see `check`)
+    chunked: Any = model  # a ChunkedTopology (see `check`)
     aligned = chunked.chunk_targets == "aligned"
     state = None
     for start in range(0, steps, k):

@@ -460,7 +460,7 @@ CASES: list[Case] = [
     Case(
         "resume-config-corrupt",
         ("run", "--resume", "stopped"),
-        "--resume stopped: config.json is not valid JSON",
+        "--resume stopped: config.json: not valid JSON",
         with_run(unfinished, "stopped", broken_config),
     ),
     Case(
@@ -509,7 +509,7 @@ CASES: list[Case] = [
     Case(
         "predict-not-a-run",
         ("predict", "notes", "--input", "1,2,3,4,5,6"),
-        "notes is not a run directory: it has no config.json",
+        "notes: not a run directory (no config.json)",
         lambda cwd, t: (cwd / "notes").mkdir(),
     ),
     Case(
@@ -756,7 +756,7 @@ LIBRARY_CASES: list[LibraryCase] = [
         files(notes__txt="hi\n"),
     ),
     LibraryCase(
-        "load-not-a-run", lambda tmp, t: seqkit.load_run(tmp), ConfigError, "is not a run directory"
+        "load-not-a-run", lambda tmp, t: seqkit.load_run(tmp), ConfigError, "not a run directory"
     ),
     LibraryCase(
         "load-unfinished",

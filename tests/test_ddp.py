@@ -174,7 +174,7 @@ def test_a_rank_that_raises_stops_the_job_instead_of_hanging(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--nproc", "2"], "--nproc starts DDP workers: add --trainer ddp"),
+        (["--nproc", "2"], "--nproc starts torchrun workers: use --trainer ddp"),
         (["--trainer", "ddp", "--tbptt", "2"], "ddp trainer does not support --tbptt"),
         (["--trainer", "ddp", "--nproc", "0"], "--nproc"),
     ],

@@ -68,7 +68,7 @@ def test_bad_predict_input(sum_run, args, message):
 
 
 def test_not_a_run_directory(tmp_path):
-    with pytest.raises(ConfigError, match="is not a run directory"):
+    with pytest.raises(ConfigError, match="not a run directory"):
         seqkit.load_run(tmp_path)
 
 

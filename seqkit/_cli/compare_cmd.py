@@ -10,14 +10,18 @@ from typing import Any
 import click
 
 from seqkit import _rundir as rundir
-from seqkit._cli.config_options import config_from_options, config_options_but_cell
+from seqkit._cli.config_options import (
+    RunSettingsCommand,
+    config_from_options,
+    config_options_but_cell,
+)
 from seqkit._cli.params import parse_cells
 from seqkit._compare import plot_curves, run_grid, summarise, write_csv
 from seqkit._errors import ConfigError
 from seqkit._options import parse_pairs
 
 
-@click.command("compare")
+@click.command("compare", cls=RunSettingsCommand)
 @click.option("--cells", required=True, help="Comma-separated cells, e.g. rnn,lstm,gru.")
 @config_options_but_cell
 @click.option(

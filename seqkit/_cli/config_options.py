@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import tomllib
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
@@ -13,9 +11,9 @@ import click
 from click.core import ParameterSource
 
 from seqkit._cli.params import RegistryName
-from seqkit._config import RunConfig
-from seqkit._errors import ConfigError
+from seqkit._config import RunConfig, read_settings
 from seqkit._options import parse_pairs
+from seqkit._registry import get_registry
 
 CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--cell", type=RegistryName("cell"), help="Recurrent cell (required)."),
@@ -34,14 +32,9 @@ CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
     click.option(
         "--trainer",
         type=RegistryName("trainer"),
-        help="Training loop [default: the one its plugin marks, minibatch].",
+        help="Training loop [default: the one its plugin marks as the default].",
     ),
     click.option("--hidden-size", type=int, help="Hidden units [default: the task's]."),
-    click.option("--num-layers", type=int, help="Stacked recurrent layers (cell option)."),
-    click.option("--dropout", type=float, help="Dropout between layers (cell option)."),
-    click.option(
-        "--bidirectional", is_flag=True, default=None, help="Bidirectional (cell option)."
-    ),
     click.option("--epochs", type=int, help="Passes over the training set [default: the task's]."),
     click.option("--lr", type=float, help="Learning rate [default: the task's]."),
     click.option("--batch-size", type=int, help="Sequences per step [default: the task's]."),
@@ -132,10 +125,41 @@ OPTION_FIELDS = {
 """RunConfig's option tables and the repeatable `K=V` flags that fill them."""
 FLAG_FIELDS = tuple(f.name for f in fields(RunConfig) if f.name not in OPTION_FIELDS)
 """RunConfig's other fields: each is a flag of the same name."""
-CELL_FLAGS = ("num_layers", "dropout", "bidirectional")
-"""Flags that set common cell options."""
-SETTING_PARAMS = frozenset({*FLAG_FIELDS, *OPTION_FIELDS.values(), *CELL_FLAGS, "config_file"})
-"""The parameters of CONFIG_OPTIONS: everything that decides what a run computes."""
+SETTING_PARAMS = frozenset({*FLAG_FIELDS, *OPTION_FIELDS.values(), "config_file"})
+"""The fixed parameters of CONFIG_OPTIONS: what decides what a run computes (the cell
+flags of `cell_flags()` do too)."""
+
+
+def cell_flags() -> dict[str, click.Option]:
+    """A flag for each cell option a plugin marks `flag=True` (`--num-layers`), by
+    parameter name; the first cell to declare a name decides its type and help. A name
+    that is already a run setting stays reachable only as `--cell-opt`."""
+    flags: dict[str, click.Option] = {}
+    for entry in get_registry().entries("cell"):
+        for name, option in entry.options.items():
+            if not option.flag or name in flags or name in SETTING_PARAMS:
+                continue
+            dashed = "--" + name.replace("_", "-")
+            help_text = f"{option.help[:1].upper()}{option.help[1:]} (cell option {name})."
+            if option.type is bool:
+                flags[name] = click.Option(
+                    [f"{dashed}/--no-{dashed[2:]}", name], default=None, help=help_text
+                )
+            else:
+                kind = option.type if option.type in (int, float, str) else str
+                flags[name] = click.Option([dashed, name], type=kind, help=help_text)
+    return flags
+
+
+class RunSettingsCommand(click.Command):
+    """A command that defines a run: its flags include the cell flags the installed
+    plugins declare, found when the command is parsed or its help is shown."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        taken = {p.name for p in params}
+        extra = [f for name, f in cell_flags().items() if name not in taken]
+        return [*params[:-1], *extra, params[-1]]  # --help stays last
 
 
 def config_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -155,66 +179,44 @@ def config_options_but_cell(command: Callable[..., Any]) -> Callable[..., Any]:
 def config_from_options(kw: dict[str, Any]) -> RunConfig:
     """The RunConfig the options describe, over the `--config` file's settings if given.
 
-    Common cell options (`--num-layers`, ...) go into cell_options. With a file, only
-    the flags given on the command line override it; `K=V` options merge key by key.
+    Cell flags (`--num-layers`, ...) go into cell_options. With a file, only the flags
+    given on the command line override it; `K=V` options merge key by key.
     """
     flags = {name: kw[name] for name in FLAG_FIELDS}
     options = {
         field: parse_pairs(kw[flag], "--" + flag.replace("_", "-"))
         for field, flag in OPTION_FIELDS.items()
     }
-    for flag in CELL_FLAGS:
-        if kw[flag] is not None:
-            options["cell_options"][flag] = kw[flag]
+    for name in cell_flags():
+        if kw.get(name) is not None:
+            options["cell_options"][name] = kw[name]
     if not kw.get("config_file"):
         return RunConfig.from_dict({**flags, **options})
-    settings = load_settings(kw["config_file"])
+    path = kw["config_file"]
+    settings = read_settings(path, f"--config {path}")
     ctx = click.get_current_context(silent=True)
     for name, value in flags.items():
-        if _given(ctx, name):
+        if was_given(ctx, name):
             settings[name] = value
     for name, given in options.items():
         settings[name] = {**settings.get(name, {}), **given}
     return RunConfig.from_dict(settings)
 
 
-def _given(ctx: click.Context | None, name: str) -> bool:
+def given_settings(ctx: click.Context) -> list[str]:
+    """The run-defining flags the user gave on the command line, as they were spelt."""
+    cell = cell_flags()
+    return [
+        p.opts[0]
+        for p in ctx.command.get_params(ctx)
+        if (p.name in SETTING_PARAMS or p.name in cell) and was_given(ctx, p.name or "")
+    ]
+
+
+def was_given(ctx: click.Context | None, name: str) -> bool:
     """Whether the user set `name` on the command line (a command without such a flag,
     like `gradients` for the cell, always supplies its own value)."""
     if ctx is None or name not in ctx.params:
         return True
     source = ctx.get_parameter_source(name)
     return source is not None and source != ParameterSource.DEFAULT
-
-
-def load_settings(path: Path) -> dict[str, Any]:
-    """A settings dict from TOML (RunConfig's keys; `-` or `_`) or a run's config.json."""
-    try:
-        text = path.read_text()
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"--config {path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"--config {path}: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        kind = "JSON" if path.suffix == ".json" else "TOML"
-        raise ConfigError(f"--config {path}: not valid {kind}: {exc}") from None
-    data.pop("versions", None)  # recorded in a run's config.json, not a setting
-    settings = {key.replace("-", "_"): value for key, value in data.items()}
-    known = {f.name for f in fields(RunConfig)}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise ConfigError(
-            f"--config {path}: unknown setting '{unknown[0]}'; settings are: "
-            f"{', '.join(sorted(known))}"
-        )
-    for table in OPTION_FIELDS:
-        if not isinstance(settings.get(table, {}), dict):
-            raise ConfigError(
-                f"--config {path}: {table} must be a table of option = value "
-                f"(got {settings[table]!r})"
-            )
-    return settings

@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from seqkit._cli.config_options import config_from_options, config_options
+from seqkit._cli.config_options import RunSettingsCommand, config_from_options, config_options
 from seqkit._explain import explain, render
 
 
-@click.command("explain")
+@click.command("explain", cls=RunSettingsCommand)
 @config_options
 @click.option(
     "--format",

@@ -11,22 +11,28 @@ from pathlib import Path
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
 from seqkit import _distributed as distributed
 from seqkit import _rundir as rundir
-from seqkit._cli.config_options import SETTING_PARAMS, config_from_options, config_options
+from seqkit._cli.config_options import (
+    RunSettingsCommand,
+    config_from_options,
+    config_options,
+    given_settings,
+    was_given,
+)
 from seqkit._errors import ConfigError, Interrupted, WorkerFailed
 from seqkit._interfaces import Callback, TrainState
-from seqkit._plan import plan
+from seqkit._plan import Plan, is_distributed, plan, use_distributed
 from seqkit._progress import BarProgress, PlainProgress
-from seqkit._registry import get_registry
+from seqkit._rundir import read_run_config
 from seqkit._runner import RunResult, default_run_dir, execute, resume
 
-RUN_SETTINGS = SETTING_PARAMS | {"out", "overwrite"}
+RUN_ONLY = {"out", "overwrite"}
+"""Flags of `run`, besides the run settings, that `--resume` takes from the run itself."""
 
 
-@click.command("run")
+@click.command("run", cls=RunSettingsCommand)
 @config_options
 @click.option(
     "--resume",
@@ -66,19 +72,16 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
     interrupt = SignalStop()
     if resume_dir is not None:
         ctx = click.get_current_context()
-        given = [
-            p.opts[0]
-            for p in ctx.command.params
-            if p.name in RUN_SETTINGS
-            and ctx.get_parameter_source(p.name or "") not in (None, ParameterSource.DEFAULT)
+        given = given_settings(ctx) + [
+            p.opts[0] for p in ctx.command.params if p.name in RUN_ONLY and was_given(ctx, p.name)
         ]
         if given:
             raise ConfigError(
                 f"--resume continues a run with its own settings; drop {', '.join(given)}"
             )
         if kw["nproc"] and not distributed.launched():
-            trainer, distributed_trainer = _saved_trainer(resume_dir)
-            launch_workers(kw["nproc"], trainer, distributed_trainer, resume_dir)
+            saved = plan(read_run_config(resume_dir, f"--resume {resume_dir}"))
+            launch_workers(kw["nproc"], saved, resume_dir)
             return
         with interrupt.installed():
             result = resume(resume_dir, callbacks=[interrupt], progress=progress)
@@ -90,8 +93,7 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
             rundir.check_out_dir(out, kw["overwrite"])
         if kw["nproc"] and not distributed.launched():
             pin = [] if kw["out"] else ["--out", str(out)]  # one directory for every worker
-            distributed_trainer = getattr(the_plan.build_trainer(), "distributed", False)
-            launch_workers(kw["nproc"], the_plan.config.trainer, distributed_trainer, out, pin)
+            launch_workers(kw["nproc"], the_plan, out, pin)
             return
         with interrupt.installed():
             result = execute(the_plan, out, [interrupt], progress=progress)
@@ -103,14 +105,15 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
         print_summary(result)
 
 
-def launch_workers(
-    nproc: int, trainer: str | None, distributed_trainer: bool, out: Path, extra: Sequence[str] = ()
-) -> None:
+def launch_workers(nproc: int, the_plan: Plan, out: Path, extra: Sequence[str] = ()) -> None:
     """Run this same command (plus `extra` arguments) in `nproc` workers through
     torch.distributed.run (torchrun); each worker sees torchrun's environment and trains
     its share, and rank 0 writes `out`. The trainer must declare `distributed = True`."""
-    if not distributed_trainer:
-        raise ConfigError(f"--nproc starts DDP workers: add --trainer ddp (got '{trainer}')")
+    if not is_distributed(the_plan.trainer):
+        raise ConfigError(
+            f"--nproc starts torchrun workers: {use_distributed(the_plan.registry)} "
+            f"(trainer '{the_plan.config.trainer}' trains alone)"
+        )
     if len(sys.argv) < 2 or sys.argv[1] != "run":
         raise ConfigError("--nproc works from the seqkit command line; from Python use torchrun")
     from torch.distributed.elastic.multiprocessing.api import SignalException
@@ -139,18 +142,6 @@ def launch_workers(
         raise WorkerFailed(
             f"the {nproc}-process run stopped: {where} (its error is above)"
         ) from None
-
-
-def _saved_trainer(run_dir: Path) -> tuple[str | None, bool]:
-    """The saved run's trainer and whether it is distributed (False if unreadable: the
-    workers' own resume would report why)."""
-    try:
-        settings = json.loads((run_dir / rundir.CONFIG).read_text())
-        name, options = settings["trainer"], settings.get("trainer_options", {})
-    except (OSError, ValueError, KeyError, TypeError):
-        return None, False
-    trainer = get_registry().get("trainer", name).factory(**options)
-    return name, bool(getattr(trainer, "distributed", False))
 
 
 def without_nproc(argv: list[str]) -> list[str]:

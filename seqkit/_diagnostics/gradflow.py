@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from seqkit._errors import ConfigError
+from seqkit._interfaces import Cell, NamedStateParts
 
 LN10 = math.log(10.0)
 
@@ -82,11 +83,7 @@ class GradientFlow:
 
 def find_cell(model: nn.Module) -> nn.Module:
     """The one submodule that satisfies the Cell contract (has `step` and `output_size`)."""
-    cells = [
-        m
-        for m in model.modules()
-        if callable(getattr(m, "step", None)) and hasattr(m, "output_size")
-    ]
+    cells = [m for m in model.modules() if isinstance(m, Cell)]
     if len(cells) != 1:
         raise ConfigError(
             f"the gradient probe needs a model with exactly one cell (found {len(cells)}); "
@@ -115,9 +112,8 @@ def rebuild(state: Any, values: Iterator[Tensor]) -> Any:
 
 def state_parts(cell: nn.Module, state: Any, batch: int) -> dict[str, Tensor]:
     """Named `(B, n)` views of a state: the cell's own naming if it offers one."""
-    named = getattr(cell, "state_parts", None)
-    if callable(named):
-        return {k: v.reshape(batch, -1) for k, v in named(state).items()}
+    if isinstance(cell, NamedStateParts):
+        return {k: v.reshape(batch, -1) for k, v in cell.state_parts(state).items()}
     parts: dict[str, Tensor] = {}
     for i, t in enumerate(tensors(state)):
         if t.dim() == 3 and t.shape[1] == batch and t.shape[0] != batch:  # (layers, B, H)
@@ -257,7 +253,6 @@ def _add_scaled(a: list[Tensor], log_a: float, b: list[Tensor]) -> tuple[list[Te
 
 
 def _headline(cell: nn.Module, curves: dict[str, list[float]]) -> str:
-    named = getattr(cell, "headline_part", None)
-    if isinstance(named, str) and named in curves:
-        return named
+    if isinstance(cell, NamedStateParts) and cell.headline_part in curves:
+        return cell.headline_part
     return next(iter(curves))

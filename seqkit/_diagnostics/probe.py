@@ -3,7 +3,7 @@
 At initialisation, every `every` epochs and at the end it measures the gradient flow
 (`gradflow.gradient_flow`) on a fixed probe batch, the hidden-state norm over t, the
 recurrent matrices' spectral radius and largest singular value and the mean keep
-(forget) gate over t, for cells that offer `recurrent_matrices()` / `forget_gates(x)`.
+(forget) gate over t, for cells that offer `RecurrentMatrices` / `ForgetGates`.
 At every step it keeps the global gradient norm before clipping and each parameter
 group's norm, on the device, and reads them once per epoch.
 
@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from seqkit._diagnostics.gradflow import find_cell, gradient_flow
-from seqkit._interfaces import Callback, Task, TrainState
+from seqkit._interfaces import Callback, ForgetGates, RecurrentMatrices, Task, TrainState
 
 PROBE_SEED = 20_240_601
 """The probe batch's own generator seed: the same sequences at every record and run."""
@@ -37,13 +37,11 @@ def probe_model(
     """Gradient flow, hidden norms, and (where the cell offers them) the recurrent
     matrices' spectral radius and largest singular value and the keep gate over t."""
     entry = gradient_flow(model, task.loss, x, y, dtype).as_dict()
-    cell: Any = find_cell(model)
-    matrices = getattr(cell, "recurrent_matrices", None)
-    if callable(matrices):
-        entry["recurrent"] = {name: spectrum(w) for name, w in matrices().items()}
-    gates = getattr(cell, "forget_gates", None)
-    if callable(gates):
-        keep = gates(_cell_input(model, cell, x))
+    cell = find_cell(model)
+    if isinstance(cell, RecurrentMatrices):
+        entry["recurrent"] = {name: spectrum(w) for name, w in cell.recurrent_matrices().items()}
+    if isinstance(cell, ForgetGates):
+        keep = cell.forget_gates(_cell_input(model, cell, x))
         if keep is not None:
             entry["keep_gate"] = [float(v) for v in keep]
     return entry

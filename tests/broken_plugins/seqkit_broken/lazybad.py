@@ -10,7 +10,7 @@ class NoStep(nn.Module):
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
-        self.output_size = hidden_size
+        self.output_size, self.num_directions = hidden_size, 1
         self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
