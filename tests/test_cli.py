@@ -36,7 +36,7 @@ def test_list_one_kind_as_json(runner):
     long_range = ["adding", "copy", "recall", "parity", "order"]
     assert names == sorted(notebook + long_range)
     sum_task = next(t for t in data["tasks"] if t["name"] == "sum")
-    assert sum_task["options"]["seq_len"] == 6 and sum_task["plugin"] == "tasks"
+    assert sum_task["options"]["seq_len"]["default"] == 6 and sum_task["plugin"] == "tasks"
 
 
 def test_plugins_json(runner):

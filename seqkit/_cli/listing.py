@@ -1,4 +1,4 @@
-"""`seqkit list` and `seqkit plugins`."""
+"""`seqkit list`, `seqkit describe` and `seqkit plugins`."""
 
 from __future__ import annotations
 
@@ -7,32 +7,52 @@ from typing import Any
 
 import click
 
-from seqkit._registry import KINDS, PLURALS, get_registry
+from seqkit._errors import ConfigError, UnknownNameError
+from seqkit._registry import KINDS, PLURALS, Entry, get_registry
 
 KIND_OF = {plural: kind for kind, plural in PLURALS.items()}
 
 
+def entry_info(entry: Entry) -> dict[str, Any]:
+    """An entry as `list --json` and `describe --json` show it, every option described."""
+    return {
+        "name": entry.name,
+        "kind": entry.kind,
+        "description": entry.description,
+        "plugin": entry.plugin,
+        "version": entry.version,
+        "options": {name: option.describe() for name, option in entry.options.items()},
+        **({"default": True} if entry.extra.get("default") else {}),
+    }
+
+
+def option_lines(info: dict[str, Any], indent: str = "      ") -> list[str]:
+    """One line per option: `name  type = default  [choices | bounds]  help`."""
+    options = info["options"]
+    width = max((len(n) for n in options), default=0)
+    lines = []
+    for name, o in options.items():
+        limits = ""
+        if o["choices"] is not None:
+            limits = "  {" + ", ".join(map(str, o["choices"])) + "}"
+        elif o["min"] is not None or o["max"] is not None:
+            low = "" if o["min"] is None else f"{o['min']:g}"
+            high = "" if o["max"] is None else f"{o['max']:g}"
+            limits = f"  [{low}, {high}]"
+        kind = f"{o['type']} = {o['default']!r}"
+        lines.append(f"{indent}{name:<{width}}  {kind}{limits}  {o['help']}".rstrip())
+    return lines
+
+
 @click.command("list")
 @click.argument("what", required=False, type=click.Choice(sorted(KIND_OF)))
+@click.option("--verbose", "-v", is_flag=True, help="Also every option: help, type, default.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def list_cmd(what: str | None, as_json: bool) -> None:
+def list_cmd(what: str | None, verbose: bool, as_json: bool) -> None:
     """List cells, topologies, tasks and trainers (or just WHAT) with their plugins."""
     registry = get_registry()
     kinds = [KIND_OF[what]] if what else list(KINDS)
-    table: dict[str, list[dict[str, Any]]] = {
-        PLURALS[k]: [
-            {
-                "name": e.name,
-                "description": e.description,
-                "plugin": e.plugin,
-                "version": e.version,
-                "options": {n: o.default for n, o in e.options.items()},
-                **({"default": True} if e.extra.get("default") else {}),
-            }
-            for e in registry.entries(k)
-        ]
-        for k in kinds
-    }
+    table = {PLURALS[k]: [entry_info(e) for e in registry.entries(k)] for k in kinds}
     if as_json:
         click.echo(json.dumps(table, indent=2))
         return
@@ -42,7 +62,45 @@ def list_cmd(what: str | None, as_json: bool) -> None:
         for r in rows:
             mark = " (default)" if r.get("default") else ""
             click.echo(f"  {r['name']:<{width}}  {r['description']}{mark}  [{r['plugin']}]")
+            if verbose:
+                for line in option_lines(r) or ["      (no options)"]:
+                    click.echo(line)
         click.echo()
+
+
+@click.command("describe")
+@click.argument("name")
+@click.option(
+    "--kind",
+    type=click.Choice(sorted(KINDS)),
+    help="Which kind NAME is, when several kinds use the name.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def describe_cmd(name: str, kind: str | None, as_json: bool) -> None:
+    """What NAME is (a cell, topology, task or trainer), who provides it, and every
+    option it takes: help, type, default, choices and bounds."""
+    registry = get_registry()
+    kinds = [kind] if kind else [k for k in KINDS if name in registry.names(k)]
+    if not kinds:
+        every = [n for k in KINDS for n in registry.names(k)]
+        raise UnknownNameError("name", name, every)
+    if len(kinds) > 1:
+        raise ConfigError(
+            f"'{name}' names a {' and a '.join(kinds)}; choose with --kind {'|'.join(kinds)}"
+        )
+    info = entry_info(registry.get(kinds[0], name))
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.secho(f"{info['kind']} {info['name']}: {info['description']}", bold=True)
+    click.echo(f"  from plugin {info['plugin']} {info['version'] or ''}".rstrip())
+    flag = f"--{info['kind']}-opt"
+    if info["options"]:
+        click.echo(f"  options ({flag} NAME=VALUE):")
+        for line in option_lines(info, "    "):
+            click.echo(line)
+    else:
+        click.echo("  no options")
 
 
 @click.command("plugins")

@@ -12,7 +12,7 @@ from seqkit import __version__
 from seqkit._cli.compare_cmd import compare_cmd
 from seqkit._cli.explain_cmd import explain_cmd
 from seqkit._cli.gradients_cmd import gradients_cmd
-from seqkit._cli.listing import list_cmd, plugins_cmd
+from seqkit._cli.listing import describe_cmd, list_cmd, plugins_cmd
 from seqkit._cli.predict_cmd import predict_cmd
 from seqkit._cli.run_cmd import run_cmd
 from seqkit._errors import NonFiniteError, SeqkitError, WorkerFailed
@@ -83,12 +83,14 @@ def cli() -> None:
     seqkit explain --cell lstm --task sum               shapes, batch to loss
     seqkit gradients --cells rnn,lstm,gru --task adding see gradients vanish
     seqkit compare --cells rnn,gru --task recall --task-opt seq_len=10,40 --seeds 3
-    seqkit list | seqkit plugins                        what is installed
+    seqkit list -v | seqkit plugins                     what is installed, every option
+    seqkit describe lstm                                one name and its options
     """
 
 
 cli.add_command(run_cmd)
 cli.add_command(list_cmd)
+cli.add_command(describe_cmd)
 cli.add_command(plugins_cmd)
 cli.add_command(explain_cmd)
 cli.add_command(gradients_cmd)

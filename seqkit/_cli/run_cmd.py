@@ -50,7 +50,7 @@ RUN_ONLY = {"out", "overwrite"}
 @click.option(
     "--nproc",
     type=click.IntRange(min=1, max=1024),
-    help="Start N worker processes on this machine through torchrun (--trainer ddp).",
+    help="Start N worker processes on this machine through torchrun (a distributed trainer).",
 )
 @click.option(
     "--log-every",
