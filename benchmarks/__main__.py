@@ -26,6 +26,7 @@ TRIMMED = {
     "long_sequences": ["--length", "5000", "--rounds", "1"],
     "ddp": ["--rounds", "1"],
     "cells": ["--sizes", "notebook,compute", "--rounds", "3"],
+    "plan_checks": ["--rounds", "3"],
 }
 FULL = {
     "overhead": [],
@@ -36,6 +37,7 @@ FULL = {
     "long_sequences": ["--full"],
     "ddp": ["--full"],
     "cells": [],
+    "plan_checks": [],
 }
 
 

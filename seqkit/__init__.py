@@ -40,6 +40,7 @@ from seqkit._interfaces import (
     ChecksSettings,
     ChunkedTopology,
     ChunkTargets,
+    Constrained,
     Data,
     Equations,
     ForgetGates,
@@ -55,9 +56,10 @@ from seqkit._interfaces import (
     TopologyFactory,
     Trainer,
     TrainState,
-    check_cell,
     sample_options,
 )
+from seqkit import testing
+from seqkit._contracts import ContractError, Finding
 from seqkit._load import LoadedRun, load_run
 from seqkit._optim import OPTIMIZERS, make_optimizer, make_schedule
 from seqkit._options import Option
@@ -112,9 +114,12 @@ __all__ = [
     "ChunkTargets",
     "ChunkedTopology",
     "ConfigError",
+    "ContractError",
+    "Constrained",
     "Data",
     "Entry",
     "Equations",
+    "Finding",
     "ForgetGates",
     "GradientReport",
     "History",
@@ -145,7 +150,6 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "build_model",
-    "check_cell",
     "evaluate",
     "explain",
     "get_cell",
@@ -165,4 +169,5 @@ __all__ = [
     "plan",
     "run",
     "sample_options",
+    "testing",
 ]

@@ -100,6 +100,17 @@ class Equations(Protocol):
         ...
 
 
+@runtime_checkable
+class Constrained(Protocol):
+    """A module (a cell, or any part of a model) whose parameters must stay in a set: the
+    trainer calls `constrain()` after every optimizer step, under `torch.no_grad()`.
+    IndRNN, for one, clips its recurrent weights to `|u| <= u_max`."""
+
+    def constrain(self) -> None:
+        """Project the parameters back into their allowed set, in place."""
+        ...
+
+
 # -- what a topology may also offer -----------------------------------------------------
 ChunkTargets = Literal["aligned", "last"]
 

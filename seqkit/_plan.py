@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from seqkit import _contracts as contracts
 from seqkit import _distributed as distributed
 from seqkit import _tbptt as tbptt
 from seqkit import _tensorboard as tensorboard_log
@@ -53,14 +54,19 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     registry = registry or get_registry()
     config.validate()
     task_part = registry.resolve("task", config.task, config.task_options)
+    contracts.check_factory("task", task_part.entry, (), task_part.options)
     task: Task = task_part.build()
+    contracts.check_task_cheaply(task_part.entry, task)
     cell = registry.resolve("cell", config.cell, config.cell_options)
+    contracts.check_factory("cell", cell.entry, (1, 1), cell.options)
     topology = registry.resolve(
         "topology", config.topology or default_topology(task, registry), config.topology_options
     )
+    contracts.check_factory("topology", topology.entry, (None, task.io), topology.options)
     trainer_part = registry.resolve(
         "trainer", config.trainer or registry.default("trainer"), config.trainer_options
     )
+    contracts.check_factory("trainer", trainer_part.entry, (), trainer_part.options)
     device = resolve_device(config.device)
     parts = {"cell": cell, "task": task_part, "topology": topology, "trainer": trainer_part}
     resolved = resolve_config(config, task, parts, device)
@@ -155,14 +161,13 @@ def use_distributed(registry: Registry) -> str:
 
 
 def check_together(the_plan: Plan) -> None:
-    """Fail now, before any I/O, when the parts cannot work together: a topology that
-    cannot serve the task fails when built, one that needs a step a cell refuses (a
-    bidirectional cell fed its own predictions) on a forward pass of one probe."""
+    """Fail now, before any I/O, when the parts cannot work together or a plugin breaks
+    its contract: a topology that cannot serve the task fails when built; the cells are
+    checked on a tiny batch (shapes, step against forward); one that needs a step a cell
+    refuses (a bidirectional cell fed its own predictions) fails on a forward pass."""
     config, task = the_plan.config, the_plan.task
     try:
         model = the_plan.build_model()
-        with torch.no_grad():
-            model.eval()(task.probes()[:1])
     except (MemoryError, RuntimeError) as exc:
         if not _out_of_memory(exc):
             raise
@@ -170,6 +175,8 @@ def check_together(the_plan: Plan) -> None:
             f"the model does not fit in memory (--hidden-size {config.hidden_size:,}: "
             "torch could not allocate its weights); use a smaller --hidden-size"
         ) from None
+    contracts.check_cells_cheaply(the_plan.cell.entry, model)
+    contracts.check_model_on_task(the_plan.topology.entry, the_plan.cell.name, task, model)
     if config.probe_every:
         find_cell(model)
     if config.tbptt:

@@ -22,7 +22,7 @@ from seqkit import _tbptt as tbptt
 from seqkit._checkpoint import Checkpoint
 from seqkit._config import RunConfig
 from seqkit._evaluate import evaluate
-from seqkit._interfaces import Callback, Data, History, Task, TrainState
+from seqkit._interfaces import Callback, Constrained, Data, History, Task, TrainState
 from seqkit._optim import make_optimizer, make_schedule
 
 
@@ -210,7 +210,8 @@ AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 class Step:
     """One batch's forward passes and optimizer updates: autocast and the fp16 grad scaler,
-    torch.compile, clipping (keeping the pre-clip norm on the device), truncated BPTT.
+    torch.compile, clipping (keeping the pre-clip norm on the device), truncated BPTT,
+    and each `Constrained` module's `constrain()` after every update.
 
     `forward` is the module the step calls (the model, or its DDP wrapper)."""
 
@@ -223,6 +224,7 @@ class Step:
         self.model, self.opt, self.schedule = state.model, state.optimizer, state.schedule
         self.task, self.state = state.task, state
         self.chunk, self.clip = config.tbptt, config.grad_clip
+        self.constrained = [m for m in self.model.modules() if isinstance(m, Constrained)]
 
     def autocast(self) -> Any:
         return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None)
@@ -263,6 +265,10 @@ class Step:
             self.scaler.update()
         else:
             opt.step()
+        if self.constrained:
+            with torch.no_grad():
+                for module in self.constrained:
+                    module.constrain()
         if self.schedule is not None:
             if self.scaler is None:
                 self.schedule.step()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,24 @@ def seqkit_cmd(env: dict[str, str], *args: str) -> str:
     )
     assert proc.returncode == 0, f"seqkit {' '.join(args)} failed:\n{proc.stderr}"
     return proc.stdout
+
+
+def test_the_plugins_own_tests_pass_with_seqkit_testing(
+    plugin_env: dict[str, str], tmp_path: Path
+) -> None:
+    tests = tmp_path / "plugin"
+    shutil.copytree(EXAMPLE, tests, ignore=shutil.ignore_patterns("__pycache__"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=tests,
+        env=plugin_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    passed = int(proc.stdout.strip().splitlines()[-1].split(" passed")[0].split()[-1])
+    assert passed >= 20  # one case per check: 11 cell, 7 task, 2 topology
 
 
 def test_plugins_lists_mingru(plugin_env: dict[str, str]) -> None:

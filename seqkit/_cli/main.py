@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from seqkit import __version__
+from seqkit._cli.check_cmd import check_cmd
 from seqkit._cli.compare_cmd import compare_cmd
 from seqkit._cli.explain_cmd import explain_cmd
 from seqkit._cli.gradients_cmd import gradients_cmd
@@ -85,6 +86,7 @@ def cli() -> None:
     seqkit compare --cells rnn,gru --task recall --task-opt seq_len=10,40 --seeds 3
     seqkit list -v | seqkit plugins                     what is installed, every option
     seqkit describe lstm                                one name and its options
+    seqkit check --all                                  plugins against their contracts
     """
 
 
@@ -96,6 +98,7 @@ cli.add_command(explain_cmd)
 cli.add_command(gradients_cmd)
 cli.add_command(compare_cmd)
 cli.add_command(predict_cmd)
+cli.add_command(check_cmd)
 
 
 def _one_line_warning(

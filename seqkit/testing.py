@@ -1,0 +1,178 @@
+"""Contract checks for plugin authors: run seqkit's checks in your own test suite.
+
+Every check is one property of the contract (as scikit-learn's `check_estimator`), usable
+as its own pytest case::
+
+    import pytest
+    import seqkit.testing
+
+    @pytest.mark.parametrize("check", seqkit.testing.cell_checks("mingru"), ids=str)
+    def test_mingru_keeps_the_cell_contract(check):
+        check()  # raises seqkit.testing.ContractError naming what was expected and seen
+
+or all at once: `seqkit.testing.check_cell("mingru", num_layers=2)` returns the findings,
+and raises one ContractError if any check failed. `seqkit check NAME` runs the same
+checks from the command line. A name is looked up in the registry of installed plugins
+(or `registry=`); a cell may also be given as its factory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from seqkit._contracts import (
+    CELL_CHECKS,
+    TASK_CHECKS,
+    TOPOLOGY_CHECKS,
+    TRAINER_CHECKS,
+    CellSubject,
+    ContractError,
+    Finding,
+    TaskSubject,
+    TopologySubject,
+    TrainerSubject,
+    require,
+    run_check,
+)
+from seqkit._registry import Entry, Registry, get_registry
+
+__all__ = [
+    "Check",
+    "ContractError",
+    "Finding",
+    "cell_checks",
+    "check",
+    "check_cell",
+    "check_task",
+    "check_topology",
+    "check_trainer",
+    "task_checks",
+    "topology_checks",
+    "trainer_checks",
+]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One contract check of one registered thing; call it to run it.
+
+    `run()` returns the Finding; calling the check raises ContractError if it failed
+    (what a pytest case wants). `str(check)` is `kind:name:check`, a test id."""
+
+    kind: str
+    entry: Entry
+    name: str
+    fn: Callable[[Any], None]
+    subject: Any
+
+    def run(self) -> Finding:
+        return run_check(self.kind, self.entry, self.name, self.fn, self.subject)
+
+    def __call__(self) -> Finding:
+        finding = self.run()
+        require([finding])
+        return finding
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.entry.name}:{self.name}"
+
+
+def _entry(kind: str, name_or_factory: Any, registry: Registry | None) -> Entry:
+    if isinstance(name_or_factory, str):
+        return (registry or get_registry()).get(kind, name_or_factory)
+    name = getattr(name_or_factory, "__name__", type(name_or_factory).__name__)
+    return Entry(kind, name, name_or_factory, "", "(not registered)", None)
+
+
+def _checks(
+    kind: str, table: dict[str, Callable[[Any], None]], entry: Entry, subject: Any
+) -> list[Check]:
+    return [Check(kind, entry, name, fn, subject) for name, fn in table.items()]
+
+
+def cell_checks(
+    cell: str | Callable[..., Any], *, registry: Registry | None = None, **options: Any
+) -> list[Check]:
+    """The Cell contract's checks for `cell` with `options` (the rest defaulted): forward
+    and step shapes, step unrolled equals forward (from zero and from a state), the state
+    carries over, h_t comes from the state, batch independence, dtype, seeding, options."""
+    entry = _entry("cell", cell, registry)
+    resolved = _resolved(entry, options)
+    return _checks("cell", CELL_CHECKS, entry, CellSubject(entry, resolved))
+
+
+def task_checks(task: str, *, registry: Registry | None = None, **options: Any) -> list[Check]:
+    """The Task contract's checks: generated shapes, dtypes and label domains against the
+    IOSpec and kind, seeding, probes, the chance level against the best input-blind loss
+    on 4000 fresh sequences (within 10%), examples, metrics and the solved rule."""
+    entry = _entry("task", task, registry)
+    return _checks("task", TASK_CHECKS, entry, TaskSubject(entry, _resolved(entry, options)))
+
+
+def topology_checks(
+    topology: str, *, registry: Registry | None = None, **options: Any
+) -> list[Check]:
+    """The Topology contract's checks, with every registered cell: the output shape of
+    every input/output shape it serves, and chunks equal one pass (truncated BPTT)."""
+    registry = registry or get_registry()
+    entry = _entry("topology", topology, registry)
+    subject = TopologySubject(entry, _resolved(entry, options), registry.entries("cell"))
+    return _checks("topology", TOPOLOGY_CHECKS, entry, subject)
+
+
+def trainer_checks(
+    trainer: str, *, registry: Registry | None = None, **options: Any
+) -> list[Check]:
+    """The Trainer contract's checks: it learns a tiny task (the mean of 4 numbers) to
+    below 20% of chance in 40 epochs, and calls every event, honouring `state.stop`."""
+    entry = _entry("trainer", trainer, registry)
+    return _checks(
+        "trainer", TRAINER_CHECKS, entry, TrainerSubject(entry, _resolved(entry, options))
+    )
+
+
+def _resolved(entry: Entry, options: dict[str, Any]) -> dict[str, Any]:
+    from seqkit._options import resolve_options
+
+    return resolve_options(f"{entry.kind} '{entry.name}'", entry.options, options)
+
+
+CHECKS_BY_KIND = {
+    "cell": cell_checks,
+    "task": task_checks,
+    "topology": topology_checks,
+    "trainer": trainer_checks,
+}
+
+
+def check(
+    kind: str, name: str, *, registry: Registry | None = None, **options: Any
+) -> list[Finding]:
+    """Run every check of `kind` for `name`; the findings, or ContractError if any failed."""
+    findings = [c.run() for c in CHECKS_BY_KIND[kind](name, registry=registry, **options)]
+    require(findings)
+    return findings
+
+
+def check_cell(cell: str | Callable[..., Any], **options: Any) -> list[Finding]:
+    """Every Cell check (see `cell_checks`); ContractError if any failed."""
+    findings = [c.run() for c in cell_checks(cell, **options)]
+    require(findings)
+    return findings
+
+
+def check_task(task: str, **options: Any) -> list[Finding]:
+    """Every Task check (see `task_checks`); ContractError if any failed."""
+    return check("task", task, **options)
+
+
+def check_topology(topology: str, **options: Any) -> list[Finding]:
+    """Every Topology check (see `topology_checks`); ContractError if any failed."""
+    return check("topology", topology, **options)
+
+
+def check_trainer(trainer: str, **options: Any) -> list[Finding]:
+    """Every Trainer check (see `trainer_checks`); ContractError if any failed."""
+    return check("trainer", trainer, **options)
