@@ -18,6 +18,10 @@ from typing import Any
 import pluggy
 
 PROJECT = "seqkit"
+API_VERSION = 1
+"""The plugin API this seqkit offers. A plugin may declare the one it was written for as
+`SEQKIT_API = 1` (or a collection of versions it supports) on its module or object."""
+
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 

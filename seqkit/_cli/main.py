@@ -14,6 +14,7 @@ from seqkit._cli.compare_cmd import compare_cmd
 from seqkit._cli.explain_cmd import explain_cmd
 from seqkit._cli.gradients_cmd import gradients_cmd
 from seqkit._cli.listing import describe_cmd, list_cmd, plugins_cmd
+from seqkit._cli.new_cmd import new_cmd
 from seqkit._cli.predict_cmd import predict_cmd
 from seqkit._cli.run_cmd import run_cmd
 from seqkit._errors import NonFiniteError, SeqkitError, WorkerFailed
@@ -87,6 +88,7 @@ def cli() -> None:
     seqkit list -v | seqkit plugins                     what is installed, every option
     seqkit describe lstm                                one name and its options
     seqkit check --all                                  plugins against their contracts
+    seqkit new plugin indrnn                            a plugin package to start from
     """
 
 
@@ -99,6 +101,7 @@ cli.add_command(gradients_cmd)
 cli.add_command(compare_cmd)
 cli.add_command(predict_cmd)
 cli.add_command(check_cmd)
+cli.add_command(new_cmd)
 
 
 def _one_line_warning(
