@@ -19,8 +19,10 @@ from seqkit._hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
+from seqkit import testing
 from seqkit._checkpoint import Checkpoint
 from seqkit._config import RunConfig
+from seqkit._contracts import ContractError, Finding
 from seqkit._distributed import launched as launched_by_torchrun
 from seqkit._errors import (
     ConfigError,
@@ -58,8 +60,6 @@ from seqkit._interfaces import (
     TrainState,
     sample_options,
 )
-from seqkit import testing
-from seqkit._contracts import ContractError, Finding
 from seqkit._load import LoadedRun, load_run
 from seqkit._optim import OPTIMIZERS, make_optimizer, make_schedule
 from seqkit._options import Option
@@ -114,8 +114,8 @@ __all__ = [
     "ChunkTargets",
     "ChunkedTopology",
     "ConfigError",
-    "ContractError",
     "Constrained",
+    "ContractError",
     "Data",
     "Entry",
     "Equations",

@@ -29,10 +29,22 @@ class GridPoint:
     cell: str
     setting: tuple[tuple[str, Any], ...]
     seed: int
+    fixed: tuple[tuple[str, Any], ...] = ()
+    """The task options every point shares (the base's, less the grid's keys)."""
 
     @property
     def label(self) -> str:
-        return ",".join(f"{k}={v}" for k, v in self.setting) or "defaults"
+        """The grid's options; without a grid, the fixed ones; else "defaults"."""
+        return _pairs(self.setting) or _pairs(self.fixed) or "defaults"
+
+
+def _pairs(options: tuple[tuple[str, Any], ...]) -> str:
+    return ",".join(f"{k}={v}" for k, v in options)
+
+
+def fixed_options(base: RunConfig, task_grid: dict[str, list[Any]]) -> dict[str, Any]:
+    """The task options the base sets that the grid does not vary."""
+    return {k: v for k, v in base.task_options.items() if k not in task_grid}
 
 
 def grid(
@@ -44,8 +56,9 @@ def grid(
         tuple(zip(keys, values, strict=True))
         for values in itertools.product(*(task_grid[k] for k in keys))
     ]
+    fixed = tuple(fixed_options(base, task_grid).items())
     return [
-        GridPoint(cell, setting, base.seed + s)
+        GridPoint(cell, setting, base.seed + s, fixed)
         for setting in settings
         for cell in cells
         for s in range(seeds)
@@ -77,6 +90,7 @@ def run_point(config: RunConfig) -> dict[str, Any]:
             steps_to_solve = int(record["step"])
             break
     return {
+        "settings": result.config.as_dict(),
         "val_loss": result.metrics["val_loss"],
         "metrics": {k: v for k, v in result.metrics.items() if k.startswith("val_")},
         "chance_loss": result.chance_loss,
@@ -103,11 +117,15 @@ def run_grid(
     jobs: int = 1,
     on_done: Callable[[GridPoint, dict[str, Any]], None] | None = None,
 ) -> list[tuple[GridPoint, dict[str, Any]]]:
-    """Check every grid point's configuration first, then run them all."""
+    """Check every grid point's configuration first, then run them all. The points carry
+    the fixed task options as resolved (`"4"` from the command line becomes 4)."""
     points = grid(base, cells, task_grid, seeds)
     configs = [config_for(base, p) for p in points]
-    for c in configs:
-        plan(c)  # a bad combination fails here, before any training
+    resolved = [plan(c).config for c in configs]  # a bad combination fails here
+    points = [
+        dataclasses.replace(p, fixed=tuple((k, r.task_options[k]) for k, _ in p.fixed))
+        for p, r in zip(points, resolved, strict=True)
+    ]
     results: list[tuple[GridPoint, dict[str, Any]]] = []
     if jobs <= 1:
         for point, config in zip(points, configs, strict=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -19,6 +20,13 @@ SCHEDULES = ("cosine", "constant")
 """Learning-rate schedules: cosine decay to 0 over all steps, or a constant rate."""
 PRECISIONS = ("fp32", "bf16", "fp16")
 """Training precisions: fp32, or autocast to bfloat16 / float16 (fp16 with a grad scaler)."""
+SEED_OFFSET = 1_000_003
+"""The largest offset seqkit adds to a run's seed: the validation set's stream
+(`_runner.VAL_SEED_OFFSET`); the trainer's shuffling uses seed + 1."""
+MAX_SEED = 2**63 - 1 - SEED_OFFSET
+"""The largest --seed: every seed derived from it is still a valid torch seed (int64)."""
+MAX_SETTINGS_BYTES = 2**20
+"""A settings file larger than this (1 MiB) is refused before it is read."""
 
 
 @dataclass
@@ -104,7 +112,7 @@ class RunConfig:
         if not isinstance(self.probe_every, int) or self.probe_every < 0:
             raise ConfigError(f"--probe-every must be an integer >= 0 (got {self.probe_every!r})")
         _positive_int("probe-batch", self.probe_batch, 100_000)
-        _positive_int("threads", self.threads, 1024)
+        _check_threads(self.threads)
         if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 0:
             raise ConfigError(
                 f"--checkpoint-every must be an integer >= 0 (got {self.checkpoint_every!r})"
@@ -123,8 +131,7 @@ class RunConfig:
             raise ConfigError(
                 f"--lr-schedule must be one of {', '.join(SCHEDULES)} (got {self.lr_schedule!r})"
             )
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ConfigError(f"--seed must be a non-negative integer (got {self.seed!r})")
+        _check_seed(self.seed)
 
 
 def _positive_int(flag: str, value: Any, limit: int) -> None:
@@ -132,6 +139,36 @@ def _positive_int(flag: str, value: Any, limit: int) -> None:
         return
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
         raise ConfigError(f"--{flag} must be an integer from 1 to {limit:,} (got {value!r})")
+
+
+def _check_seed(value: Any) -> None:
+    """--seed: 0 to MAX_SEED, so that seed + SEED_OFFSET still fits torch's int64."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEED:
+        raise ConfigError(
+            f"--seed must be a non-negative integer up to {MAX_SEED}, which is 2**63 - 1 less "
+            f"the {SEED_OFFSET} seqkit adds for the validation set's generator (got {value!r})"
+        )
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def _check_threads(value: Any) -> None:
+    """--threads: unset, or 1 to the number of usable cores (more only oversubscribe)."""
+    if value is None:
+        return
+    cores = usable_cores()
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"--threads must be an integer from 1 to {cores} (got {value!r})")
+    if value > cores:
+        raise ConfigError(
+            f"--threads {value} is more than the {cores} CPU core{'s' if cores > 1 else ''} "
+            f"this machine lets seqkit use; use at most --threads {cores}"
+        )
 
 
 def _positive_float(flag: str, value: Any, limit: float) -> None:
@@ -148,6 +185,12 @@ def read_settings(path: Path, where: str | None = None) -> dict[str, Any]:
     validated: a CLI merges flags over them first). Every failure is a ConfigError."""
     where = where or str(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_SETTINGS_BYTES:
+            raise ConfigError(
+                f"{where}: {size:,} bytes is too large for a settings file "
+                f"(the limit is {MAX_SETTINGS_BYTES:,} bytes, 1 MiB)"
+            )
         text = path.read_text()
     except UnicodeDecodeError as exc:
         raise ConfigError(

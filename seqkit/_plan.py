@@ -26,6 +26,7 @@ from seqkit._errors import ConfigError, UnknownNameError
 from seqkit._interfaces import ChecksSettings, IOSpec, RunsDistributed, Task, check_cell
 from seqkit._optim import OPTIMIZERS
 from seqkit._registry import Registry, Resolved, get_registry
+from seqkit._resources import check_memory
 
 HYPER_PARAMETERS = tuple(FALLBACK)
 """Settings whose default is the task's (`Task.defaults`), else seqkit's FALLBACK."""
@@ -56,6 +57,7 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     task_part = registry.resolve("task", config.task, config.task_options)
     contracts.check_factory("task", task_part.entry, (), task_part.options)
     task: Task = task_part.build()
+    check_memory(config, task)  # the data alone, before the checks generate any
     contracts.check_task_cheaply(task_part.entry, task)
     cell = registry.resolve("cell", config.cell, config.cell_options)
     contracts.check_factory("cell", cell.entry, (1, 1), cell.options)
@@ -70,6 +72,7 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     device = resolve_device(config.device)
     parts = {"cell": cell, "task": task_part, "topology": topology, "trainer": trainer_part}
     resolved = resolve_config(config, task, parts, device)
+    check_memory(resolved, task)  # data and one training step, at the resolved sizes
     the_plan = Plan(
         resolved,
         task,

@@ -9,6 +9,7 @@ both), and the later plugin gets a warning and the status of error at load time.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata as md
 import os
 import types
@@ -135,9 +136,8 @@ class Registry:
     ) -> PluginInfo | None:
         """Register a plugin object (a module or an instance with hook implementations)."""
         name = name or _plugin_name(plugin)
-        info = PluginInfo(
-            name, distribution, version or getattr(plugin, "__version__", None), builtin
-        )
+        version = version or getattr(plugin, "__version__", None) or plugin_version(plugin)
+        info = PluginInfo(name, distribution, version, builtin)
         self._plugins[name] = info
         try:
             self.pm.register(plugin, name=name)
@@ -342,6 +342,38 @@ def get_registry() -> Registry:
     if _default is None:
         _default = load_registry()
     return _default
+
+
+BUILTIN_PACKAGE = "seqkit_plugins"
+"""The package of the built-in plugins: they ship with seqkit and carry its version."""
+
+
+def plugin_version(plugin: object) -> str | None:
+    """The version of the code a plugin comes from, for one without `__version__`: seqkit's
+    for the built-ins, else that of the distribution that installed its top-level package
+    (None when no installed distribution holds it, as for a module run from a checkout)."""
+    if isinstance(plugin, types.ModuleType):
+        module: object = plugin.__name__
+    else:  # a class, or an instance (of a class or a namespace, which has no __module__)
+        module = getattr(plugin, "__module__", None) or type(plugin).__module__
+    top = module.partition(".")[0] if isinstance(module, str) else ""
+    if top in ("seqkit", BUILTIN_PACKAGE):
+        from seqkit import __version__
+
+        return __version__
+    for dist in _packages_distributions().get(top, []):
+        try:
+            return md.version(dist)
+        except md.PackageNotFoundError:
+            continue
+    return None
+
+
+@functools.cache
+def _packages_distributions() -> Mapping[str, list[str]]:
+    """Top-level package -> the distributions providing it (scanned once: it reads every
+    installed distribution's metadata)."""
+    return md.packages_distributions()
 
 
 def _plugin_name(plugin: object) -> str:

@@ -139,7 +139,7 @@ def _resolved(entry: Entry, options: dict[str, Any]) -> dict[str, Any]:
     return resolve_options(f"{entry.kind} '{entry.name}'", entry.options, options)
 
 
-CHECKS_BY_KIND = {
+CHECKS_BY_KIND: dict[str, Callable[..., list[Check]]] = {
     "cell": cell_checks,
     "task": task_checks,
     "topology": topology_checks,

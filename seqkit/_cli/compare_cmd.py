@@ -79,10 +79,12 @@ def compare_cmd(
     rows = summarise(results)
     out.mkdir(parents=True, exist_ok=True)
     plots = plot_curves(out, results, base.task)
+    shared = dict(results[0][0].fixed)  # resolved: `seq_len=4` is 4
     report = {
         "task": base.task,
         "cells": names,
         "grid": task_grid,
+        "fixed": shared,
         "seeds": seeds,
         "rows": rows,
         "plots": [str(p) for p in plots],
@@ -104,9 +106,12 @@ def compare_cmd(
         + (f"; solved means {report['solved_rule']}" if report["solved_rule"] else ""),
         bold=True,
     )
+    if task_grid and shared:  # without a grid, the setting column shows them
+        click.echo("every row: " + ", ".join(f"{k}={v}" for k, v in shared.items()))
     metric = rows[0]["metric"]
+    wide = max([24, *(len(r["setting"]) + 2 for r in rows)])
     click.echo(
-        f"{'cell':<8}{'setting':<24}{'val loss (chance)':<26}{metric:<20}"
+        f"{'cell':<8}{'setting':<{wide}}{'val loss (chance)':<26}{metric:<20}"
         f"{'solved':<8}{'steps to solve':<16}wall s"
     )
     for r in rows:
@@ -115,7 +120,7 @@ def compare_cmd(
         loss = f"{r['val_loss_mean']:.4g} ± {r['val_loss_std']:.2g} ({r['chance_loss']:.3g})"
         value = f"{r['metric_mean']:.4g} ± {r['metric_std']:.2g}"
         click.echo(
-            f"{r['cell']:<8}{r['setting']:<24}{loss:<26}{value:<20}{solved:<8}"
+            f"{r['cell']:<8}{r['setting']:<{wide}}{loss:<26}{value:<20}{solved:<8}"
             f"{steps:<16}{r['wall_s_mean']:.1f}"
         )
     click.echo(f"results: {out / 'results.json'}, {out / 'results.csv'}")

@@ -55,7 +55,8 @@ def print_table(report: dict[str, Any], init_only: bool) -> None:
     click.secho(
         f"\n{report['task']}, T={report['seq_len']}: log10 of batch-mean ||dL/dh_t||", bold=True
     )
-    head = f"{'cell':<8}{'when':<10}{'at T':>8}{'at 1':>10}{'1 / T':>10}  {'1e-6 drop':<12}"
+    width = max([8, *(len(name) + 2 for name in report["cells"])])  # the longest name
+    head = f"{'cell':<{width}}{'when':<10}{'at T':>8}{'at 1':>10}{'1 / T':>10}  {'1e-6 drop':<12}"
     click.echo(head + ("" if init_only else "val loss (chance)   solved"))
     for name, c in report["cells"].items():
         for when in ("init", "end"):
@@ -64,7 +65,7 @@ def print_table(report: dict[str, Any], init_only: bool) -> None:
             g = c[when]
             drop = g["steps_to_1e6_drop"]
             row = (
-                f"{name:<8}{when:<10}{g['log10_grad'][-1]:>8.2f}{g['log10_grad'][0]:>10.2f}"
+                f"{name:<{width}}{when:<10}{g['log10_grad'][-1]:>8.2f}{g['log10_grad'][0]:>10.2f}"
                 f"{g['log10_vanishing_factor']:>10.2f}  "
                 f"{(str(drop) + ' steps') if drop is not None else 'none':<12}"
             )

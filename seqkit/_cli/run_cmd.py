@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -210,7 +211,7 @@ def print_summary(result: RunResult) -> None:
     chance = s["chance_loss"]
     for key in ("train_loss", "val_loss"):
         value = s[key]
-        ratio = f"  ({value / chance:.2%} of chance)" if value is not None and chance else ""
+        ratio = f"  ({percent(value / chance)}% of chance)" if value is not None and chance else ""
         click.echo(f"  {key.replace('_', ' '):<13} {value:.4g}{ratio}")
     click.echo(f"  {'chance':<13} {chance:.4g}  (best input-blind prediction)")
     for key, value in s["metrics"].items():
@@ -233,3 +234,14 @@ def print_summary(result: RunResult) -> None:
         click.echo(f"  {ex['text']}")
     if result.run_dir:
         click.echo(f"run directory: {result.run_dir}")
+
+
+def percent(ratio: float) -> str:
+    """`ratio` as a percentage to 2 significant digits, without an exponent: 0.0018, 27,
+    150; a nonzero ratio never shows as 0."""
+    pct = ratio * 100
+    if pct == 0 or not math.isfinite(pct):
+        return f"{pct:g}"
+    pct = float(f"{pct:.2g}")  # rounded first, so 0.0995 becomes 0.10, not 0.100
+    decimals = max(0, 1 - math.floor(math.log10(abs(pct))))
+    return f"{pct:.{decimals}f}"

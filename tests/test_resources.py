@@ -1,0 +1,151 @@
+"""Resource limits: a run whose data or training step cannot fit in memory is refused."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from seqkit import _resources as resources
+from seqkit._config import RunConfig
+from seqkit._errors import ConfigError
+from seqkit._plan import plan
+from seqkit._registry import get_registry
+from seqkit._resources import check_memory, estimate, size
+
+GIB = 2**30
+
+
+def _task(name: str, **options):
+    return get_registry().resolve("task", name, options).build()
+
+
+def _meansign_config(**settings) -> RunConfig:
+    """meansign's own defaults, as `plan` would resolve them (without building a model)."""
+    return RunConfig(
+        task="meansign",
+        cell="gru",
+        **{"hidden_size": 16, "batch_size": 100, "epochs": 8, **settings},
+    )
+
+
+def test_the_default_sum_run_fits_and_its_data_are_counted_exactly():
+    the_plan = plan(RunConfig(task="sum", cell="gru"))
+    check_memory(the_plan.config, the_plan.task)  # no error: it fits
+    need = estimate(the_plan.config, the_plan.task)
+    # 50,000 + 1,000 sequences of 6 inputs and 1 target, float32.
+    assert need.data == (50_000 + 1_000) * (6 + 1) * 4
+    assert need.total < 100 * 2**20
+
+
+def test_a_million_sequences_of_a_million_steps_is_refused_with_the_estimate():
+    task = _task("meansign", seq_len=1_000_000, num_samples=1_000_000)
+    with pytest.raises(ConfigError) as err:
+        check_memory(_meansign_config(), task)
+    message = str(err.value)
+    # 1,000,500 sequences x 10^6 steps x 10 features x 4 bytes = 36 TiB.
+    assert message.startswith(
+        "the run does not fit in memory: it needs about 36 TiB (data 36 TiB, one step's activ"
+    )
+    assert "GiB available" in message and "--task-opt num_samples" in message
+    assert "\n" not in message
+
+
+def test_small_available_memory_refuses_even_the_default_run(monkeypatch):
+    the_plan = plan(RunConfig(task="sum", cell="gru"))
+    monkeypatch.setattr(resources, "available_memory", lambda: 2**20)
+    with pytest.raises(ConfigError, match="does not fit in memory"):
+        plan(RunConfig(task="sum", cell="gru"))  # plan() runs the check
+    with pytest.raises(ConfigError, match=r"but this machine has 1\.0 MiB available") as err:
+        check_memory(the_plan.config, the_plan.task)
+    # Activations (250 x 6 steps x 50 units x 12 floats) outweigh the 1.4 MB of data here.
+    assert "data 1.4 MiB, one step's activations 3.4 MiB" in str(err.value)
+    assert "--batch-size or --hidden-size" in str(err.value)
+
+
+def test_the_check_allows_up_to_90_percent_of_available_memory(monkeypatch):
+    the_plan = plan(RunConfig(task="sum", cell="gru"))
+    total = estimate(the_plan.config, the_plan.task).total
+    monkeypatch.setattr(resources, "available_memory", lambda: int(total / 0.9) + 1)
+    check_memory(the_plan.config, the_plan.task)
+    monkeypatch.setattr(resources, "available_memory", lambda: int(total / 0.9) - 1)
+    with pytest.raises(ConfigError):
+        check_memory(the_plan.config, the_plan.task)
+
+
+def test_parameters_layers_directions_and_tbptt_change_the_estimate():
+    task = _task("meansign", seq_len=1000)
+    base = estimate(_meansign_config(), task)
+    assert estimate(_meansign_config(), task, parameters=1000).parameters == 1000 * 16
+    stacked = _meansign_config(cell_options={"num_layers": 3, "bidirectional": True})
+    out = 1 * 100 * 4  # the batch's outputs: one step of one value per sequence
+    assert estimate(stacked, task).activations - out == 6 * (base.activations - out)
+    chunked = estimate(_meansign_config(tbptt=10), task)
+    assert chunked.activations - out == (base.activations - out) // 100
+    assert chunked.data == base.data
+
+
+def test_parameters_are_named_in_the_refusal(monkeypatch):
+    monkeypatch.setattr(resources, "available_memory", lambda: GIB)
+    the_plan = plan(RunConfig(task="sum", cell="gru"))
+    with pytest.raises(ConfigError, match="optimizer state 16 GiB") as err:
+        check_memory(the_plan.config, the_plan.task, parameters=2**30)
+    assert err.match("use a smaller --hidden-size$")
+
+
+def test_available_memory_reads_meminfo_then_falls_back_to_physical_pages(tmp_path, monkeypatch):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:  8000 kB\nMemFree:  100 kB\nMemAvailable:  2048 kB\n")
+    monkeypatch.setattr(resources, "MEMINFO", meminfo)
+    assert resources.available_memory() == 2048 * 1024
+    monkeypatch.setattr(resources, "MEMINFO", tmp_path / "missing")
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert resources.available_memory() == physical
+
+
+def test_no_readable_memory_skips_the_check(tmp_path, monkeypatch):
+    def no_sysconf(name: str) -> int:
+        raise ValueError(name)
+
+    monkeypatch.setattr(resources, "MEMINFO", tmp_path / "missing")
+    monkeypatch.setattr(os, "sysconf", no_sysconf)
+    assert resources.available_memory() is None
+    task = _task("meansign", seq_len=1_000_000, num_samples=1_000_000)
+    check_memory(_meansign_config(), task)  # nothing to compare with: no error
+
+
+@pytest.mark.parametrize(
+    ("n", "shown"),
+    [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"), (812 * GIB, "812 GiB"), (40e12, "36 TiB")],
+)
+def test_sizes_are_shown_in_binary_units(n, shown):
+    assert size(n) == shown
+
+
+def test_before_the_sizes_are_resolved_only_the_data_count():
+    task = _task("meansign", seq_len=1_000_000, num_samples=1_000_000)
+    unresolved = RunConfig(task="meansign", cell="gru")  # as plan() gets it: no hidden size
+    need = estimate(unresolved, task)
+    assert need.activations == 0 and need.data == estimate(_meansign_config(), task).data
+    with pytest.raises(ConfigError) as err:
+        check_memory(unresolved, task)
+    assert "(data 36 TiB) but this machine has" in str(err.value)
+
+
+def test_a_run_that_cannot_fit_is_refused_by_seqkit_run_before_anything_is_written(
+    tmp_path, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from seqkit._cli.main import cli
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli,
+        ["run", "--cell", "gru", "--task", "meansign", "--task-opt", "seq_len=1000000",
+         "--task-opt", "num_samples=1000000"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and result.output.startswith("Error: ")
+    assert "does not fit in memory" in result.output and "TiB" in result.output
+    assert list(tmp_path.iterdir()) == []
