@@ -23,6 +23,9 @@ from torch import Tensor, nn
 
 from seqkit import ConfigError, Option, hookimpl
 
+SEQKIT_API = 1
+"""The seqkit plugin API this plugin is written for."""
+
 TORCH_MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 COMMON = {

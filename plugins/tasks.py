@@ -14,6 +14,9 @@ from torch import Tensor
 
 from seqkit import ConfigError, IOSpec, Option, Task, hookimpl, sample_options
 
+SEQKIT_API = 1
+"""The seqkit plugin API this plugin is written for."""
+
 
 class IntegerTask(Task):
     """Sequences of uniform integers in [low, high], one feature per step."""

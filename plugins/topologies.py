@@ -9,6 +9,9 @@ from torch import Tensor, nn
 
 from seqkit import Cell, ConfigError, IOSpec, MakeCell, Option, hookimpl
 
+SEQKIT_API = 1
+"""The seqkit plugin API this plugin is written for."""
+
 
 def _require(ok: bool, topology: str, why: str) -> None:
     if not ok:

@@ -8,6 +8,9 @@ from typing import Any
 
 from seqkit import LoopTrainer, Option, hookimpl
 
+SEQKIT_API = 1
+"""The seqkit plugin API this plugin is written for."""
+
 
 def minibatch(shuffle: bool = True) -> LoopTrainer:
     """Shuffled mini-batches, validation each epoch."""

@@ -95,6 +95,10 @@ class PluginInfo:
     status: str = "ok"
     error: str | None = None
     registers: dict[str, list[str]] = field(default_factory=dict)
+    api: Any = None
+    """The plugin API it declares it was written for (`SEQKIT_API`), if it declares one."""
+    warning: str | None = None
+    """Why it may not work although it loaded (an API version this seqkit does not offer)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +109,8 @@ class PluginInfo:
             "status": self.status,
             "error": self.error,
             "registers": self.registers,
+            "api": self.api,
+            "warning": self.warning,
         }
 
 
@@ -139,6 +145,10 @@ class Registry:
         version = version or getattr(plugin, "__version__", None) or plugin_version(plugin)
         info = PluginInfo(name, distribution, version, builtin)
         self._plugins[name] = info
+        info.api = getattr(plugin, "SEQKIT_API", None)
+        info.warning = api_mismatch(info.api)
+        if info.warning is not None:
+            warnings.warn(f"plugin '{name}' {info.warning}", PluginWarning, stacklevel=2)
         try:
             self.pm.register(plugin, name=name)
             unknown = [c.name for c in (self.pm.get_hookcallers(plugin) or []) if c.spec is None]
@@ -342,6 +352,33 @@ def get_registry() -> Registry:
     if _default is None:
         _default = load_registry()
     return _default
+
+
+def api_mismatch(declared: Any) -> str | None:
+    """Why a plugin's `SEQKIT_API` does not fit this seqkit (None: it fits, or it declares
+    none). It may be one version (`1`) or a collection of versions it supports (`{1, 2}`)."""
+    if declared is None:
+        return None
+    versions = (
+        {declared}
+        if isinstance(declared, int) and not isinstance(declared, bool)
+        else set(declared)
+        if isinstance(declared, list | tuple | set | frozenset | range)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in declared)
+        else None
+    )
+    if versions is None:
+        return (
+            f"declares SEQKIT_API = {declared!r}, which is not an API version "
+            "(an int, or a collection of ints)"
+        )
+    if hookspecs.API_VERSION in versions:
+        return None
+    wanted = ", ".join(map(str, sorted(versions)))
+    return (
+        f"was written for seqkit plugin API {wanted}; this seqkit offers API "
+        f"{hookspecs.API_VERSION} (it loaded, but may not work: update it or seqkit)"
+    )
 
 
 BUILTIN_PACKAGE = "seqkit_plugins"

@@ -463,3 +463,56 @@ def test_plan_time_checks_add_no_files(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     seqkit.plan(seqkit.RunConfig(task="sum", cell="gru"))
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the plugin API version ---------------------------------------------------------------
+def api_plugin(declared: Any) -> Any:
+    class Versioned:
+        name = f"api-{declared!r}"
+        SEQKIT_API = declared
+
+        @seqkit.hookimpl
+        def register_tasks(self, register):
+            register(f"t{abs(hash(repr(declared)))}", GoodTask)
+
+    return Versioned()
+
+
+def test_a_plugin_written_for_another_api_loads_with_one_warning_naming_it():
+    with pytest.warns(_registry.PluginWarning) as caught:
+        registry = seqkit.load_registry(plugins=[api_plugin(2)], entry_points=False)
+    assert len(caught) == 1
+    assert str(caught[0].message) == (
+        "plugin 'api-2' was written for seqkit plugin API 2; this seqkit offers API 1 "
+        "(it loaded, but may not work: update it or seqkit)"
+    )
+    info = registry.plugins[0]
+    assert (info.status, info.api) == ("ok", 2) and "API 2" in info.warning
+    assert registry.names("task")  # it still registered
+
+
+@pytest.mark.parametrize("declared", [1, (1, 2), range(1, 4)])
+def test_a_plugin_that_supports_this_api_loads_quietly(recwarn, declared):
+    registry = seqkit.load_registry(plugins=[api_plugin(declared)], entry_points=False)
+    assert registry.plugins[0].warning is None and not recwarn.list
+
+
+def test_a_malformed_api_declaration_is_named():
+    with pytest.warns(_registry.PluginWarning, match=r"declares SEQKIT_API = '1', which is not"):
+        seqkit.load_registry(plugins=[api_plugin("1")], entry_points=False)
+
+
+def test_seqkit_plugins_shows_each_plugins_api(monkeypatch):
+    with pytest.warns(_registry.PluginWarning):
+        registry = seqkit.load_registry(plugins=[api_plugin(7)])
+    monkeypatch.setattr(_registry, "_default", registry)
+    runner = CliRunner()
+    rows = {p["name"]: p for p in json.loads(runner.invoke(cli, ["plugins", "--json"]).output)}
+    assert rows["cells"]["api"] == 1 and rows["cells"]["warning"] is None
+    assert rows["api-7"]["api"] == 7 and "API 7" in rows["api-7"]["warning"]
+    text = runner.invoke(cli, ["plugins"]).output
+    assert (
+        "cells  " in text
+        and "api 1" in text
+        and "warning: was written for seqkit plugin API 7" in text
+    )

@@ -113,8 +113,11 @@ def plugins_cmd(as_json: bool) -> None:
         return
     for p in plugins:
         origin = "built-in" if p.builtin else (p.distribution or "registered in process")
-        click.echo(f"{p.name}  {p.version or '-'}  ({origin})  {p.status}")
+        api = f"  api {p.api}" if p.api is not None else ""
+        click.echo(f"{p.name}  {p.version or '-'}  ({origin})  {p.status}{api}")
         for plural, names in p.registers.items():
             click.echo(f"    {plural}: {', '.join(names)}")
         if p.error:
             click.echo(f"    error: {p.error}")
+        if p.warning:
+            click.echo(f"    warning: {p.warning}")

@@ -20,6 +20,8 @@ from torch import Tensor, nn
 from seqkit import ConfigError, IOSpec, Option, Task, hookimpl, sample_options
 
 __version__ = "0.1.0"
+SEQKIT_API = 1
+"""The seqkit plugin API this plugin is written for (`seqkit plugins` shows it)."""
 
 State = tuple[Tensor, ...]
 """minGRU's state: one `h (B, H)` per layer, bottom layer first."""
