@@ -65,7 +65,7 @@ from seqkit._optim import OPTIMIZERS, make_optimizer, make_schedule
 from seqkit._options import Option
 from seqkit._plan import Plan, build_model, plan
 from seqkit._registry import Entry, Registry, Resolved, get_registry, load_registry
-from seqkit._runner import RunResult, run
+from seqkit._runner import RunResult, resume, run
 from seqkit._training import LoopTrainer, Step
 
 
@@ -167,6 +167,7 @@ __all__ = [
     "make_optimizer",
     "make_schedule",
     "plan",
+    "resume",
     "run",
     "sample_options",
     "testing",

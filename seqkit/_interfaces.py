@@ -234,7 +234,8 @@ class Task:
 
     @property
     def loss_name(self) -> str:
-        """What `loss` computes, as `seqkit explain` prints it (`mse_loss`, `cross_entropy`)."""
+        """What `loss` computes, as `seqkit explain` prints it (`MSE`, `cross-entropy`,
+        `BCE-with-logits`)."""
         return objectives.LOSS_NAMES[self.kind]
 
     @property

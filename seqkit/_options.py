@@ -28,7 +28,8 @@ class Option:
         return type(self.default)
 
     def describe(self) -> dict[str, Any]:
-        """What `seqkit list -v` and `describe` show: help, type, default, choices, bounds."""
+        """What `seqkit list -v` and `describe` show: help, type, default, choices, bounds,
+        and whether it is also a flag of its own."""
         return {
             "help": self.help,
             "type": self.type.__name__,
@@ -36,6 +37,7 @@ class Option:
             "choices": list(self.choices) if self.choices is not None else None,
             "min": self.min,
             "max": self.max,
+            "flag": self.flag,
         }
 
     def coerce(self, owner: str, name: str, value: Any) -> Any:

@@ -21,7 +21,7 @@ from seqkit import _tbptt as tbptt
 from seqkit import _tensorboard as tensorboard_log
 from seqkit._config import FALLBACK, RunConfig
 from seqkit._devices import resolve_device
-from seqkit._diagnostics.gradflow import find_cell
+from seqkit._diagnostics.gradflow import check_probe_fits
 from seqkit._errors import ConfigError, UnknownNameError
 from seqkit._interfaces import ChecksSettings, IOSpec, RunsDistributed, Task, check_cell
 from seqkit._optim import OPTIMIZERS
@@ -181,7 +181,7 @@ def check_together(the_plan: Plan) -> None:
     contracts.check_cells_cheaply(the_plan.cell.entry, model)
     contracts.check_model_on_task(the_plan.topology.entry, the_plan.cell.name, task, model)
     if config.probe_every:
-        find_cell(model)
+        check_probe_fits(model, task.probes()[:1])
     if config.tbptt:
         tbptt.check(model, config.topology or "")
     if config.tensorboard:

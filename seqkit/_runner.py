@@ -206,7 +206,14 @@ def execute(
 
     with cpu_threads(config.threads):
         start = time.perf_counter()
-        history = the_plan.trainer.fit(model, data, task, config, callbacks, resume=resume)
+        fit = the_plan.trainer.fit
+        # `resume` is passed only to continue a run: a trainer that cannot resume need
+        # not take it.
+        history = (
+            fit(model, data, task, config, callbacks)
+            if resume is None
+            else fit(model, data, task, config, callbacks, resume=resume)
+        )
         train_time = time.perf_counter() - start
 
     metrics = {

@@ -263,6 +263,7 @@ def test_list_verbose_shows_every_option_with_help_type_default_and_limits():
     out = CliRunner().invoke(cli, ["list", "cells", "-v"]).output
     assert re.search(r"forget_bias\s+float = 1\.0\s+\[-100, 100\]\s+initial forget-gate", out)
     assert re.search(r"impl\s+str = 'auto'\s+\{auto, fused, scratch\}", out)
+    assert re.search(r"num_layers\s+int = 1\s+\[1, 64\]\s+stacked.*\(also --num-layers\)", out)
 
 
 def test_list_json_describes_every_option_of_every_kind(registry):
@@ -273,8 +274,10 @@ def test_list_json_describes_every_option_of_every_kind(registry):
             declared = registry.get(kind, row["name"]).options
             assert set(row["options"]) == set(declared)
             for name, info in row["options"].items():
-                assert set(info) == {"help", "type", "default", "choices", "min", "max"}
+                assert set(info) == {"help", "type", "default", "choices", "min", "max", "flag"}
                 assert info["default"] == declared[name].default
+    gru = next(r for r in table["cells"] if r["name"] == "gru")["options"]
+    assert gru["num_layers"]["flag"] is True and gru["impl"]["flag"] is False
     seq_len = next(r for r in table["tasks"] if r["name"] == "adding")["options"]["seq_len"]
     assert seq_len["type"] == "int" and seq_len["min"] >= 1 and seq_len["help"]
 
@@ -393,6 +396,49 @@ def test_gradients_checks_every_cell_before_anything_is_written(tmp_path):
     with pytest.raises(seqkit.ConfigError, match="exactly one cell"):
         seqkit.gradients(["gru"], task="sum", topology="seq2seq", device="cpu", out=tmp_path / "g")
     assert not (tmp_path / "g").exists()
+
+
+def test_the_probe_refuses_a_topology_that_drives_the_cell_by_step_alone(tmp_path):
+    with pytest.raises(seqkit.ConfigError, match="runs the cell over the sequence once"):
+        seqkit.gradients(
+            ["gru"],
+            task="multiples",
+            topology_options={"feed": "prediction"},
+            init_only=True,
+            device="cpu",
+            out=tmp_path / "g",
+        )
+    assert not (tmp_path / "g").exists()
+
+
+def test_a_trainer_that_cannot_resume_need_not_take_resume():
+    class Plain:
+        def fit(self, model, data, task, config, callbacks):
+            return seqkit.LoopTrainer().fit(model, data, task, config, callbacks)
+
+    class Plugin:
+        @seqkit.hookimpl
+        def register_trainers(self, register):
+            register("plain", Plain)
+
+    registry = seqkit.load_registry(plugins=[Plugin()], strict=True)
+    result = seqkit.run(cell="gru", task="square", trainer="plain", device="cpu", registry=registry)
+    assert result.metrics["val_loss"] < 0.05 * result.chance_loss
+
+
+def test_resume_is_public(tmp_path):
+    import signal
+
+    class StopAfterOne(seqkit.Callback):
+        def on_epoch_end(self, state, record):
+            state.interrupt = f"was interrupted by {signal.Signals.SIGINT.name}"
+
+    with pytest.raises(seqkit.SeqkitError, match="resume with: seqkit run --resume"):
+        seqkit.run(cell="gru", task="square", epochs=3, device="cpu", out=tmp_path / "r",
+                   callbacks=[StopAfterOne()])  # fmt: skip
+    done = seqkit.resume(tmp_path / "r")
+    assert len(done.history.epochs) == 3
+    assert done.metrics["val_loss"] < 0.05 * done.chance_loss
 
 
 def test_run_config_reads_toml_and_a_runs_config_json(tmp_path):

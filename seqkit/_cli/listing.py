@@ -40,7 +40,8 @@ def option_lines(info: dict[str, Any], indent: str = "      ") -> list[str]:
             high = "" if o["max"] is None else f"{o['max']:g}"
             limits = f"  [{low}, {high}]"
         kind = f"{o['type']} = {o['default']!r}"
-        lines.append(f"{indent}{name:<{width}}  {kind}{limits}  {o['help']}".rstrip())
+        flag = f"  (also --{name.replace('_', '-')})" if o.get("flag") else ""
+        lines.append(f"{indent}{name:<{width}}  {kind}{limits}  {o['help']}{flag}".rstrip())
     return lines
 
 

@@ -92,6 +92,27 @@ def find_cell(model: nn.Module) -> nn.Module:
     return cells[0]
 
 
+ONE_PASS = (
+    "the gradient probe needs a topology that runs the cell over the sequence once, "
+    "through its forward (not one that calls only step, as seq2seq or feed=prediction do)"
+)
+
+
+def check_probe_fits(model: nn.Module, x: Tensor) -> None:
+    """ConfigError unless `model` has one cell and runs its `forward` once on `x`, as the
+    probe's unroll needs (a topology that drives the cell by `step` alone does not)."""
+    cell = find_cell(model)
+    calls = []
+    handle = cell.register_forward_pre_hook(lambda mod, args: calls.append(1))
+    try:
+        with torch.no_grad():
+            model.eval()(x)
+    finally:
+        handle.remove()
+    if len(calls) != 1:
+        raise ConfigError(ONE_PASS)
+
+
 def tensors(state: Any) -> list[Tensor]:
     """The tensors of a state, in a fixed order (a state is a tensor or nested tuple/list)."""
     if isinstance(state, Tensor):
@@ -130,10 +151,7 @@ def unrolled(cell: Any, record: dict[str, Any]) -> Iterator[None]:
 
     def forward(x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         if "x" in record:
-            raise ConfigError(
-                "the gradient probe needs a topology that runs the cell "
-                "over the sequence once (not seq2seq or feed=prediction)"
-            )
+            raise ConfigError(ONE_PASS)
         record["x"], record["state0"] = x.detach(), state
         outs, states, s = [], [], state
         with torch.no_grad():
@@ -177,6 +195,8 @@ def gradient_flow(
     record: dict[str, Any] = {}
     with unrolled(cell, record):
         loss = loss_fn(model(x), y)
+    if "final" not in record:
+        raise ConfigError(ONE_PASS)
     finals = tensors(record["final"])
     direct = torch.autograd.grad(loss, [record["y"], *finals], allow_unused=True)
     d_out = direct[0] if direct[0] is not None else torch.zeros_like(record["y"])
