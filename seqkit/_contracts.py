@@ -178,26 +178,23 @@ def cell_has_the_cell_members(s: CellSubject) -> None:
         raise Broken(f"output_size must be a positive int, got {cell.output_size!r}")
 
 
+def _require_shape(got: Tensor, want: tuple[int, ...], returned: str, named: str) -> None:
+    if tuple(got.shape) != want:
+        raise Broken(f"{returned} {_shape(got)}, expected {named} = ({', '.join(map(str, want))})")
+
+
 def cell_forward_shapes(s: CellSubject) -> None:
     cell, x = s.cell, s.x()
     out, _ = _pair(cell(x), "forward")
     want = (x.shape[0], x.shape[1], cell.output_size)
-    if tuple(out.shape) != want:
-        raise Broken(
-            f"forward(x {_shape(x)}) returned outputs {_shape(out)}, expected "
-            f"(B, T, output_size) = ({', '.join(map(str, want))})"
-        )
+    _require_shape(out, want, f"forward(x {_shape(x)}) returned outputs", "(B, T, output_size)")
 
 
 def cell_step_shapes(s: CellSubject) -> None:
     cell, x = s.unidirectional(), s.x()
     h, _ = _pair(cell.step(x[:, 0], None), "step")
     want = (x.shape[0], cell.output_size)
-    if tuple(h.shape) != want:
-        raise Broken(
-            f"step(x_t {_shape(x[:, 0])}) returned h_t {_shape(h)}, expected "
-            f"(B, output_size) = ({', '.join(map(str, want))})"
-        )
+    _require_shape(h, want, f"step(x_t {_shape(x[:, 0])}) returned h_t", "(B, output_size)")
 
 
 def cell_step_matches_forward(s: CellSubject) -> None:
