@@ -27,6 +27,7 @@ TRIMMED = {
     "ddp": ["--rounds", "1"],
     "cells": ["--sizes", "notebook,compute", "--rounds", "3"],
     "plan_checks": ["--rounds", "3"],
+    "startup": ["--rounds", "3"],
 }
 FULL = {
     "overhead": [],
@@ -38,6 +39,7 @@ FULL = {
     "ddp": ["--full"],
     "cells": [],
     "plan_checks": [],
+    "startup": [],
 }
 
 

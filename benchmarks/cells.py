@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 import torch
-from seqkit_plugins.cells import Recurrent
+from seqkit_plugins.recurrent import Recurrent
 
 from benchmarks.common import alternate, write
 

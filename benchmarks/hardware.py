@@ -20,7 +20,7 @@ import statistics
 import time
 
 import torch
-from seqkit_plugins.cells import TORCH_MODULES, Recurrent
+from seqkit_plugins.recurrent import TORCH_MODULES, Recurrent
 from torch import nn
 
 from benchmarks.cells import step_fn

@@ -15,7 +15,7 @@ import statistics
 import time
 
 import torch
-from seqkit_plugins.cells import Recurrent
+from seqkit_plugins.recurrent import Recurrent
 
 from benchmarks.common import write
 

@@ -13,9 +13,10 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
+from seqkit_plugins.tasks import OPTIONS
 from torch import Tensor
 
-from seqkit import IOSpec, Option, Task, sample_options
+from seqkit import IOSpec, Option, Task
 
 
 def _one_hot(index: Tensor, n: int) -> Tensor:
@@ -50,17 +51,7 @@ class Adding(LongRangeTask):
         "lr": 2e-3,
         "batch_size": 50,
     }
-    options: ClassVar[dict[str, Option]] = {
-        **sample_options(5000, 1000),
-        "seq_len": Option(100, "sequence length T", min=2, max=1_000_000),
-        "variant": Option(
-            "arjovsky2016",
-            "arjovsky2016: values U[0,1], one marker per "
-            "half; hochreiter1997: values U[-1,1], first marker in the first "
-            "ten, target 0.5 + (X1 + X2) / 4",
-            choices=("arjovsky2016", "hochreiter1997"),
-        ),
-    }
+    options: ClassVar[dict[str, Option]] = OPTIONS["adding"]
 
     @property
     def io(self) -> IOSpec:
@@ -141,14 +132,7 @@ class Copy(LongRangeTask):
         "lr": 1e-3,
         "batch_size": 50,
     }
-    options: ClassVar[dict[str, Option]] = {
-        **sample_options(5000, 500),
-        "seq_len": Option(
-            50, "blanks between the symbols and their recall (T)", min=1, max=1_000_000
-        ),
-        "symbols": Option(10, "how many symbols to recall", min=1, max=1000),
-        "alphabet": Option(8, "distinct symbols", min=2, max=1000),
-    }
+    options: ClassVar[dict[str, Option]] = OPTIONS["copy"]
 
     @property
     def io(self) -> IOSpec:
@@ -209,11 +193,7 @@ class Recall(LongRangeTask):
         "lr": 3e-3,
         "batch_size": 50,
     }
-    options: ClassVar[dict[str, Option]] = {
-        **sample_options(5000, 500),
-        "seq_len": Option(20, "blanks after the symbol (L)", min=1, max=1_000_000),
-        "alphabet": Option(8, "distinct symbols", min=2, max=1000),
-    }
+    options: ClassVar[dict[str, Option]] = OPTIONS["recall"]
 
     @property
     def io(self) -> IOSpec:
@@ -250,11 +230,7 @@ class Parity(LongRangeTask):
     name = "parity"
     kind = "binary"
     default_topology = "many-to-one"
-    options: ClassVar[dict[str, Option]] = {
-        **sample_options(5000, 500),
-        "seq_len": Option(10, "bits", min=1, max=1_000_000),
-        "running": Option(False, "predict the parity so far at every step (many-to-many)"),
-    }
+    options: ClassVar[dict[str, Option]] = OPTIONS["parity"]
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -287,10 +263,7 @@ class Order(LongRangeTask):
     name = "order"
     kind = "classification"
     default_topology = "many-to-one"
-    options: ClassVar[dict[str, Option]] = {
-        **sample_options(5000, 500),
-        "seq_len": Option(50, "sequence length T", min=10, max=1_000_000),
-    }
+    options: ClassVar[dict[str, Option]] = OPTIONS["order"]
 
     @property
     def io(self) -> IOSpec:

@@ -1,269 +1,135 @@
-"""Built-in tasks: the teaching notebook's experiments, with its sizes as defaults.
-
-Every generator is vectorised (no Python loop over samples) and draws from the run's
-`torch.Generator`, so data are reproducible by seed.
+"""Built-in tasks: the teaching notebook's experiments (`seqkit_plugins.notebook`) and the
+classic long-range memory tasks (`seqkit_plugins.long_range`), registered here with
+their options; each task's module is imported, with torch, when the task is first built.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-import torch
-from seqkit_plugins.long_range import LONG_RANGE
-from torch import Tensor
-
-from seqkit import ConfigError, IOSpec, Option, Task, hookimpl, sample_options
+from seqkit import Option, hookimpl, lazy, sample_options
 
 SEQKIT_API = 1
 """The seqkit plugin API this plugin is written for."""
 
-
-class IntegerTask(Task):
-    """Sequences of uniform integers in [low, high], one feature per step."""
-
-    seq_len_default: ClassVar[int] = 1
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.low, self.high = int(options["low"]), int(options["high"])
-        self.seq_len = int(options.get("seq_len", self.seq_len_default))
-        if self.high < self.low:
-            raise ConfigError(f"task '{self.name}': high ({self.high}) must be >= low ({self.low})")
-
-    def inputs(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
-        x = torch.randint(
-            self.low, self.high + 1, (n, self.seq_len, 1), generator=generator, device=device
-        )
-        return x.float()
-
-
-class Square(IntegerTask):
-    """One-to-one: x in 1..4 -> x^2 (notebook 3-1)."""
-
-    name = "square"
-    default_topology = "one-to-one"
-    defaults: ClassVar[dict[str, Any]] = {
-        "hidden_size": 40,
-        "epochs": 60,
-        "lr": 5e-2,
-        "batch_size": 100,
-    }
-    options: ClassVar[dict[str, Option]] = {
-        **sample_options(1000),
-        "low": Option(1, "smallest x", min=-1_000_000, max=1_000_000),
-        "high": Option(4, "largest x", min=-1_000_000, max=1_000_000),
-    }
-
-    @property
-    def io(self) -> IOSpec:
-        return IOSpec(input_size=1, output_size=1, input_len=1, output_len=1)
-
-    def targets(self, x: Tensor) -> Tensor:
-        return x.square()
-
-    def probes(self) -> Tensor:
-        return torch.tensor([[[2.0]]])
-
-
-class Multiples(IntegerTask):
-    """One-to-many: x in 1..4 -> x, 2x, ..., 10x (notebook 3-2)."""
-
-    name = "multiples"
-    default_topology = "one-to-many"
-    defaults: ClassVar[dict[str, Any]] = {
-        "hidden_size": 40,
-        "epochs": 40,
-        "lr": 2e-2,
-        "batch_size": 100,
-    }
-    options: ClassVar[dict[str, Option]] = {
-        **sample_options(1000),
-        "low": Option(1, "smallest x", min=-1_000_000, max=1_000_000),
-        "high": Option(4, "largest x", min=-1_000_000, max=1_000_000),
-        "count": Option(10, "how many multiples", min=1, max=10_000),
-    }
-
-    @property
-    def io(self) -> IOSpec:
-        return IOSpec(input_size=1, output_size=1, input_len=1, output_len=self.opts["count"])
-
-    def targets(self, x: Tensor) -> Tensor:
-        k = torch.arange(1, self.opts["count"] + 1, device=x.device, dtype=x.dtype)
-        return x * k.view(1, -1, 1)
-
-    def probes(self) -> Tensor:
-        return torch.tensor([[[2.0]]])
-
-
-class Sum(IntegerTask):
-    """Many-to-one: 6 integers in 1..14 -> their sum (notebook 3-3)."""
-
-    name = "sum"
-    default_topology = "many-to-one"
-    seq_len_default = 6
-    defaults: ClassVar[dict[str, Any]] = {
-        "hidden_size": 50,
-        "epochs": 2,
-        "lr": 1e-2,
-        "batch_size": 250,
-    }
-    options: ClassVar[dict[str, Option]] = {
-        **sample_options(50_000, 1000),
-        "seq_len": Option(6, "numbers per sequence", min=1, max=1_000_000),
-        "low": Option(1, "smallest number", min=-1_000_000, max=1_000_000),
-        "high": Option(14, "largest number", min=-1_000_000, max=1_000_000),
-    }
-
-    @property
-    def io(self) -> IOSpec:
-        return IOSpec(input_size=1, output_size=1, input_len=self.seq_len, output_len=1)
-
-    def targets(self, x: Tensor) -> Tensor:
-        return x.sum(dim=1, keepdim=True)
-
-    def probes(self) -> Tensor:
-        if self.seq_len == 6:
-            return torch.tensor([[[2.0], [4.0], [6.0], [8.0], [10.0], [11.0]]])
-        return super().probes()
-
-
-class CumSum(IntegerTask):
-    """Many-to-many: 5 integers in 0..30 -> running sums (notebook 3-4)."""
-
-    name = "cumsum"
-    default_topology = "many-to-many"
-    seq_len_default = 5
-    defaults: ClassVar[dict[str, Any]] = {
-        "hidden_size": 60,
-        "epochs": 30,
-        "lr": 2e-2,
-        "batch_size": 100,
-    }
-    options: ClassVar[dict[str, Option]] = {
-        **sample_options(3000),
-        "seq_len": Option(5, "numbers per sequence", min=1, max=1_000_000),
-        "low": Option(0, "smallest number", min=-1_000_000, max=1_000_000),
-        "high": Option(30, "largest number", min=-1_000_000, max=1_000_000),
-    }
-
-    @property
-    def io(self) -> IOSpec:
-        return IOSpec(input_size=1, output_size=1, input_len=self.seq_len, output_len=self.seq_len)
-
-    def targets(self, x: Tensor) -> Tensor:
-        return x.cumsum(dim=1)
-
-    def probes(self) -> Tensor:
-        if self.seq_len == 5:
-            return torch.arange(10.0, 15.0).view(1, 5, 1)
-        return super().probes()
-
-
-class Toy(Task):
-    """Two classes: is a run of consecutive numbers ascending (1) or descending (0)?
-
-    Notebook 1-2 trains on the single sequence [[1,2],[3,4],[5,6]] with label 1; here
-    that sequence is the probe, and the data are runs of 6 consecutive integers from a
-    random start, laid out as (T=3, D=2), going up or down.
-    """
-
-    name = "toy"
-    kind = "classification"
-    default_topology = "many-to-one"
-    defaults: ClassVar[dict[str, Any]] = {
-        "hidden_size": 20,
-        "epochs": 20,
-        "lr": 1e-2,
-        "batch_size": 50,
-    }
-    options: ClassVar[dict[str, Option]] = {
+OPTIONS: dict[str, dict[str, Option]] = {
+    "toy": {
         **sample_options(1000),
         "seq_len": Option(3, "steps", min=1, max=10_000),
         "input_size": Option(2, "numbers per step", min=1, max=10_000),
         "max_start": Option(20, "largest first number", min=0, max=1_000_000),
-    }
-
-    @property
-    def io(self) -> IOSpec:
-        return IOSpec(
-            input_size=self.opts["input_size"],
-            output_size=2,
-            input_len=self.opts["seq_len"],
-            output_len=1,
-        )
-
-    def inputs(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
-        t, d = self.opts["seq_len"], self.opts["input_size"]
-        start = torch.randint(
-            0, self.opts["max_start"] + 1, (n, 1), generator=generator, device=device
-        )
-        up = torch.randint(0, 2, (n, 1), generator=generator, device=device) * 2 - 1
-        run = start + up * torch.arange(t * d, device=device)
-        return run.view(n, t, d).float()
-
-    def targets(self, x: Tensor) -> Tensor:
-        return (x[:, -1, -1] > x[:, 0, 0]).long().view(-1, 1)
-
-    def probes(self) -> Tensor:
-        if self.io.input_len == 3 and self.io.input_size == 2:
-            return torch.tensor(
-                [[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [[9.0, 8.0], [7.0, 6.0], [5.0, 4.0]]]
-            )
-        return super().probes()
-
-
-class MeanSign(Task):
-    """Binary: is the mean of a Gaussian (T, D) sequence positive? (notebook section 4).
-
-    The notebook uses N=50, T=20000, D=10 (`--task-opt num_samples=50,seq_len=20000`).
-    """
-
-    name = "meansign"
-    kind = "binary"
-    default_topology = "many-to-one"
-    defaults: ClassVar[dict[str, Any]] = {
-        "hidden_size": 16,
-        "epochs": 8,
-        "lr": 1e-2,
-        "batch_size": 100,
-    }
-    options: ClassVar[dict[str, Option]] = {
+    },
+    "square": {
+        **sample_options(1000),
+        "low": Option(1, "smallest x", min=-1_000_000, max=1_000_000),
+        "high": Option(4, "largest x", min=-1_000_000, max=1_000_000),
+    },
+    "multiples": {
+        **sample_options(1000),
+        "low": Option(1, "smallest x", min=-1_000_000, max=1_000_000),
+        "high": Option(4, "largest x", min=-1_000_000, max=1_000_000),
+        "count": Option(10, "how many multiples", min=1, max=10_000),
+    },
+    "sum": {
+        **sample_options(50_000, 1000),
+        "seq_len": Option(6, "numbers per sequence", min=1, max=1_000_000),
+        "low": Option(1, "smallest number", min=-1_000_000, max=1_000_000),
+        "high": Option(14, "largest number", min=-1_000_000, max=1_000_000),
+    },
+    "cumsum": {
+        **sample_options(3000),
+        "seq_len": Option(5, "numbers per sequence", min=1, max=1_000_000),
+        "low": Option(0, "smallest number", min=-1_000_000, max=1_000_000),
+        "high": Option(30, "largest number", min=-1_000_000, max=1_000_000),
+    },
+    "meansign": {
         **sample_options(10_000),
         "seq_len": Option(50, "steps", min=1, max=10_000_000),
         "input_size": Option(10, "features per step", min=1, max=100_000),
-    }
+    },
+    "adding": {
+        **sample_options(5000, 1000),
+        "seq_len": Option(100, "sequence length T", min=2, max=1_000_000),
+        "variant": Option(
+            "arjovsky2016",
+            "arjovsky2016: values U[0,1], one marker per "
+            "half; hochreiter1997: values U[-1,1], first marker in the first "
+            "ten, target 0.5 + (X1 + X2) / 4",
+            choices=("arjovsky2016", "hochreiter1997"),
+        ),
+    },
+    "copy": {
+        **sample_options(5000, 500),
+        "seq_len": Option(
+            50, "blanks between the symbols and their recall (T)", min=1, max=1_000_000
+        ),
+        "symbols": Option(10, "how many symbols to recall", min=1, max=1000),
+        "alphabet": Option(8, "distinct symbols", min=2, max=1000),
+    },
+    "recall": {
+        **sample_options(5000, 500),
+        "seq_len": Option(20, "blanks after the symbol (L)", min=1, max=1_000_000),
+        "alphabet": Option(8, "distinct symbols", min=2, max=1000),
+    },
+    "parity": {
+        **sample_options(5000, 500),
+        "seq_len": Option(10, "bits", min=1, max=1_000_000),
+        "running": Option(False, "predict the parity so far at every step (many-to-many)"),
+    },
+    "order": {
+        **sample_options(5000, 500),
+        "seq_len": Option(50, "sequence length T", min=10, max=1_000_000),
+    },
+}
+"""Each task's declared options (its class reads them from here too)."""
 
-    @property
-    def io(self) -> IOSpec:
-        return IOSpec(
-            input_size=self.opts["input_size"],
-            output_size=1,
-            input_len=self.opts["seq_len"],
-            output_len=1,
-        )
-
-    def inputs(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
-        shape = (n, self.opts["seq_len"], self.opts["input_size"])
-        return torch.randn(shape, generator=generator, device=device)
-
-    def targets(self, x: Tensor) -> Tensor:
-        return (x.mean(dim=(1, 2)) > 0).float().view(-1, 1, 1)
-
-    def probes(self) -> Tensor:
-        """Three fixed sequences, the second the first negated: both labels appear."""
-        g = torch.Generator().manual_seed(1234)
-        x = self.inputs(2, g, torch.device("cpu"))
-        return torch.stack([x[0], -x[0], x[1]])
-
-    def format_example(self, x: Tensor, pred: Tensor, answer: Tensor) -> str:
-        t, d = x.shape[-2:]
-        return (
-            f"Input: sequence (T={t}, D={d}, mean {float(x.mean()):+.4f}) -> "
-            f"Output: {int(pred.item())} (answer {int(answer.item())})"
-        )
+TASKS = {
+    "toy": (
+        "seqkit_plugins.notebook:Toy",
+        "Two classes: is a run of consecutive numbers ascending (1) or descending (0)?",
+    ),
+    "square": ("seqkit_plugins.notebook:Square", "One-to-one: x in 1..4 -> x^2 (notebook 3-1)."),
+    "multiples": (
+        "seqkit_plugins.notebook:Multiples",
+        "One-to-many: x in 1..4 -> x, 2x, ..., 10x (notebook 3-2).",
+    ),
+    "sum": (
+        "seqkit_plugins.notebook:Sum",
+        "Many-to-one: 6 integers in 1..14 -> their sum (notebook 3-3).",
+    ),
+    "cumsum": (
+        "seqkit_plugins.notebook:CumSum",
+        "Many-to-many: 5 integers in 0..30 -> running sums (notebook 3-4).",
+    ),
+    "meansign": (
+        "seqkit_plugins.notebook:MeanSign",
+        "Binary: is the mean of a Gaussian (T, D) sequence positive? (notebook section 4).",
+    ),
+    "adding": (
+        "seqkit_plugins.long_range:Adding",
+        "Adding problem: sum the two marked values of a long sequence (Arjovsky 2016).",
+    ),
+    "copy": (
+        "seqkit_plugins.long_range:Copy",
+        "Copy memory: recall 10 symbols after T blanks (Arjovsky et al. 2016).",
+    ),
+    "recall": (
+        "seqkit_plugins.long_range:Recall",
+        "Delayed recall: one of 8 symbols at t = 0, L blanks, name the symbol at the end.",
+    ),
+    "parity": (
+        "seqkit_plugins.long_range:Parity",
+        "Parity of a bit sequence (many-to-one), or running parity at every step.",
+    ),
+    "order": (
+        "seqkit_plugins.long_range:Order",
+        "Temporal order: which of two marked symbols came first, among distractors",
+    ),
+}
+"""name -> (implementation, description)."""
 
 
 @hookimpl
 def register_tasks(register: Any) -> None:
-    for task in (Toy, Square, Multiples, Sum, CumSum, MeanSign, *LONG_RANGE):
-        register(task.name, task, description=(task.__doc__ or "").splitlines()[0])
+    for name, (target, description) in TASKS.items():
+        register(name, lazy(target), description=description, options=OPTIONS[name])

@@ -1,32 +1,16 @@
 """Built-in trainers: `minibatch` (the default), `fullbatch` (the notebook's recipe) and
 `ddp` (DistributedDataParallel under torchrun). The loop itself is the core's
-`seqkit.LoopTrainer`; each trainer here is a configuration of it or a subclass."""
+`seqkit.LoopTrainer`; the factories, in `seqkit_plugins.loops`, configure or subclass it
+and are imported when a trainer is first built."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from seqkit import LoopTrainer, Option, hookimpl
+from seqkit import Option, hookimpl, lazy
 
 SEQKIT_API = 1
 """The seqkit plugin API this plugin is written for."""
-
-
-def minibatch(shuffle: bool = True) -> LoopTrainer:
-    """Shuffled mini-batches, validation each epoch."""
-    return LoopTrainer(full_batch=False, shuffle=shuffle)
-
-
-def fullbatch() -> LoopTrainer:
-    """The notebook's recipe: every step sees the whole training set."""
-    return LoopTrainer(full_batch=True)
-
-
-def ddp(shuffle: bool = True) -> LoopTrainer:
-    """DistributedDataParallel across torchrun's processes; batch size per process."""
-    from seqkit_plugins.ddp import DDPTrainer  # torch.distributed only when it is used
-
-    return DDPTrainer(shuffle=shuffle)
 
 
 @hookimpl
@@ -34,19 +18,19 @@ def register_trainers(register: Any) -> None:
     shuffle = {"shuffle": Option(True, "reshuffle the training set every epoch")}
     register(
         "minibatch",
-        minibatch,
+        lazy("seqkit_plugins.loops:minibatch"),
         description="shuffled mini-batches, validation each epoch",
         options=shuffle,
         default=True,
     )
     register(
         "fullbatch",
-        fullbatch,
+        lazy("seqkit_plugins.loops:fullbatch"),
         description="one step per epoch on the whole training set (the notebook's recipe)",
     )
     register(
         "ddp",
-        ddp,
+        lazy("seqkit_plugins.loops:ddp"),
         description="DistributedDataParallel over torchrun's processes (--nproc N)",
         options=shuffle,
     )

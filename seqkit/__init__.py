@@ -13,17 +13,10 @@ at any time; a plugin imports only from `seqkit` (the built-in plugins do).
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from seqkit._hookspecs import hookimpl
-
-__version__ = "0.1.0"
-
-from seqkit import testing
-from seqkit._checkpoint import Checkpoint
 from seqkit._config import RunConfig
-from seqkit._contracts import ContractError, Finding
-from seqkit._distributed import launched as launched_by_torchrun
 from seqkit._errors import (
     ConfigError,
     NameClashError,
@@ -32,9 +25,7 @@ from seqkit._errors import (
     SeqkitError,
     UnknownNameError,
 )
-from seqkit._evaluate import evaluate
-from seqkit._explain import explain
-from seqkit._gradients import GradientReport, gradients
+from seqkit._hookspecs import hookimpl
 from seqkit._interfaces import (
     Callback,
     Cell,
@@ -60,13 +51,66 @@ from seqkit._interfaces import (
     TrainState,
     sample_options,
 )
-from seqkit._load import LoadedRun, load_run
-from seqkit._optim import OPTIMIZERS, make_optimizer, make_schedule
+from seqkit._lazy import lazy
 from seqkit._options import Option
-from seqkit._plan import Plan, build_model, plan
 from seqkit._registry import Entry, Registry, Resolved, get_registry, load_registry
-from seqkit._runner import RunResult, resume, run
-from seqkit._training import LoopTrainer, Step
+
+__version__ = "0.1.0"
+
+# What needs torch is imported on first use, so that a plugin's `from seqkit import
+# hookimpl, Option, Task` and `seqkit --help` / `seqkit list` never pay for torch.
+_LAZY = {
+    "Checkpoint": "seqkit._checkpoint",
+    "ContractError": "seqkit._contracts",
+    "Finding": "seqkit._contracts",
+    "launched_by_torchrun": "seqkit._distributed:launched",
+    "evaluate": "seqkit._evaluate",
+    "explain": "seqkit._explain",
+    "GradientReport": "seqkit._gradients",
+    "gradients": "seqkit._gradients",
+    "LoadedRun": "seqkit._load",
+    "load_run": "seqkit._load",
+    "OPTIMIZERS": "seqkit._optim",
+    "make_optimizer": "seqkit._optim",
+    "make_schedule": "seqkit._optim",
+    "Plan": "seqkit._plan",
+    "build_model": "seqkit._plan",
+    "plan": "seqkit._plan",
+    "RunResult": "seqkit._runner",
+    "resume": "seqkit._runner",
+    "run": "seqkit._runner",
+    "LoopTrainer": "seqkit._training",
+    "Step": "seqkit._training",
+    "testing": "seqkit.testing:",
+}
+
+if TYPE_CHECKING:
+    from seqkit import testing
+    from seqkit._checkpoint import Checkpoint
+    from seqkit._contracts import ContractError, Finding
+    from seqkit._distributed import launched as launched_by_torchrun
+    from seqkit._evaluate import evaluate
+    from seqkit._explain import explain
+    from seqkit._gradients import GradientReport, gradients
+    from seqkit._load import LoadedRun, load_run
+    from seqkit._optim import OPTIMIZERS, make_optimizer, make_schedule
+    from seqkit._plan import Plan, build_model, plan
+    from seqkit._runner import RunResult, resume, run
+    from seqkit._training import LoopTrainer, Step
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'seqkit' has no attribute {name!r}")
+    module, _, attribute = _LAZY[name].partition(":")
+    loaded = importlib.import_module(module)
+    value = loaded if _LAZY[name].endswith(":") else getattr(loaded, attribute or name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 def _entries(kind: str, registry: Registry | None) -> list[Entry]:
@@ -158,6 +202,7 @@ __all__ = [
     "gradients",
     "hookimpl",
     "launched_by_torchrun",
+    "lazy",
     "list_cells",
     "list_tasks",
     "list_topologies",

@@ -8,8 +8,10 @@ The process group itself is the `ddp` trainer's business.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 def launched() -> bool:
@@ -34,6 +36,8 @@ def is_main() -> bool:
 
 def local_device(device: torch.device) -> torch.device:
     """Under torchrun, a bare `cuda` means this worker's own GPU, `cuda:LOCAL_RANK`."""
+    import torch
+
     if device.type == "cuda" and device.index is None and "LOCAL_RANK" in os.environ:
         return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
     return device

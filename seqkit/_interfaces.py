@@ -11,15 +11,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
-import torch
-from torch import Tensor, nn
-
 from seqkit import _objectives as objectives
 from seqkit._config import RunConfig
 from seqkit._errors import PluginError
 from seqkit._options import Option
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # torch is imported when a model is built, not when plugins register
+    import torch
+    from torch import Tensor, nn
+
     from seqkit._checkpoint import Checkpoint
 
 State = Any
@@ -50,9 +50,9 @@ class Cell(Protocol):
         ...
 
 
-CellFactory = Callable[..., nn.Module]
+CellFactory = Callable[..., "nn.Module"]
 """`factory(input_size, hidden_size, **options) -> Cell`."""
-MakeCell = Callable[[int], nn.Module]
+MakeCell = Callable[[int], "nn.Module"]
 """`make_cell(input_size)`: a cell with the run's hidden size and cell options bound."""
 
 
@@ -133,6 +133,8 @@ class ChunkedTopology(Protocol):
 
 def check_cell(cell: object, owner: str) -> None:
     """Raise PluginError naming `owner` if `cell` does not satisfy the Cell contract."""
+    from torch import nn
+
     attrs = ("input_size", "hidden_size", "output_size", "num_directions")
     missing = [a for a in attrs if not hasattr(cell, a)]
     missing += [m for m in ("forward", "step") if not callable(getattr(cell, m, None))]
@@ -157,7 +159,7 @@ class IOSpec:
     output_len: int | None = None
 
 
-TopologyFactory = Callable[..., nn.Module]
+TopologyFactory = Callable[..., "nn.Module"]
 """`factory(make_cell, io: IOSpec, **options) -> nn.Module`; raises ConfigError if it
 cannot serve `io` (say, one-to-one for a sequence output), naming the reason."""
 
@@ -225,6 +227,8 @@ class Task:
 
     def probes(self) -> Tensor:
         """Fixed inputs `(P, T_in, D)` whose predictions the summary prints."""
+        import torch
+
         g = torch.Generator().manual_seed(1234)
         return self.inputs(3, g, torch.device("cpu"))
 
@@ -275,7 +279,7 @@ class Task:
         """Whether a probe's prediction counts as right; None when the task has no rule."""
         if self.kind == "regression":
             return None
-        return bool(torch.equal(pred.to(answer.dtype), answer))
+        return bool(pred.to(answer.dtype).equal(answer))
 
 
 def _fmt(t: Tensor) -> str:

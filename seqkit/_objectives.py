@@ -6,8 +6,10 @@ floats, K = 1, outputs are logits), classification targets `(B, T_out)` int64.
 
 from __future__ import annotations
 
-import torch.nn.functional as F
-from torch import Tensor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where a loss is computed: a task's class can be defined without it
+    from torch import Tensor
 
 LOSS_NAMES = {"regression": "MSE", "classification": "cross-entropy", "binary": "BCE-with-logits"}
 HEADLINE_METRICS = {"regression": "mae", "classification": "accuracy", "binary": "accuracy"}
@@ -15,6 +17,8 @@ HEADLINE_METRICS = {"regression": "mae", "classification": "accuracy", "binary":
 
 
 def loss(kind: str, out: Tensor, y: Tensor) -> Tensor:
+    import torch.nn.functional as F
+
     if kind == "regression":
         return F.mse_loss(out, y)
     if kind == "classification":
@@ -40,6 +44,8 @@ def metrics(kind: str, out: Tensor, y: Tensor) -> dict[str, Tensor]:
 
 def chance_loss(kind: str, y: Tensor) -> float:
     """The loss of the best predictor that ignores the input, per output position."""
+    import torch.nn.functional as F
+
     if kind == "regression":
         # Predicting each position's mean: the loss is the variance around it.
         return float(y.double().var(dim=0, unbiased=False).mean())

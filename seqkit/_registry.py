@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata as md
 import os
+import sys
 import types
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -19,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
-from torch.nn import Module
 
 from seqkit import _hookspecs as hookspecs
 from seqkit._errors import ConfigError, NameClashError, PluginError, UnknownNameError
+from seqkit._lazy import LazyFactory
 from seqkit._options import Option, resolve_options
 
 ENTRY_POINT_GROUP = "seqkit"
@@ -203,7 +204,7 @@ class Registry:
                 raise PluginError(f"{kind} name must be a non-empty string (got {name!r})")
             if not callable(factory):
                 raise PluginError(f"{kind} '{name}': factory {factory!r} is not callable")
-            if kind == "cell" and isinstance(factory, type) and not issubclass(factory, Module):
+            if kind == "cell" and isinstance(factory, type) and not _is_module_class(factory):
                 raise PluginError(
                     f"cell '{name}': class {factory.__name__} is not a torch.nn.Module "
                     "(see the Cell contract in docs/plugins.md)"
@@ -215,10 +216,11 @@ class Registry:
                 isinstance(hints, Mapping) and all(isinstance(v, str) for v in hints.values())
             ):
                 raise PluginError(f"{kind} '{name}': hints must map a check's name to a string")
+            deferred = isinstance(factory, LazyFactory)  # read nothing from it: no import
             options = keywords.pop("options", None)
             if options is None:
-                options = getattr(factory, "options", {})
-            if not description:
+                options = {} if deferred else getattr(factory, "options", {})
+            if not description and not deferred:
                 doc = (getattr(factory, "__doc__", None) or "").strip()
                 description = doc.splitlines()[0] if doc else ""
             pending.append(
@@ -411,6 +413,13 @@ def _packages_distributions() -> Mapping[str, list[str]]:
     """Top-level package -> the distributions providing it (scanned once: it reads every
     installed distribution's metadata)."""
     return md.packages_distributions()
+
+
+def _is_module_class(cls: type) -> bool:
+    """Whether `cls` subclasses torch.nn.Module, without importing torch: a class that
+    does was defined after torch was imported."""
+    torch_nn = sys.modules.get("torch.nn")
+    return torch_nn is not None and issubclass(cls, torch_nn.Module)
 
 
 def _plugin_name(plugin: object) -> str:

@@ -10,8 +10,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from seqkit._config import RunConfig
 from seqkit._errors import ConfigError
 from seqkit._interfaces import Callback, TrainState
@@ -69,6 +67,8 @@ def write_json(path: Path, data: Any) -> None:
 def save_tensors(path: Path, payload: Any) -> None:
     """torch.save atomically: temporary file, fsync, rename. A process killed at any
     moment leaves either the previous complete file or the new one."""
+    import torch
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -81,13 +81,15 @@ def save_tensors(path: Path, payload: Any) -> None:
         raise
 
 
-def save_model(path: Path, model: torch.nn.Module) -> None:
+def save_model(path: Path, model: Any) -> None:
     save_tensors(path, model.state_dict())
 
 
 def load_tensors(path: Path, map_location: Any = "cpu") -> Any:
     """torch.load with `weights_only=True`: a file carrying pickled code is refused,
     never executed. Every failure is a ConfigError naming the file."""
+    import torch
+
     try:
         with warnings.catch_warnings():  # a foreign pickle protocol is refused below anyway
             warnings.filterwarnings("ignore", message="Detected pickle protocol")

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from seqkit_plugins.cells import lstm, rnn
+from seqkit_plugins.recurrent import lstm, rnn
 
 import seqkit
 

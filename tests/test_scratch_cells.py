@@ -6,7 +6,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from seqkit_plugins.cells import Recurrent
+from seqkit_plugins.recurrent import Recurrent
 
 import seqkit
 

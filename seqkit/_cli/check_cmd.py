@@ -8,7 +8,6 @@ import click
 
 from seqkit._errors import ConfigError, UnknownNameError
 from seqkit._registry import KINDS, get_registry
-from seqkit.testing import CHECKS_BY_KIND
 
 
 @click.command("check")
@@ -22,6 +21,8 @@ def check_cmd(
 ) -> None:
     """Check NAMES (or a --plugin's names, or --all) against their contracts: one line
     per check, passed, failed with the reason, or skipped. Exit 1 if any failed."""
+    from seqkit.testing import CHECKS_BY_KIND
+
     registry = get_registry()
     targets = select(names, kind, plugin, everything)
     failed = 0

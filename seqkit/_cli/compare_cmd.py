@@ -15,14 +15,41 @@ from seqkit._cli.config_options import (
     config_from_options,
     config_options_but_cell,
 )
-from seqkit._cli.params import parse_cells
-from seqkit._compare import plot_curves, run_grid, summarise, write_csv
+from seqkit._cli.params import complete_cells, parse_cells
+from seqkit._config import usable_cores
 from seqkit._errors import ConfigError
 from seqkit._options import parse_pairs
 
 
+class Jobs(click.ParamType):
+    """`auto` (one job per usable core) or a number of jobs from 1 to 256."""
+
+    name = "jobs"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        if str(value).strip().lower() == "auto":
+            return usable_cores()
+        try:
+            jobs = int(value)
+        except ValueError:
+            self.fail(f"{value!r} is not auto or a whole number", param, ctx)
+        if not 1 <= jobs <= 256:
+            self.fail(f"{jobs} is not auto or in the range 1<=x<=256", param, ctx)
+        return jobs
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "auto|N"
+
+
 @click.command("compare", cls=RunSettingsCommand)
-@click.option("--cells", required=True, help="Comma-separated cells, e.g. rnn,lstm,gru.")
+@click.option(
+    "--cells",
+    required=True,
+    help="Comma-separated cells, e.g. rnn,lstm,gru.",
+    shell_complete=complete_cells,
+)
 @config_options_but_cell
 @click.option(
     "--seeds",
@@ -33,10 +60,10 @@ from seqkit._options import parse_pairs
 )
 @click.option(
     "--jobs",
-    type=click.IntRange(1, 256),
-    default=1,
+    type=Jobs(),
+    default="auto",
     show_default=True,
-    help="Runs at once, each in its own process with one CPU thread.",
+    help="Runs at once, each in its own process with one CPU thread; auto: one per core.",
 )
 @click.option(
     "--out",
@@ -51,6 +78,8 @@ def compare_cmd(
     """Run every cell on every task setting (`--task-opt seq_len=100,200,400` makes a grid
     of three) with several seeds; print final loss and metric (mean ± std), how many seeds
     solved the task, the median steps to solve, and wall time."""
+    from seqkit._compare import plot_curves, run_grid, summarise, write_csv
+
     names = parse_cells(cells)
     pairs = parse_pairs(kw["task_opt"], "--task-opt")
     # Options with several values span the grid; single values are the same everywhere.

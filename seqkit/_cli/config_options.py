@@ -10,7 +10,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from seqkit._cli.params import RegistryName
+from seqkit._cli.params import RegistryName, complete_options
 from seqkit._config import RunConfig, read_settings
 from seqkit._options import parse_pairs
 from seqkit._registry import get_registry
@@ -109,10 +109,34 @@ CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
         show_default=True,
         help="Sequences in the probe batch.",
     ),
-    click.option("--cell-opt", multiple=True, metavar="K=V", help="Cell option (repeatable)."),
-    click.option("--task-opt", multiple=True, metavar="K=V", help="Task option (repeatable)."),
-    click.option("--topology-opt", multiple=True, metavar="K=V", help="Topology option."),
-    click.option("--trainer-opt", multiple=True, metavar="K=V", help="Trainer option."),
+    click.option(
+        "--cell-opt",
+        multiple=True,
+        metavar="K=V",
+        help="Cell option (repeatable).",
+        shell_complete=complete_options("cell"),
+    ),
+    click.option(
+        "--task-opt",
+        multiple=True,
+        metavar="K=V",
+        help="Task option (repeatable).",
+        shell_complete=complete_options("task"),
+    ),
+    click.option(
+        "--topology-opt",
+        multiple=True,
+        metavar="K=V",
+        help="Topology option.",
+        shell_complete=complete_options("topology"),
+    ),
+    click.option(
+        "--trainer-opt",
+        multiple=True,
+        metavar="K=V",
+        help="Trainer option.",
+        shell_complete=complete_options("trainer"),
+    ),
 ]
 
 

@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from seqkit._cli.config_options import RunSettingsCommand, config_from_options, config_options
-from seqkit._explain import explain, render
 
 
 @click.command("explain", cls=RunSettingsCommand)
@@ -24,5 +23,7 @@ from seqkit._explain import explain, render
 def explain_cmd(fmt: str, **kw: Any) -> None:
     """Show each stage from the input batch to the loss with its tensor shapes, the
     parameters, and the cell's per-step equations, for the sizes of this run."""
+    from seqkit._explain import explain, render
+
     report = explain(config_from_options(kw))
     click.echo(json.dumps(report, indent=2) if fmt == "json" else render(report))

@@ -14,12 +14,16 @@ from seqkit._cli.config_options import (
     config_from_options,
     config_options_but_cell,
 )
-from seqkit._cli.params import parse_cells
-from seqkit._gradients import gradients
+from seqkit._cli.params import complete_cells, parse_cells
 
 
 @click.command("gradients", cls=RunSettingsCommand)
-@click.option("--cells", required=True, help="Comma-separated cells, e.g. rnn,lstm,gru.")
+@click.option(
+    "--cells",
+    required=True,
+    help="Comma-separated cells, e.g. rnn,lstm,gru.",
+    shell_complete=complete_cells,
+)
 @config_options_but_cell
 @click.option("--init-only", is_flag=True, help="Only measure at initialisation; no training.")
 @click.option(
@@ -34,6 +38,8 @@ def gradients_cmd(
 ) -> None:
     """Measure ||dL/dh_t|| at every step, at initialisation and after training, for each
     cell; draw them in one plot (dashed: init, solid: trained) and print the table."""
+    from seqkit._gradients import gradients
+
     names = parse_cells(cells)
     config = config_from_options({**kw, "cell": names[0]})
     out = out or Path("runs") / f"gradients-{config.task}-{datetime.now():%Y%m%d-%H%M%S}"

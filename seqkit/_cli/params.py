@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from seqkit._errors import ConfigError, SeqkitError
 from seqkit._registry import get_registry
@@ -30,6 +31,53 @@ class RegistryName(click.ParamType):
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return self.kind.upper()
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        """The registered names that start with what was typed, with their descriptions."""
+        return [
+            CompletionItem(e.name, help=e.description)
+            for e in get_registry().entries(self.kind)
+            if e.name.startswith(incomplete)
+        ]
+
+
+def complete_cells(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """`--cells rnn,l<TAB>`: the list so far, then each cell name that fits."""
+    done, _, last = incomplete.rpartition(",")
+    prefix = done + "," if done else ""
+    return [prefix + n for n in get_registry().names("cell") if n.startswith(last)]
+
+
+def complete_options(kind: str) -> Any:
+    """Shell completion for `--KIND-opt K=V`: the option names of the KIND given earlier on
+    the line (of every registered KIND if none is), then a choice-valued or boolean
+    option's values after `=`."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        registry = get_registry()
+        chosen = ctx.params.get(kind) or ctx.params.get("cells", "").split(",")[0]
+        names = [chosen] if chosen in registry.names(kind) else registry.names(kind)
+        options = {k: o for n in names for k, o in registry.get(kind, n).options.items()}
+        key, sep, value = incomplete.partition("=")
+        if not sep:
+            return [
+                CompletionItem(f"{k}=", help=o.help)
+                for k, o in options.items()
+                if k.startswith(key)
+            ]
+        option = options.get(key)
+        if option is None:
+            return []
+        values = option.choices or ((True, False) if option.type is bool else ())
+        return [
+            f"{key}={v}".lower() if isinstance(v, bool) else f"{key}={v}"
+            for v in values
+            if str(v).lower().startswith(value.lower())
+        ]
+
+    return complete
 
 
 def parse_cells(value: str) -> list[str]:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,10 +24,12 @@ from seqkit._cli.config_options import (
 )
 from seqkit._errors import ConfigError, Interrupted, WorkerFailed
 from seqkit._interfaces import Callback, TrainState
-from seqkit._plan import Plan, is_distributed, plan, use_distributed
 from seqkit._progress import BarProgress, PlainProgress
 from seqkit._rundir import read_run_config
-from seqkit._runner import RunResult, default_run_dir, execute, resume
+
+if TYPE_CHECKING:  # imported when a run starts, so that --help needs no torch
+    from seqkit._plan import Plan
+    from seqkit._runner import RunResult
 
 RUN_ONLY = {"out", "overwrite"}
 """Flags of `run`, besides the run settings, that `--resume` takes from the run itself."""
@@ -68,6 +70,9 @@ RUN_ONLY = {"out", "overwrite"}
 )
 def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
     """Train CELL on TASK, show progress, print a summary and example predictions."""
+    from seqkit._plan import plan
+    from seqkit._runner import default_run_dir, execute, resume
+
     every = kw["log_every"]
     progress = None if kw["quiet"] else (lambda chance: _progress(every, chance))
     interrupt = SignalStop()
@@ -110,6 +115,8 @@ def launch_workers(nproc: int, the_plan: Plan, out: Path, extra: Sequence[str] =
     """Run this same command (plus `extra` arguments) in `nproc` workers through
     torch.distributed.run (torchrun); each worker sees torchrun's environment and trains
     its share, and rank 0 writes `out`. The trainer must declare `distributed = True`."""
+    from seqkit._plan import is_distributed, use_distributed
+
     if not is_distributed(the_plan.trainer):
         raise ConfigError(
             f"--nproc starts torchrun workers: {use_distributed(the_plan.registry)} "

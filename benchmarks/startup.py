@@ -1,0 +1,80 @@
+"""How long the commands take before they do anything: `python -m benchmarks.startup`.
+
+Each command runs as a fresh process, the rows taking turns within each round, and the
+medians are compared with a baseline measured in the same rounds: `python -c "import
+click"` for the commands that do not train, `python -c "import torch"` for the fixed
+overhead of the README's main job (its wall time minus the training time its own
+summary reports). Targets (issue 12): `--help` within 1.5x and `list` within 3x of
+`import click`; the main job's overhead within 1.3x of `import torch`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import write
+
+PY = sys.executable
+ROWS = {
+    "import click": [PY, "-c", "import click"],
+    "seqkit --help": [PY, "-m", "seqkit", "--help"],
+    "seqkit list": [PY, "-m", "seqkit", "list"],
+    "seqkit run --help": [PY, "-m", "seqkit", "run", "--help"],
+    "seqkit describe lstm": [PY, "-m", "seqkit", "describe", "lstm"],
+    "import torch": [PY, "-c", "import torch"],
+}
+
+
+def timed(command: list[str]) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return time.perf_counter() - t0, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    times: dict[str, list[float]] = {name: [] for name in [*ROWS, "main job overhead"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.rounds + 1):  # the first round warms the disk cache
+            for name, command in ROWS.items():
+                seconds, _ = timed(command)
+                if i:
+                    times[name].append(seconds)
+            run = [PY, "-m", "seqkit", "run", "--cell", "gru", "--task", "sum", "--json"]
+            seconds, out = timed([*run, "--quiet", "--out", str(Path(tmp) / f"r{i}")])
+            if i:
+                summary = json.loads(out.strip().splitlines()[-1])
+                times["main job overhead"].append(seconds - summary["train_time_s"])
+    median = {name: statistics.median(ts) for name, ts in times.items()}
+    baseline = {name: "import click" for name in median} | {
+        "main job overhead": "import torch",
+        "import torch": "import click",
+    }
+    rows = [
+        {
+            "command": name,
+            "median_s": median[name],
+            "baseline": baseline[name],
+            "ratio": median[name] / median[baseline[name]],
+        }
+        for name in median
+        if name != "import click"
+    ]
+    print(f"{'command':<24}{'median s':>10}  {'ratio':>7}  baseline")
+    print(f"{'import click':<24}{median['import click']:>10.3f}")
+    for r in rows:
+        print(f"{r['command']:<24}{r['median_s']:>10.3f}  {r['ratio']:>6.2f}x  {r['baseline']}")
+    write("startup", rows, rounds=args.rounds, import_click_s=median["import click"])
+
+
+if __name__ == "__main__":
+    main()
