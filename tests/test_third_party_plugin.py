@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -101,22 +102,39 @@ def test_gru_learns_maxval(plugin_env: dict[str, str], tmp_path: Path) -> None:
 
 # -- unit tests of the plugin's code, in process ----------------------------------------
 @pytest.fixture(scope="module")
-def mingru_module() -> ModuleType:
-    """The example's `seqkit_mingru` module, loaded from source (sys.path untouched)."""
-    spec = importlib.util.spec_from_file_location(
-        "seqkit_mingru", EXAMPLE / "seqkit_mingru" / "__init__.py"
+def mingru_module() -> Iterator[ModuleType]:
+    """The example's `seqkit_mingru` package, imported from its source folder (removed
+    from sys.path and sys.modules afterwards); its cell and task modules load lazily."""
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        package = importlib.import_module("seqkit_mingru")
+        importlib.import_module("seqkit_mingru.cell")
+        yield package
+    finally:
+        sys.path.remove(str(EXAMPLE))
+        for name in [m for m in sys.modules if m.split(".")[0] == "seqkit_mingru"]:
+            del sys.modules[name]
+
+
+def test_the_plugin_module_registers_without_torch() -> None:
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import seqkit, seqkit_mingru\n"
+        "r = seqkit.load_registry([seqkit_mingru], entry_points=False, strict=True)\n"
+        "assert r.names('cell') == ['mingru'] and 'torch' not in sys.modules\n"
+        "r.get('cell', 'mingru').factory(2, 3)\n"
+        "print('torch' in sys.modules)\n"
     )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, text=True, timeout=120
+    )
+    assert out.stdout.strip() == "True", out.stderr  # torch only once a cell is built
 
 
 @pytest.mark.parametrize("num_layers", [1, 2])
 def test_forward_equals_step_loop(mingru_module: ModuleType, num_layers: int) -> None:
     torch.manual_seed(0)
     b, t, d, h = 3, 7, 2, 5
-    cell = mingru_module.mingru(d, h, num_layers=num_layers).double()
+    cell = mingru_module.cell.mingru(d, h, num_layers=num_layers).double()
     check_cell(cell, "mingru")
     x = torch.randn(b, t, d, dtype=torch.float64)
     for state0 in (None, tuple(torch.randn(b, h, dtype=torch.float64) for _ in range(num_layers))):
@@ -132,7 +150,7 @@ def test_forward_equals_step_loop(mingru_module: ModuleType, num_layers: int) ->
 
 
 def test_mingru_shapes_two_layers(mingru_module: ModuleType) -> None:
-    cell = mingru_module.mingru(3, 4, num_layers=2)
+    cell = mingru_module.cell.mingru(3, 4, num_layers=2)
     assert (cell.input_size, cell.hidden_size, cell.output_size, cell.num_directions) == (
         3,
         4,
@@ -149,7 +167,7 @@ def test_mingru_shapes_two_layers(mingru_module: ModuleType) -> None:
 
 def test_mingru_equations(mingru_module: ModuleType) -> None:
     """One step by hand: h_t = (1 - z) h + z h~, z = sigmoid(W_z x + b_z), h~ = W_h x + b_h."""
-    cell = mingru_module.mingru(2, 3).double()
+    cell = mingru_module.cell.mingru(2, 3).double()
     layer = cell.layers[0]
     x, h = torch.randn(4, 2, dtype=torch.float64), torch.randn(4, 3, dtype=torch.float64)
     z = torch.sigmoid(x @ layer.linear_z.weight.T + layer.linear_z.bias)
