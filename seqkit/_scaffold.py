@@ -1,9 +1,10 @@
 """`seqkit new plugin NAME`: a ready plugin package to start from.
 
-It writes a distribution `seqkit-NAME` with one module that registers a cell `NAME` (an
-Elman RNN written out, to replace with your recurrence) and a task `NAME-mean` (the mean
-of a sequence), tests that run seqkit's contract checks on both and train them, and a
-README. `pip install -e seqkit-NAME` makes seqkit find it through its entry point.
+It writes a distribution `seqkit-NAME` whose plugin module registers, lazily (no torch
+at import), a cell `NAME` (an Elman RNN written out, to replace with your recurrence) in
+`cell.py` and a task `NAME-mean` (the mean of a sequence) in `task.py`; tests that run
+seqkit's contract checks on both and train them; and a README. `pip install -e
+seqkit-NAME` makes seqkit find it through its entry point.
 """
 
 from __future__ import annotations
@@ -45,25 +46,59 @@ testpaths = ["tests"]
 MODULE = '''"""seqkit-{name}: a seqkit plugin with the cell `{name}` and the task `{name}-mean`.
 
 seqkit imports this module through the entry point `{name} = "{package}"` in the
-`seqkit` group and calls the hooks at the bottom. Everything here comes from seqkit's
-public API (`import seqkit`); see seqkit's docs/plugins.md for every contract.
+`seqkit` group and calls the hooks below. It imports no torch, so `seqkit list` and
+`--help` stay instant: the cell and the task live in `cell.py` and `task.py`, which
+`seqkit.lazy` imports when they are first built. Everything comes from seqkit's public
+API (`import seqkit`); see seqkit's docs/plugins.md for every contract.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import seqkit
-import torch
-from torch import Tensor, nn
 
 __version__ = "0.1.0"
 SEQKIT_API = {api}
 """The seqkit plugin API this plugin was written for (`seqkit plugins` shows it)."""
 
+CELL_OPTIONS = {{"scale": seqkit.Option(1.0, "scale of the initial recurrent matrix U", min=0.0)}}
+TASK_OPTIONS = {{
+    **seqkit.sample_options(2000, 500),
+    "seq_len": seqkit.Option(8, "numbers per sequence", min=1, max=100_000),
+}}
+
+
+@seqkit.hookimpl
+def register_cells(register: Any) -> None:
+    register(
+        "{name}",
+        seqkit.lazy("{package}.cell:{cls}"),
+        description="an Elman RNN written out (replace with your recurrence)",
+        options=CELL_OPTIONS,
+    )
+
+
+@seqkit.hookimpl
+def register_tasks(register: Any) -> None:
+    register(
+        "{name}-mean",
+        seqkit.lazy("{package}.task:Mean"),
+        description="many-to-one regression: a sequence of numbers -> their mean",
+        options=TASK_OPTIONS,
+    )
+'''
+
+CELL = '''"""The `{name}` cell. Imported, with torch, when seqkit first builds one."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
 
 class {cls}(nn.Module):
-    """The `{name}` cell: an Elman RNN written out, to replace with your recurrence::
+    """An Elman RNN written out, to replace with your recurrence::
 
         h_t = tanh(W x_t + U h_(t-1) + b)        (B, H)
 
@@ -93,6 +128,17 @@ class {cls}(nn.Module):
             out, h = self.step(x_t, h)
             outputs.append(out)
         return torch.stack(outputs, dim=1), h
+'''
+
+TASK = '''"""The `{name}-mean` task. Imported, with torch, when seqkit first builds it."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import seqkit
+import torch
+from torch import Tensor
 
 
 class Mean(seqkit.Task):
@@ -103,10 +149,6 @@ class Mean(seqkit.Task):
     default_topology = "many-to-one"
     solved_rule = "val MSE < 1% of chance"
     defaults: ClassVar[dict[str, Any]] = {{"hidden_size": 32, "epochs": 20, "lr": 1e-2}}
-    options: ClassVar[dict[str, seqkit.Option]] = {{
-        **seqkit.sample_options(2000, 500),
-        "seq_len": seqkit.Option(8, "numbers per sequence", min=1, max=100_000),
-    }}
 
     @property
     def io(self) -> seqkit.IOSpec:
@@ -122,21 +164,6 @@ class Mean(seqkit.Task):
 
     def solved(self, metrics: dict[str, float]) -> bool | None:
         return metrics["val_loss"] < 0.01 * (1 / 3) / self.opts["seq_len"]
-
-
-@seqkit.hookimpl
-def register_cells(register: Any) -> None:
-    register(
-        "{name}",
-        {cls},
-        description="an Elman RNN written out (replace with your recurrence)",
-        options={{"scale": seqkit.Option(1.0, "scale of the initial recurrent matrix U", min=0.0)}},
-    )
-
-
-@seqkit.hookimpl
-def register_tasks(register: Any) -> None:
-    register("{name}-mean", Mean)
 '''
 
 TESTS = '''"""seqkit's contract checks on this plugin, one pytest case per check, and training."""
@@ -173,9 +200,10 @@ seqkit check {name} {name}-mean            # the contract checks, one line each
 python -m pytest                           # the same checks, plus training
 ```
 
-Edit `{package}/__init__.py`: replace the Elman recurrence in `{cls}.step` and
-`forward` with yours (keep `step` equal to `forward` unrolled: a check tests it), and
-declare your cell's options in `register_cells`.
+Edit `{package}/cell.py`: replace the Elman recurrence in `{cls}.step` and `forward`
+with yours (keep `step` equal to `forward` unrolled: a check tests it), and declare
+your cell's options in `{package}/__init__.py`. That module registers the cell and the
+task with `seqkit.lazy(...)` and imports no torch, so `seqkit list` stays instant.
 """
 
 
@@ -196,6 +224,8 @@ def new_plugin(name: str, where: Path) -> Path:
         "pyproject.toml": PYPROJECT,
         "README.md": README,
         f"{package}/__init__.py": MODULE,
+        f"{package}/cell.py": CELL,
+        f"{package}/task.py": TASK,
         "tests/test_plugin.py": TESTS,
     }
     for path, template in files.items():

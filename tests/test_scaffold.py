@@ -22,6 +22,8 @@ def test_the_scaffold_installs_passes_its_own_tests_and_trains(tmp_path: Path) -
         "README.md",
         "pyproject.toml",
         "seqkit_indrnn/__init__.py",
+        "seqkit_indrnn/cell.py",
+        "seqkit_indrnn/task.py",
         "tests/test_plugin.py",
     ]
     lint = subprocess.run(
@@ -54,6 +56,13 @@ def test_the_scaffold_installs_passes_its_own_tests_and_trains(tmp_path: Path) -
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     assert summary["val_loss"] < 0.05 * summary["chance_loss"] and summary["solved"] is True
     assert summary["versions"]["plugin:indrnn"] == "0.1.0"
+    listed = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.argv = ['seqkit', 'list', 'cells']\n"
+         "from seqkit._cli.main import main\ntry: main()\nexcept SystemExit: pass\n"
+         "print('torch' in sys.modules)"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "indrnn" in listed.stdout and listed.stdout.split()[-1] == "False"  # lazy
 
 
 def test_bad_names_and_taken_directories_are_one_line(tmp_path: Path) -> None:
