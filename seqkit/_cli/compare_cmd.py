@@ -12,10 +12,10 @@ import click
 from seqkit import _rundir as rundir
 from seqkit._cli.config_options import (
     RunSettingsCommand,
+    cells_and_config_options,
     config_from_options,
-    config_options_but_cell,
 )
-from seqkit._cli.params import complete_cells, parse_cells
+from seqkit._cli.params import parse_cells
 from seqkit._config import usable_cores
 from seqkit._errors import ConfigError
 from seqkit._options import parse_pairs
@@ -44,13 +44,7 @@ class Jobs(click.ParamType):
 
 
 @click.command("compare", cls=RunSettingsCommand)
-@click.option(
-    "--cells",
-    required=True,
-    help="Comma-separated cells, e.g. rnn,lstm,gru.",
-    shell_complete=complete_cells,
-)
-@config_options_but_cell
+@cells_and_config_options
 @click.option(
     "--seeds",
     type=click.IntRange(1, 1000),

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from seqkit._cli.params import RegistryName, complete_options
+from seqkit._cli.params import RegistryName, complete_cells, complete_options
 from seqkit._config import RunConfig, read_settings
 from seqkit._options import parse_pairs
 from seqkit._registry import get_registry
@@ -198,6 +198,18 @@ def config_options_but_cell(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(CONFIG_OPTIONS[1:]):  # CONFIG_OPTIONS[0] is --cell
         command = option(command)
     return command
+
+
+def cells_and_config_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--cells a,b,c` and every other run-defining option, for commands that run several
+    cells on one task (`gradients`, `compare`)."""
+    cells = click.option(
+        "--cells",
+        required=True,
+        help="Comma-separated cells, e.g. rnn,lstm,gru.",
+        shell_complete=complete_cells,
+    )
+    return cells(config_options_but_cell(command))
 
 
 def config_from_options(kw: dict[str, Any]) -> RunConfig:

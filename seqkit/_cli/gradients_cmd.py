@@ -11,20 +11,14 @@ import click
 
 from seqkit._cli.config_options import (
     RunSettingsCommand,
+    cells_and_config_options,
     config_from_options,
-    config_options_but_cell,
 )
-from seqkit._cli.params import complete_cells, parse_cells
+from seqkit._cli.params import parse_cells
 
 
 @click.command("gradients", cls=RunSettingsCommand)
-@click.option(
-    "--cells",
-    required=True,
-    help="Comma-separated cells, e.g. rnn,lstm,gru.",
-    shell_complete=complete_cells,
-)
-@config_options_but_cell
+@cells_and_config_options
 @click.option("--init-only", is_flag=True, help="Only measure at initialisation; no training.")
 @click.option(
     "--out",
