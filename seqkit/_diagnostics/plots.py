@@ -6,12 +6,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, imported when a plot is first drawn (about
+    a second here: the commands that draw nothing do not pay it)."""
+    import matplotlib
 
-COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colors() -> list[str]:
+    colors: list[str] = _pyplot().rcParams["axes.prop_cycle"].by_key()["color"]
+    return colors
 
 
 def plot_gradient_flow(
@@ -23,10 +32,16 @@ def plot_gradient_flow(
     The y axis holds log10 values, not a log scale: at long lengths they reach -7000,
     far below any float, and are exact all the same.
     """
+    plt = _pyplot()
+    colors = _colors()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for label, curve, style, color in lines:
         ax.plot(
-            range(1, len(curve) + 1), curve, style, color=COLORS[color % len(COLORS)], label=label
+            range(1, len(curve) + 1),
+            curve,
+            style,
+            color=colors[color % len(colors)],
+            label=label,
         )
     ax.set(xlabel="time step t", ylabel="log10 mean ||dL/dh_t||", title=title)
     ax.grid(alpha=0.3)
@@ -38,6 +53,7 @@ def plot_gradient_flow(
 
 def plot_grad_norms(path: Path, norms: list[float], clip: float | None, title: str) -> None:
     """The global gradient norm before clipping at every step, with the clip threshold."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.5))
     ax.plot(range(1, len(norms) + 1), norms, lw=0.8, label="global norm (before clipping)")
     if clip:
@@ -53,6 +69,8 @@ def plot_grad_norms(path: Path, norms: list[float], clip: float | None, title: s
 def plot_probe_records(path: Path, probe: dict[str, Any], title: str) -> None:
     """One run's gradient flow at each recorded epoch (init dashed), and its hidden norms."""
     records = probe["records"]
+    plt = _pyplot()
+    colors = _colors()
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
     for i, r in enumerate(records):
         curve = r["log10_grad"][r["headline"]]
@@ -61,14 +79,14 @@ def plot_probe_records(path: Path, probe: dict[str, Any], title: str) -> None:
             range(1, len(curve) + 1),
             curve,
             style,
-            color=COLORS[i % len(COLORS)],
+            color=colors[i % len(colors)],
             label=f"epoch {r['epoch']}",
         )
         bx.plot(
             range(1, len(r["hidden_norm"]) + 1),
             r["hidden_norm"],
             style,
-            color=COLORS[i % len(COLORS)],
+            color=colors[i % len(colors)],
             label=f"epoch {r['epoch']}",
         )
     ax.set(xlabel="time step t", ylabel="log10 mean ||dL/dh_t||", title=title)
