@@ -19,7 +19,7 @@ from seqkit import _contracts as contracts
 from seqkit import _distributed as distributed
 from seqkit import _tbptt as tbptt
 from seqkit import _tensorboard as tensorboard_log
-from seqkit._config import FALLBACK, RunConfig
+from seqkit._config import FALLBACK, RunConfig, usable_cores
 from seqkit._devices import resolve_device
 from seqkit._diagnostics.gradflow import check_probe_fits
 from seqkit._errors import ConfigError, UnknownNameError
@@ -224,10 +224,12 @@ SMALL_MODEL_HIDDEN = 256
 def default_threads(device: torch.device, hidden_size: int) -> int:
     """One CPU thread for small models: their matmuls are too small for a second thread
     to pay, and with a busy neighbour two threads made steps many times slower. Larger
-    models keep torch's default. (On accelerators this only affects host-side work.)"""
+    models keep torch's default, capped at the usable cores (torch's default follows
+    OMP_NUM_THREADS, which may ask for more). (On accelerators this only affects
+    host-side work.)"""
     if device.type == "cpu" and hidden_size < SMALL_MODEL_HIDDEN:
         return 1
-    return torch.get_num_threads()
+    return min(torch.get_num_threads(), usable_cores())
 
 
 def assemble(cell: Resolved, topology: Resolved, io: IOSpec, hidden_size: int) -> nn.Module:

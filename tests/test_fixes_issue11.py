@@ -276,3 +276,14 @@ def test_deeply_nested_settings_file_is_one_error_line(in_tmp):
     res = _invoke("run", "--config", str(path), *SMALL)
     _refused(res, "--config", "nested too deeply")
     assert not (in_tmp / "runs").exists()
+
+
+def test_the_default_thread_count_never_exceeds_the_usable_cores(monkeypatch):
+    import torch
+
+    from seqkit._plan import default_threads
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 64)  # OMP_NUM_THREADS=64, say
+    monkeypatch.setattr("seqkit._plan.usable_cores", lambda: 2)
+    assert default_threads(torch.device("cpu"), 512) == 2
+    assert default_threads(torch.device("cpu"), 64) == 1
