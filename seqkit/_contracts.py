@@ -22,7 +22,16 @@ from torch import Tensor, nn
 from seqkit._config import RunConfig
 from seqkit._diagnostics.gradflow import rebuild, tensors
 from seqkit._errors import PluginError, SeqkitError
-from seqkit._interfaces import Callback, Cell, ChunkedTopology, Data, IOSpec, Task, TrainState
+from seqkit._interfaces import (
+    Callback,
+    Cell,
+    ChunkedTopology,
+    Data,
+    IOSpec,
+    Task,
+    TrainState,
+    missing_cell_members,
+)
 from seqkit._registry import Entry
 
 CONTRACTS = {"cell": "Cell", "task": "Task", "topology": "Topology", "trainer": "Trainer"}
@@ -166,12 +175,7 @@ def cell_has_the_cell_members(s: CellSubject) -> None:
     cell = s.cell
     if not isinstance(cell, nn.Module):
         raise Broken(f"the factory must return a torch.nn.Module, got {type(cell).__name__}")
-    missing = [
-        a
-        for a in ("input_size", "hidden_size", "output_size", "num_directions")
-        if not hasattr(cell, a)
-    ]
-    missing += [m for m in ("forward", "step") if not callable(getattr(cell, m, None))]
+    missing = missing_cell_members(cell)
     if missing:
         raise Broken(f"missing {', '.join(missing)}")
     if not (isinstance(cell.output_size, int) and cell.output_size > 0):

@@ -131,13 +131,21 @@ class ChunkedTopology(Protocol):
         ...
 
 
+CELL_ATTRIBUTES = ("input_size", "hidden_size", "output_size", "num_directions")
+CELL_METHODS = ("forward", "step")
+
+
+def missing_cell_members(cell: object) -> list[str]:
+    """The Cell contract's attributes and methods that `cell` lacks."""
+    missing = [a for a in CELL_ATTRIBUTES if not hasattr(cell, a)]
+    return missing + [m for m in CELL_METHODS if not callable(getattr(cell, m, None))]
+
+
 def check_cell(cell: object, owner: str) -> None:
     """Raise PluginError naming `owner` if `cell` does not satisfy the Cell contract."""
     from torch import nn
 
-    attrs = ("input_size", "hidden_size", "output_size", "num_directions")
-    missing = [a for a in attrs if not hasattr(cell, a)]
-    missing += [m for m in ("forward", "step") if not callable(getattr(cell, m, None))]
+    missing = missing_cell_members(cell)
     if not isinstance(cell, nn.Module) or missing:
         what = ", ".join(missing) if missing else "it is not a torch.nn.Module"
         raise PluginError(

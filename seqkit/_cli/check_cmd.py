@@ -6,6 +6,7 @@ import json
 
 import click
 
+from seqkit._cli.params import kind_of
 from seqkit._errors import ConfigError, UnknownNameError
 from seqkit._registry import KINDS, get_registry
 
@@ -52,12 +53,4 @@ def select(
         if plugin not in known:
             raise UnknownNameError("plugin", plugin, known)
         return [(k, e.name) for k in KINDS for e in registry.entries(k) if e.plugin == plugin]
-    chosen = []
-    for name in names:
-        kinds = [kind] if kind else [k for k in KINDS if name in registry.names(k)]
-        if not kinds or name not in registry.names(kinds[0]):
-            raise UnknownNameError(kind or "name", name, [n for _, n in every])
-        if len(kinds) > 1:
-            raise ConfigError(f"'{name}' names a {' and a '.join(kinds)}; choose with --kind")
-        chosen.append((kinds[0], name))
-    return chosen
+    return [(kind_of(name, kind), name) for name in names]

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from seqkit._errors import ConfigError, UnknownNameError
+from seqkit._cli.params import kind_of
 from seqkit._registry import KINDS, PLURALS, Entry, get_registry
 
 KIND_OF = {plural: kind for kind, plural in PLURALS.items()}
@@ -80,16 +80,8 @@ def list_cmd(what: str | None, verbose: bool, as_json: bool) -> None:
 def describe_cmd(name: str, kind: str | None, as_json: bool) -> None:
     """What NAME is (a cell, topology, task or trainer), who provides it, and every
     option it takes: help, type, default, choices and bounds."""
-    registry = get_registry()
-    kinds = [kind] if kind else [k for k in KINDS if name in registry.names(k)]
-    if not kinds:
-        every = [n for k in KINDS for n in registry.names(k)]
-        raise UnknownNameError("name", name, every)
-    if len(kinds) > 1:
-        raise ConfigError(
-            f"'{name}' names a {' and a '.join(kinds)}; choose with --kind {'|'.join(kinds)}"
-        )
-    info = entry_info(registry.get(kinds[0], name))
+    kind = kind_of(name, kind)
+    info = entry_info(get_registry().get(kind, name))
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return

@@ -7,8 +7,8 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from seqkit._errors import ConfigError, SeqkitError
-from seqkit._registry import get_registry
+from seqkit._errors import ConfigError, SeqkitError, UnknownNameError
+from seqkit._registry import KINDS, get_registry
 
 
 class RegistryName(click.ParamType):
@@ -78,6 +78,23 @@ def complete_options(kind: str) -> Any:
         ]
 
     return complete
+
+
+def kind_of(name: str, kind: str | None = None) -> str:
+    """Which kind `name` is: `kind` if given (the name must be one), else the one kind
+    that registers it; an unknown or ambiguous name is one error saying what to do."""
+    registry = get_registry()
+    if kind is not None:
+        registry.get(kind, name)  # unknown: did-you-mean among that kind
+        return kind
+    kinds = [k for k in KINDS if name in registry.names(k)]
+    if not kinds:
+        raise UnknownNameError("name", name, [n for k in KINDS for n in registry.names(k)])
+    if len(kinds) > 1:
+        raise ConfigError(
+            f"'{name}' names a {' and a '.join(kinds)}; choose with --kind {'|'.join(kinds)}"
+        )
+    return kinds[0]
 
 
 def parse_cells(value: str) -> list[str]:
