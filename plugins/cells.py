@@ -3,9 +3,10 @@
 The implementations live in `seqkit_plugins.recurrent` and are imported (with torch)
 when a cell is first built, so listing and help stay instant. Each has two ways to run,
 chosen by the cell option `impl`: `fused` runs torch's `nn.RNN/LSTM/GRU`; `scratch` runs
-the equations written out in `seqkit_plugins.scratch`; `auto` (the default) holds
-torch's module and uses the faster of the two where it measured faster here (see
-`seqkit_plugins.recurrent`).
+the equations written out in `seqkit_plugins.scratch`; for the RNN and GRU, `kernels`
+runs the CPU time loops of `seqkit_plugins.sequence_kernels` on torch's module's weights.
+`auto` (the default) lets seqkit time `fused` against `kernels` on a run long enough to
+pay for it (`tune=`), and otherwise follows the rule in `seqkit_plugins.recurrent`.
 """
 
 from __future__ import annotations
@@ -34,12 +35,22 @@ COMMON = {
     "init_gain": Option(
         1.0, "scale of an orthogonal or identity W_hh (1.5 explodes)", min=0.0, max=100.0
     ),
-    "impl": Option(
-        "auto",
-        "fused: torch's module; scratch: equations written out; auto: the faster here",
-        choices=("auto", "fused", "scratch"),
-    ),
 }
+
+LOOPED_IMPL = Option(
+    "auto",
+    "fused: torch's module; kernels: seqkit's CPU time loops; scratch: equations written "
+    "out; auto: the faster of fused and kernels",
+    choices=("auto", "fused", "kernels", "scratch"),
+    tune=("fused", "kernels"),
+)
+"""The RNN and GRU: torch's module or seqkit's kernels, whichever a run measures faster."""
+LSTM_IMPL = Option(
+    "auto",
+    "fused: torch's module; scratch: equations written out; auto: fused",
+    choices=("auto", "fused", "scratch"),
+)
+"""The LSTM: torch's CPU LSTM is one fused oneDNN kernel, which seqkit's do not beat."""
 
 
 HINTS = {"precision": "on the CPU, --cell-opt impl=scratch runs the equations in plain ops"}
@@ -53,7 +64,7 @@ def register_cells(register: Any) -> None:
         "rnn",
         lazy("seqkit_plugins.recurrent:rnn"),
         description="Elman RNN, tanh (or relu)",
-        options={**COMMON, "nonlinearity": nonlinearity},
+        options={**COMMON, "impl": LOOPED_IMPL, "nonlinearity": nonlinearity},
         hints=HINTS,
     )
     forget = Option(
@@ -66,13 +77,13 @@ def register_cells(register: Any) -> None:
         "lstm",
         lazy("seqkit_plugins.recurrent:lstm"),
         description="Long short-term memory",
-        options={**COMMON, "forget_bias": forget},
+        options={**COMMON, "impl": LSTM_IMPL, "forget_bias": forget},
         hints=HINTS,
     )
     register(
         "gru",
         lazy("seqkit_plugins.recurrent:gru"),
         description="Gated recurrent unit",
-        options=COMMON,
+        options={**COMMON, "impl": LOOPED_IMPL},
         hints=HINTS,
     )

@@ -15,6 +15,9 @@ time loops in `seqkit_plugins.sequence_kernels` (no autograd graph per step; a
 hand-written backward) on the same parameters. Their step took 0.54x-0.87x (RNN) and
 0.59x-0.93x (GRU) of torch's there; at larger sizes torch's was as fast or faster
 (RNN H=256: 1.12x, GRU H=50-64: 1.08x-1.57x), and torch's CPU LSTM is one oneDNN kernel.
+`kernels` (RNN and GRU) runs those loops on the CPU at any size and length; on CUDA and
+under autocast it runs torch's module. On a long run, seqkit times `fused` against
+`kernels` and runs the faster (the option's `tune=`); `auto` is the rule above.
 """
 
 from __future__ import annotations
@@ -74,7 +77,9 @@ class Recurrent(nn.Module):
             )
         init_recurrent(self.rnn, kind, hidden_size, init, init_gain, forget_bias)
         self._written_out: ScratchLayers | None = None
-        if impl == "auto" and hidden_size <= KERNEL_MAX_HIDDEN.get(kind, 0):
+        if impl == "kernels" and kind not in KERNEL_MAX_HIDDEN:
+            raise ConfigError(f"cell '{kind}' has no impl=kernels; use impl=fused or scratch")
+        if impl == "kernels" or (impl == "auto" and hidden_size <= KERNEL_MAX_HIDDEN.get(kind, 0)):
             # Outside the module tree, on torch's module's Parameter objects (rebound at
             # each use): one set of weights, one state dict. Its own initial weights are
             # drawn on a forked RNG, so the seeded initialisation of everything built
@@ -90,7 +95,7 @@ class Recurrent(nn.Module):
         if (
             written is not None
             and x.device.type == "cpu"
-            and x.shape[1] >= 16
+            and (x.shape[1] >= 16 or self.impl == "kernels")
             and not torch.is_autocast_enabled("cpu")  # the kernels are float32/64 only
         ):
             written._parameters.update(self.rnn._parameters)  # after assign=True too

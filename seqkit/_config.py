@@ -50,9 +50,11 @@ class RunConfig:
     normalize: bool = True
     checkpoint_every: int = 1
     """Write checkpoint.pt every N epochs (and at the end); 0: only at the end."""
-    threads: int | None = None
-    """CPU intra-op threads; None ("auto"): 1 for small models (hidden size < 256), where
-    more threads buy little and a busy neighbour makes them much slower; else torch's."""
+    threads: int | str | None = None
+    """CPU intra-op threads; None or "auto": chosen by measurement on a long run (1 or
+    every usable core, see `seqkit._tuning`), else 1 for small models (hidden size < 256),
+    where more threads buy little and a busy neighbour makes them much slower, else
+    torch's. A run records the number it used."""
     tbptt: int = 0
     """Truncated backpropagation through time: K > 0 trains on chunks of K steps and
     carries the state across chunks, detached, so memory is bounded in the length."""
@@ -158,12 +160,13 @@ def usable_cores() -> int:
 
 
 def _check_threads(value: Any) -> None:
-    """--threads: unset, or 1 to the number of usable cores (more only oversubscribe)."""
-    if value is None:
+    """--threads: unset or "auto", or 1 to the number of usable cores (more only
+    oversubscribe)."""
+    if value is None or value == "auto":
         return
     cores = usable_cores()
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"--threads must be an integer from 1 to {cores} (got {value!r})")
+        raise ConfigError(f"--threads must be auto or an integer from 1 to {cores} (got {value!r})")
     if value > cores:
         raise ConfigError(
             f"--threads {value} is more than the {cores} CPU core{'s' if cores > 1 else ''} "
@@ -207,7 +210,8 @@ def read_settings(path: Path, where: str | None = None) -> dict[str, Any]:
         raise ConfigError(f"{where}: nested too deeply to be a settings file") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: must hold a table of settings (got {type(data).__name__})")
-    data.pop("versions", None)  # recorded in a run's config.json, not a setting
+    for record in ("versions", "tuning"):  # recorded in a run's config.json, not settings
+        data.pop(record, None)
     settings = {str(key).replace("-", "_"): value for key, value in data.items()}
     known = {f.name for f in fields(RunConfig)}
     unknown = sorted(set(settings) - known)

@@ -14,7 +14,12 @@ class Option:
     """One option a plugin accepts: its default, type (from the default), and limits.
 
     `flag=True` on a cell option also makes it a flag of its own on the commands that
-    define a run (`num_layers` -> `--num-layers`), besides `--cell-opt num_layers=2`."""
+    define a run (`num_layers` -> `--num-layers`), besides `--cell-opt num_layers=2`.
+
+    `tune=(a, b, ...)` on a cell option: when a run leaves the option at its default
+    (typically `"auto"`, the plugin's own rule) and is long enough to pay for it, seqkit
+    times a few training steps with each of these values and runs with the fastest
+    (`seqkit.RunConfig.threads` is chosen the same way); see docs/scaling.md."""
 
     default: Any
     help: str = ""
@@ -22,6 +27,15 @@ class Option:
     min: float | None = None
     max: float | None = None
     flag: bool = False
+    tune: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        for value in self.tune:
+            if value == self.default or (self.choices is not None and value not in self.choices):
+                raise ValueError(
+                    f"Option tune= values must be choices other than the default "
+                    f"{self.default!r} (got {value!r})"
+                )
 
     @property
     def type(self) -> type:
@@ -38,6 +52,7 @@ class Option:
             "min": self.min,
             "max": self.max,
             "flag": self.flag,
+            "tune": list(self.tune),
         }
 
     def coerce(self, owner: str, name: str, value: Any) -> Any:

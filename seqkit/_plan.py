@@ -27,6 +27,7 @@ from seqkit._interfaces import ChecksSettings, IOSpec, RunsDistributed, Task, ch
 from seqkit._optim import OPTIMIZERS
 from seqkit._registry import Registry, Resolved, get_registry
 from seqkit._resources import check_memory
+from seqkit._tuning import tunable
 
 HYPER_PARAMETERS = tuple(FALLBACK)
 """Settings whose default is the task's (`Task.defaults`), else seqkit's FALLBACK."""
@@ -44,6 +45,8 @@ class Plan:
     """The trainer object, built once from its resolved options."""
     device: torch.device
     registry: Registry
+    tunable: dict[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
+    """What the run leaves to measurement (`seqkit._tuning`): threads, tuned cell options."""
 
     def build_model(self) -> nn.Module:
         """A freshly initialised model (from torch's current RNG state)."""
@@ -81,6 +84,7 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
         trainer_part.build(),
         distributed.local_device(device),
         registry,
+        tunable(config, cell, device),
     )
     check_trainer(the_plan)
     check_together(the_plan)
@@ -117,7 +121,8 @@ def resolve_config(
         device=str(device),
         **filled,
     )
-    resolved.threads = config.threads or default_threads(device, resolved.hidden_size or 0)
+    if config.threads in (None, "auto"):
+        resolved.threads = default_threads(device, resolved.hidden_size or 0)
     resolved.validate()
     if resolved.optimizer not in OPTIMIZERS:
         raise UnknownNameError("optimizer", str(resolved.optimizer), OPTIMIZERS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import platform
 import shutil
 import time
@@ -16,12 +18,13 @@ import torch
 from torch import nn
 
 from seqkit import _distributed as distributed
+from seqkit import _drawing as drawing
 from seqkit import _rundir as rundir
 from seqkit import _tensorboard as tensorboard_log
 from seqkit._checkpoint import Checkpoint, Checkpointer
 from seqkit._config import RunConfig
-from seqkit._diagnostics import plots
 from seqkit._diagnostics.probe import GradientProbe
+from seqkit._drawing import Drawer
 from seqkit._errors import ConfigError, Interrupted, NonFiniteError
 from seqkit._evaluate import evaluate
 from seqkit._interfaces import Callback, Data, History, Task
@@ -29,6 +32,7 @@ from seqkit._normalize import Standardized
 from seqkit._plan import Plan, plan
 from seqkit._registry import Registry
 from seqkit._tensorboard import TensorBoardLog
+from seqkit._tuning import Tuning, tune
 
 RECORD_BOOKKEEPING = ("epoch", "step", "epoch_time", "train_time")
 """The keys of an epoch record that are not metrics."""
@@ -53,6 +57,8 @@ class RunResult:
     versions: dict[str, str] = field(default_factory=dict)
     diagnostics: dict[str, Any] | None = None
     """GradientProbe's records when `probe_every` was set."""
+    tuning: Tuning | None = None
+    """How threads and tuned cell options were chosen (None for a resumed run)."""
 
     def summary(self) -> dict[str, Any]:
         """The closing summary as plain JSON-able data."""
@@ -77,6 +83,7 @@ class RunResult:
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "examples": self.examples,
             "gradients": gradient_summary(self.diagnostics) if self.diagnostics else None,
+            "tuning": self.tuning.as_dict() if self.tuning else None,
             "config": self.config.as_dict(),
             "versions": self.versions,
             "run_dir": str(self.run_dir) if self.run_dir else None,
@@ -97,16 +104,6 @@ def gradient_summary(diagnostics: dict[str, Any]) -> dict[str, Any]:
 
     records = diagnostics["records"]
     return {"init": brief(records[0]), "end": brief(records[-1])}
-
-
-def write_diagnostics(out_dir: Path, diagnostics: dict[str, Any], title: str) -> None:
-    """gradients.json, gradient_flow.png (each record, init dashed) and grad_norm.png."""
-    rundir.write_json(out_dir / "gradients.json", diagnostics)
-    plots.plot_probe_records(out_dir / "gradient_flow.png", diagnostics, title)
-    if diagnostics["grad_norm"]:
-        plots.plot_grad_norms(
-            out_dir / "grad_norm.png", diagnostics["grad_norm"], diagnostics["grad_clip"], title
-        )
 
 
 def make_data(task: Task, seed: int, device: torch.device) -> Data:
@@ -134,10 +131,10 @@ def assemble_model(the_plan: Plan, train_x: torch.Tensor, train_y: torch.Tensor)
 
 
 @contextmanager
-def cpu_threads(threads: int | None) -> Iterator[None]:
+def cpu_threads(threads: int | str | None) -> Iterator[None]:
     """Run with torch's intra-op thread count set to `threads`, restored after."""
     before = torch.get_num_threads()
-    if threads:
+    if isinstance(threads, int):
         torch.set_num_threads(threads)
     try:
         yield
@@ -181,14 +178,20 @@ def execute(
     callbacks: list[Callback],
     progress: Callable[[float], Callback] | None = None,
     resume: Checkpoint | None = None,
+    drawer: Drawer | None = None,
 ) -> RunResult:
     """Run a checked plan: data, model, callbacks, training, then what the run keeps.
     `progress(chance_loss)` builds a progress callback, if given; `resume` is a
-    checkpoint to continue from (see `resume`)."""
-    config, task, device = the_plan.config, the_plan.task, the_plan.device
+    checkpoint to continue from (see `resume`); `drawer` draws the run's plots in
+    another process (the caller waits for it), else they are drawn here."""
+    task, device = the_plan.task, the_plan.device
     if not distributed.is_main():  # under torchrun, rank 0 alone prints and writes
         out_dir, progress = None, None
-    data = make_data(task, config.seed, device)
+    data = make_data(task, the_plan.config.seed, device)
+    tuning = None
+    if resume is None:  # a resumed run runs as it was recorded
+        the_plan, tuning = tune(the_plan, data)
+    config = the_plan.config
     model = assemble_model(the_plan, data.train_x, data.train_y)
     if resume is not None:
         resume.restore_run(model, data)
@@ -197,7 +200,10 @@ def execute(
     if progress is not None:
         callbacks = [*callbacks, progress(chance)]
     if out_dir is not None:
-        callbacks = [*start_run_dir(out_dir, the_plan, data, versions, resume), *callbacks]
+        callbacks = [
+            *start_run_dir(out_dir, the_plan, data, versions, resume, tuning),
+            *callbacks,
+        ]
     probe = None
     if config.probe_every:
         dtype = torch.float64 if config.probe_dtype == "float64" else None
@@ -234,11 +240,12 @@ def execute(
         out_dir,
         versions,
         probe.as_dict() if probe is not None else None,
+        tuning,
     )
     if history.interrupted:
         raise Interrupted(interrupted_message(history, out_dir))
     if out_dir is not None:
-        finish_run_dir(out_dir, result)
+        finish_run_dir(out_dir, result, drawer)
     if history.non_finite:
         raise NonFiniteError(
             f"training stopped: {history.stopped}. Try --grad-clip 1.0 or a lower --lr"
@@ -253,6 +260,7 @@ def start_run_dir(
     data: Data,
     versions: dict[str, str],
     resume: Checkpoint | None,
+    tuning: Tuning | None = None,
 ) -> list[Callback]:
     """Prepare the run directory (a resumed run keeps the metrics of its complete epochs)
     and write the resolved configuration; the callbacks that write as training goes."""
@@ -266,7 +274,15 @@ def start_run_dir(
     else:  # epochs after the checkpoint will be run again: drop their lines
         kept = metrics_file.read_text().splitlines()[: resume.epoch]
         metrics_file.write_text("".join(line + "\n" for line in kept))
-    rundir.write_json(out_dir / rundir.CONFIG, {**config.as_dict(), "versions": versions})
+    recorded = {**config.as_dict(), "versions": versions}
+    if tuning is not None:
+        recorded["tuning"] = tuning.as_dict()
+    elif resume is not None:  # keep how the run's threads and kernels were chosen
+        with contextlib.suppress(OSError, ValueError):
+            earlier = json.loads((out_dir / rundir.CONFIG).read_text()).get("tuning")
+            if earlier is not None:
+                recorded["tuning"] = earlier
+    rundir.write_json(out_dir / rundir.CONFIG, recorded)
     writers: list[Callback] = [
         rundir.MetricsLog(metrics_file),
         Checkpointer(out_dir / rundir.CHECKPOINT, config.checkpoint_every, data.generator),
@@ -276,22 +292,46 @@ def start_run_dir(
     return writers
 
 
-def finish_run_dir(out_dir: Path, result: RunResult) -> None:
-    """summary.json, model.pt, loss.png and the gradient files of a finished run."""
-    config, history = result.config, result.history
-    title = f"{config.cell} on {config.task}"
+def finish_run_dir(out_dir: Path, result: RunResult, drawer: Drawer | None = None) -> None:
+    """summary.json, model.pt and gradients.json of a finished run, then its plots:
+    drawn here, or handed to `drawer` (the caller waits for it)."""
     rundir.write_json(out_dir / rundir.SUMMARY, result.summary())
     rundir.save_model(out_dir / rundir.MODEL, result.model)
-    if history.epochs:
-        rundir.plot_losses(
-            out_dir / rundir.PLOT,
-            history.epochs,
-            result.chance_loss,
-            title,
-            result.task.reference_losses,
-        )
     if result.diagnostics is not None:
-        write_diagnostics(out_dir, result.diagnostics, title)
+        rundir.write_json(out_dir / "gradients.json", result.diagnostics)
+    calls = plot_calls(out_dir, result)
+    if drawer is None:
+        drawing.call(calls)
+    else:
+        drawer.submit(calls)
+
+
+def plot_calls(out_dir: Path, result: RunResult) -> list[drawing.Call]:
+    """loss.png, and gradient_flow.png (each record, init dashed) and grad_norm.png when
+    the gradients were recorded: as calls for `seqkit._drawing`."""
+    config, history, diagnostics = result.config, result.history, result.diagnostics
+    title = f"{config.cell} on {config.task}"
+    calls: list[drawing.Call] = []
+    if history.epochs:
+        refs = result.task.reference_losses
+        args = (out_dir / rundir.PLOT, history.epochs, result.chance_loss, title, refs)
+        calls.append(("seqkit._rundir:plot_losses", args))
+    if diagnostics is not None:
+        calls.append(
+            (
+                "seqkit._diagnostics.plots:plot_probe_records",
+                (out_dir / "gradient_flow.png", diagnostics, title),
+            )
+        )
+        if diagnostics["grad_norm"]:
+            norms = (diagnostics["grad_norm"], diagnostics["grad_clip"])
+            calls.append(
+                (
+                    "seqkit._diagnostics.plots:plot_grad_norms",
+                    (out_dir / "grad_norm.png", *norms, title),
+                )
+            )
+    return calls
 
 
 def interrupted_message(history: History, out_dir: Path | None) -> str:
@@ -334,6 +374,7 @@ def resume(
     callbacks: Sequence[Callback] = (),
     progress: Callable[[float], Callback] | None = None,
     registry: Registry | None = None,
+    drawer: Drawer | None = None,
 ) -> RunResult:
     """Continue the run in `run_dir` from its checkpoint, with its own settings.
 
@@ -353,7 +394,7 @@ def resume(
     epochs = the_plan.config.epochs or 0
     if checkpoint.epoch >= epochs:
         raise ConfigError(f"{where}: the run already finished its {epochs} epochs")
-    return execute(the_plan, run_dir, list(callbacks), progress, resume=checkpoint)
+    return execute(the_plan, run_dir, list(callbacks), progress, resume=checkpoint, drawer=drawer)
 
 
 def _plain(t: torch.Tensor) -> Any:

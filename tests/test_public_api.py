@@ -262,7 +262,8 @@ def test_tasks_declare_their_headline_metric(registry):
 def test_list_verbose_shows_every_option_with_help_type_default_and_limits():
     out = CliRunner().invoke(cli, ["list", "cells", "-v"]).output
     assert re.search(r"forget_bias\s+float = 1\.0\s+\[-100, 100\]\s+initial forget-gate", out)
-    assert re.search(r"impl\s+str = 'auto'\s+\{auto, fused, scratch\}", out)
+    assert re.search(r"impl\s+str = 'auto'\s+\{auto, fused, scratch\}", out)  # the LSTM's
+    assert re.search(r"impl\s+str = 'auto'\s+\{auto, fused, kernels, scratch\}.*times fused", out)
     assert re.search(r"num_layers\s+int = 1\s+\[1, 64\]\s+stacked.*\(also --num-layers\)", out)
 
 
@@ -274,10 +275,13 @@ def test_list_json_describes_every_option_of_every_kind(registry):
             declared = registry.get(kind, row["name"]).options
             assert set(row["options"]) == set(declared)
             for name, info in row["options"].items():
-                assert set(info) == {"help", "type", "default", "choices", "min", "max", "flag"}
+                assert set(info) == {
+                    *("help", "type", "default", "choices", "min", "max", "flag", "tune")
+                }
                 assert info["default"] == declared[name].default
     gru = next(r for r in table["cells"] if r["name"] == "gru")["options"]
     assert gru["num_layers"]["flag"] is True and gru["impl"]["flag"] is False
+    assert gru["impl"]["tune"] == ["fused", "kernels"] and gru["num_layers"]["tune"] == []
     seq_len = next(r for r in table["tasks"] if r["name"] == "adding")["options"]["seq_len"]
     assert seq_len["type"] == "int" and seq_len["min"] >= 1 and seq_len["help"]
 

@@ -115,8 +115,11 @@ def test_completion_of_plugin_option_keys_and_values():
     assert complete("seqkit run --cell gru --cell-opt impl=") == [
         "impl=auto",
         "impl=fused",
+        "impl=kernels",
         "impl=scratch",
     ]
+    assert "impl=kernels" not in complete("seqkit run --cell lstm --cell-opt impl=")
+    assert complete("seqkit run --threads a") == ["auto"]
     assert complete("seqkit run --cell gru --cell-opt bidirectional=t") == ["bidirectional=true"]
     assert complete("seqkit run --cell gru --task adding --task-opt seq") == ["seq_len="]
     assert complete("seqkit run --topology-opt feed=p") == ["feed=prediction"]

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from seqkit._cli.params import RegistryName, complete_cells, complete_options
+from seqkit._cli.params import THREADS, RegistryName, complete_cells, complete_options
 from seqkit._config import RunConfig, read_settings
 from seqkit._options import parse_pairs
 from seqkit._registry import get_registry
@@ -64,8 +64,9 @@ CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
     ),
     click.option(
         "--threads",
-        type=int,
-        help="CPU threads [default: 1 below hidden size 256, else torch's].",
+        type=THREADS,
+        help="CPU threads: auto times 1 against every core on a long run (else 1 below "
+        "hidden size 256, torch's above), or N [default: auto].",
     ),
     click.option(
         "--tbptt",

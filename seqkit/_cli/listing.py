@@ -41,6 +41,8 @@ def option_lines(info: dict[str, Any], indent: str = "      ") -> list[str]:
             limits = f"  [{low}, {high}]"
         kind = f"{o['type']} = {o['default']!r}"
         flag = f"  (also --{name.replace('_', '-')})" if o.get("flag") else ""
+        if o.get("tune"):
+            flag += f"  ({o['default']}: a long run times {', '.join(map(str, o['tune']))})"
         lines.append(f"{indent}{name:<{width}}  {kind}{limits}  {o['help']}{flag}".rstrip())
     return lines
 

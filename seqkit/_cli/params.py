@@ -106,3 +106,31 @@ def parse_cells(value: str) -> list[str]:
     for name in names:
         registry.get("cell", name)  # unknown names: did-you-mean, exit 2
     return names
+
+
+class Threads(click.ParamType):
+    """`--threads`: `auto` (chosen by measurement) or a number of CPU threads."""
+
+    name = "threads"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return "auto"
+        try:
+            return int(text)
+        except ValueError:
+            self.fail(f"must be auto or a number of threads (got {value!r})", param, ctx)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "auto|N"
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        return [CompletionItem("auto")] if "auto".startswith(incomplete) else []
+
+
+THREADS = Threads()

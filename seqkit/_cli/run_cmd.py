@@ -7,7 +7,7 @@ import math
 import signal
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from seqkit._cli.config_options import (
     given_settings,
     was_given,
 )
+from seqkit._drawing import Drawer
 from seqkit._errors import ConfigError, Interrupted, WorkerFailed
 from seqkit._interfaces import Callback, TrainState
 from seqkit._progress import BarProgress, PlainProgress
@@ -89,8 +90,9 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
             saved = plan(read_run_config(resume_dir, f"--resume {resume_dir}"))
             launch_workers(kw["nproc"], saved, resume_dir)
             return
-        with interrupt.installed():
-            result = resume(resume_dir, callbacks=[interrupt], progress=progress)
+        with interrupt.installed(), Drawer() as drawer:
+            result = resume(resume_dir, callbacks=[interrupt], progress=progress, drawer=drawer)
+            report(result, kw["as_json"], drawer)
     else:
         config = config_from_options(kw)
         the_plan = plan(config)  # every check, before anything is written
@@ -101,14 +103,23 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
             pin = [] if kw["out"] else ["--out", str(out)]  # one directory for every worker
             launch_workers(kw["nproc"], the_plan, out, pin)
             return
-        with interrupt.installed():
-            result = execute(the_plan, out, [interrupt], progress=progress)
+        # Rank 0 alone draws; under torchrun the others pass no drawer.
+        with interrupt.installed(), Drawer() if distributed.is_main() else nullcontext() as drawer:
+            result = execute(the_plan, out, [interrupt], progress=progress, drawer=drawer)
+            report(result, kw["as_json"], drawer)
+
+
+def report(result: RunResult, as_json: bool, drawer: Drawer | None) -> None:
+    """The summary, printed while the run's plots are drawn; returns when they are."""
     if not distributed.is_main():
         return
-    if kw["as_json"]:
+    if as_json:
         click.echo(json.dumps(result.summary(), default=str))
     else:
         print_summary(result)
+    sys.stdout.flush()
+    if drawer is not None:
+        drawer.wait()
 
 
 def launch_workers(nproc: int, the_plan: Plan, out: Path, extra: Sequence[str] = ()) -> None:
@@ -234,6 +245,11 @@ def print_summary(result: RunResult) -> None:
                 f"1e{g['log10_vanishing_factor']:+.1f}; below 1e-6 of its value at T "
                 + (f"{drop} steps back" if drop is not None else "nowhere")
             )
+    tuning = s.get("tuning")
+    if tuning and tuning["how"] != "not measured":
+        from seqkit._tuning import Tuning  # torch is loaded: a run has just ended
+
+        click.echo(f"  {'ran with':<13} {Tuning(**tuning).describe()}")
     if s["stopped"]:
         click.echo(f"  stopped: {s['stopped']}")
     click.secho("examples", bold=True)

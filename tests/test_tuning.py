@@ -1,0 +1,163 @@
+"""Threads and kernels chosen by measurement (`--threads auto`, `impl=auto`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+from seqkit_plugins.recurrent import Recurrent
+
+import seqkit
+from seqkit import _tuning as tuning
+from seqkit._cli.main import cli
+from seqkit._config import RunConfig
+from seqkit._plan import plan
+from seqkit._runner import make_data
+
+SMALL = dict(
+    cell="gru",
+    task="sum",
+    epochs=4,
+    hidden_size=16,
+    batch_size=16,
+    task_options={"num_samples": 256},
+)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(tuning.CACHE_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache" / "tuning.json"
+
+
+@pytest.fixture
+def long_enough(monkeypatch):
+    """Every run counts as long enough to time, with trials allowed to cost it all."""
+    monkeypatch.setattr(tuning, "MIN_RUN_S", 0.0)
+    monkeypatch.setattr(tuning, "MAX_COST", 1e9)
+
+
+def _tuned(**settings):
+    the_plan = plan(RunConfig(**{**SMALL, **settings}))
+    return tuning.tune(the_plan, make_data(the_plan.task, 0, the_plan.device))
+
+
+def test_the_first_candidate_within_the_margin_wins():
+    one, two = {"threads": 1}, {"threads": 2}
+    assert tuning.fastest([(one, 1.0), (two, 0.97)]) == one  # within 5%: fewer threads
+    assert tuning.fastest([(one, 1.0), (two, 0.9)]) == two
+    fused, kernels = {"impl": "fused"}, {"impl": "kernels"}
+    assert tuning.fastest([(fused, 2.0), (kernels, 1.0)]) == kernels
+
+
+def test_a_short_run_keeps_the_rules_and_says_why(cache):
+    the_plan, how = _tuned()
+    assert how.how == "not measured" and "expected to take" in how.reason
+    assert how.expected_s is not None and how.expected_s < tuning.MIN_RUN_S
+    assert the_plan.config.cell_options["impl"] == "auto" and the_plan.config.threads == 1
+    assert not cache.exists()
+
+
+def test_a_long_run_times_each_candidate_keeps_the_fastest_and_caches_it(cache, long_enough):
+    the_plan, how = _tuned()
+    assert how.how == "measured"
+    cores = seqkit._config.usable_cores()
+    threads = sorted({1, cores})
+    labels = {f"threads={t} impl={i}" for t in threads for i in ("fused", "kernels")}
+    assert set(how.times_ms) == labels | {"default"}
+    assert all(ms > 0 for ms in how.times_ms.values())
+    # The plan runs what was chosen, and the choice is the fastest within the margin.
+    assert the_plan.config.cell_options["impl"] == how.options["impl"] in ("fused", "kernels")
+    assert the_plan.cell.options["impl"] == how.options["impl"]
+    assert the_plan.config.threads == how.threads in threads
+    best = min(v for k, v in how.times_ms.items() if k != "default")
+    assert how.times_ms[f"threads={how.threads} impl={how.options['impl']}"] <= best * 1.05
+    # A second run of the same shape reads the cache instead of timing again.
+    entry = json.loads(cache.read_text())
+    assert len(entry) == 1
+    again_plan, again = _tuned()
+    assert again.how == "cached" and again.options == how.options
+    assert again_plan.config.threads == how.threads
+    # Another shape is another entry.
+    _, other = _tuned(hidden_size=12)
+    assert other.how == "measured" and len(json.loads(cache.read_text())) == 2
+
+
+def test_pinned_settings_are_not_timed(cache, long_enough):
+    the_plan, how = _tuned(threads=1, cell_options={"impl": "fused"})
+    assert how.how == "not measured" and how.reason == "as set" and not how.times_ms
+    assert the_plan.config.cell_options["impl"] == "fused"
+    # Only the threads left to choose: the impl stays as given.
+    _, how = _tuned(cell_options={"impl": "kernels"})
+    assert all("impl" not in k for k in how.times_ms)
+
+
+def test_the_lstm_has_no_kernels_to_try(cache, long_enough):
+    the_plan = plan(RunConfig(**{**SMALL, "cell": "lstm"}))
+    assert "impl" not in the_plan.tunable
+    with pytest.raises(seqkit.ConfigError, match="no impl=kernels"):
+        Recurrent("lstm", 1, 4, impl="kernels")
+
+
+def test_an_unreadable_cache_counts_as_empty_and_is_rewritten(cache, long_enough):
+    cache.parent.mkdir(parents=True)
+    cache.write_text("{ not json")
+    _, how = _tuned()
+    assert how.how == "measured" and len(json.loads(cache.read_text())) == 1
+
+
+def test_trials_leave_the_run_exactly_as_the_pinned_choice_runs_it(tmp_path, long_enough):
+    """Reproducible: a measured run equals a rerun from its config.json (which pins the
+    choice), step for step: the trials touch no random stream of the run."""
+    tuned = seqkit.run(**SMALL, out=tmp_path / "a")
+    recorded = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert recorded["tuning"]["how"] == "measured"
+    assert recorded["threads"] == tuned.tuning.threads
+    assert recorded["cell_options"]["impl"] == tuned.tuning.options["impl"]
+    again = seqkit.run(RunConfig.from_file(tmp_path / "a" / "config.json"))
+    assert again.tuning.how == "not measured" and again.tuning.reason == "as set"
+    assert [r["train_loss"] for r in again.history.epochs] == [
+        r["train_loss"] for r in tuned.history.epochs
+    ]
+    assert tuned.summary()["tuning"]["how"] == "measured"
+    assert tuned.metrics["val_loss"] < 0.1 * tuned.chance_loss  # it also learned
+
+
+def test_the_kernels_compute_what_torchs_module_does():
+    torch.manual_seed(0)
+    fused = Recurrent("gru", 3, 40, impl="fused").double()
+    torch.manual_seed(0)
+    kernels = Recurrent("gru", 3, 40, impl="kernels").double()
+    assert kernels._written_out is not None  # at hidden size 40, past auto's rule
+    x = torch.randn(4, 5, 3, dtype=torch.float64)  # and on 5 steps, under auto's 16
+    torch.testing.assert_close(kernels(x)[0], fused(x)[0], rtol=0, atol=1e-12)
+
+
+def test_threads_on_the_command_line(tmp_path, cache):
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["run", "--cell", "gru", "--task", "sum", "--threads", "many"])
+    assert bad.exit_code == 2
+    assert "--threads" in bad.output and "must be auto or a number" in bad.output
+    assert "Traceback" not in bad.output
+    out = tmp_path / "r"
+    argv = ["run", "--cell", "gru", "--task", "sum", "--epochs", "1", "--hidden-size", "8"]
+    ok = runner.invoke(cli, [*argv, "--threads", "auto", "--quiet", "--out", str(out)])
+    assert ok.exit_code == 0, ok.output
+    recorded = json.loads((out / "config.json").read_text())
+    assert (
+        isinstance(recorded["threads"], int)
+        and recorded["tuning"]["threads"] == (recorded["threads"])
+    )
+    # A saved run's config.json is a settings file: its records are not settings.
+    again = runner.invoke(cli, ["run", "--config", str(out / "config.json"), "--quiet"])
+    assert again.exit_code == 0, again.output
+
+
+def test_tune_values_must_be_other_choices():
+    with pytest.raises(ValueError, match="tune= values"):
+        seqkit.Option("auto", choices=("auto", "a"), tune=("b",))
+    with pytest.raises(ValueError, match="tune= values"):
+        seqkit.Option("auto", choices=("auto", "a"), tune=("auto",))
+    assert seqkit.Option("auto", choices=("auto", "a"), tune=("a",)).describe()["tune"] == ["a"]
