@@ -29,6 +29,13 @@ ROWS = {
     "seqkit run --help": [PY, "-m", "seqkit", "run", "--help"],
     "seqkit describe lstm": [PY, "-m", "seqkit", "describe", "lstm"],
     "import torch": [PY, "-c", "import torch"],
+    # torch's optimizers import torch._dynamo when first built: a fixed cost inside every
+    # run's training time (and the notebook's), shown here against `import torch`.
+    "import torch + first optimizer": [
+        PY,
+        "-c",
+        "import torch; torch.optim.Adam([torch.zeros(1, requires_grad=True)])",
+    ],
 }
 
 
@@ -57,6 +64,7 @@ def main() -> None:
     median = {name: statistics.median(ts) for name, ts in times.items()}
     baseline = {name: "import click" for name in median} | {
         "main job overhead": "import torch",
+        "import torch + first optimizer": "import torch",
         "import torch": "import click",
     }
     rows = [

@@ -1,8 +1,13 @@
-"""One CPU thread against two for a training step, on an idle machine and beside a busy
+"""Threads and kernels for a training step: torch's default, every fixed choice, and
+what `--threads auto` / `impl=auto` choose, on an idle machine and beside a busy
 neighbour (a second process multiplying matrices on one core), at three sizes.
 
-Ratios are two-thread time / one-thread time, alternated in this process, median of the
-rounds: above 1 means the second thread costs more than it gives.
+Per row, the candidates take turns within each round (medians of the rounds): torch's
+module on torch's default thread count, each fixed (threads, impl) pair, and seqkit's
+choice, made by `seqkit._tuning` under the same conditions (a fresh cache, the
+neighbour running) for a run of the row's shape long enough to be timed. Reported:
+torch's default / auto (>= 1.0 means auto is at least as fast) and auto / the best
+fixed choice (<= 1.2 is the target), and what the trials cost as a share of the run.
 
     python -m benchmarks.threads
 """
@@ -11,19 +16,41 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import statistics
+import tempfile
 import time
 
 import torch
 from seqkit_plugins.recurrent import Recurrent
 
 from benchmarks.common import write
+from seqkit import _tuning as tuning
+from seqkit._config import RunConfig, usable_cores
+from seqkit._plan import plan
+from seqkit._runner import make_data
 
-SIZES = {  # cell, B, T, D, H
-    "notebook sum (gru)": ("gru", 250, 6, 1, 50),
-    "long tiny (rnn, T=2000)": ("rnn", 50, 2000, 10, 5),
-    "compute (lstm, H=256)": ("lstm", 64, 100, 32, 256),
-}
+SIZES = {  # cell, B, T, D, H, and the seqkit run of that shape
+    "notebook sum (gru)": (
+        "gru", 250, 6, 1, 50,
+        dict(task="sum", batch_size=250, task_options={"num_samples": 250}),
+    ),
+    "long tiny (rnn, T=2000)": (
+        "rnn", 50, 2000, 10, 5,
+        dict(task="meansign", trainer="fullbatch",
+             task_options={"num_samples": 50, "seq_len": 2000, "input_size": 10}),
+    ),
+    "compute (lstm, H=256)": (
+        "lstm", 64, 100, 32, 256,
+        dict(task="meansign", batch_size=64,
+             task_options={"num_samples": 64, "seq_len": 100, "input_size": 32}),
+    ),
+}  # fmt: skip
+
+
+EPOCHS = {"gru": 2000, "rnn": 400, "lstm": 60}
+"""Epochs that make each row's run about a minute long on a 2-core CPU (the trials'
+budget is a share of the run)."""
 
 
 def busy(stop: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
@@ -33,30 +60,69 @@ def busy(stop: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-
         a = (a @ a).tanh()
 
 
-def step_time(cell: Recurrent, x: torch.Tensor, threads: int, reps: int) -> float:
+def step(cell: Recurrent, x: torch.Tensor, opt: torch.optim.Optimizer, threads: int) -> float:
     torch.set_num_threads(threads)
-    opt = torch.optim.Adam(cell.parameters())
     t0 = time.perf_counter()
-    for _ in range(reps):
-        out, _ = cell(x)
-        out.square().mean().backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-    return (time.perf_counter() - t0) / reps
+    out, _ = cell(x)
+    out.square().mean().backward()
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    return time.perf_counter() - t0
 
 
-def measure(kind: str, b: int, t: int, d: int, h: int, rounds: int) -> tuple[float, float]:
-    cell = Recurrent(kind, d, h)
+def auto_choice(kind: str, h: int, run: dict) -> tuple[dict, float]:
+    """What seqkit chooses for a run of this shape of about a minute, here and now, and
+    what the trials cost as a share of that run."""
+    config = RunConfig(cell=kind, hidden_size=h, epochs=EPOCHS[kind], **run)
+    the_plan = plan(config)
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ[tuning.CACHE_ENV] = cache
+        chosen, how = tuning.tune(the_plan, make_data(the_plan.task, 0, the_plan.device))
+    assert how.how == "measured", how
+    assert how.expected_s is not None
+    impl = chosen.config.cell_options.get("impl", "fused")
+    if impl == "auto":  # the LSTM, whose auto is torch's fused module
+        impl = "fused"
+    return {"threads": chosen.config.threads, "impl": impl}, how.cost_s / how.expected_s
+
+
+def measure(name: str, rounds: int) -> dict:
+    kind, b, t, d, h, run = SIZES[name]
+    default_threads = torch.get_num_threads()
+    impls = ["fused", "kernels"] if kind != "lstm" else ["fused"]
+    fixed = [(n, i) for n in sorted({1, usable_cores()}) for i in impls]
+    choice, cost = auto_choice(kind, h, run)
     x = torch.randn(b, t, d)
+    cells = {i: Recurrent(kind, d, h, impl=i) for i in impls}
+    opts = {i: torch.optim.Adam(c.parameters()) for i, c in cells.items()}
     reps = 3 if t * h > 10_000 else 20
-    step_time(cell, x, 1, 1)
-    ratios, ones = [], []
+
+    def timed(threads: int, impl: str) -> float:
+        return statistics.median(step(cells[impl], x, opts[impl], threads) for _ in range(reps))
+
+    candidates = [
+        ("torch default", (default_threads, "fused")),
+        *((f"{n} thr {i}", (n, i)) for n, i in fixed),
+    ]
+    for _, (n, i) in candidates:  # warm-up
+        timed(n, i)
+    times: dict[str, list[float]] = {label: [] for label, _ in candidates}
     for _ in range(rounds):
-        one = step_time(cell, x, 1, reps)
-        two = step_time(cell, x, 2, reps)
-        ones.append(one)
-        ratios.append(two / one)
-    return statistics.median(ones), statistics.median(ratios)
+        for label, (n, i) in candidates:
+            times[label].append(timed(n, i))
+    torch.set_num_threads(default_threads)
+    median = {label: statistics.median(ts) for label, ts in times.items()}
+    auto = median[f"{choice['threads']} thr {choice['impl']}"]
+    best_fixed = min(v for k, v in median.items() if k != "torch default")
+    return {
+        "size": name,
+        "ms": {k: v * 1e3 for k, v in median.items()},
+        "auto": f"{choice['threads']} thr {choice['impl']}",
+        "auto_ms": auto * 1e3,
+        "torch_default_over_auto": median["torch default"] / auto,
+        "auto_over_best_fixed": auto / best_fixed,
+        "trial_cost_share": cost,
+    }
 
 
 def main() -> None:
@@ -64,7 +130,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     rows = []
-    print(f"{'size':<26}{'neighbour':<11}{'1 thread ms':>12}{'2 / 1':>8}")
+    print(
+        f"{'size':<26}{'neighbour':<10}{'auto chose':<15}{'auto ms':>9}"
+        f"{'torch/auto':>11}{'auto/best':>10}{'trials':>8}"
+    )
     for neighbour in ("idle", "busy"):
         stop = multiprocessing.Event()
         proc = None
@@ -73,22 +142,20 @@ def main() -> None:
             proc.start()
             time.sleep(0.5)
         try:
-            for name, (kind, b, t, d, h) in SIZES.items():
-                one, ratio = measure(kind, b, t, d, h, args.rounds)
-                print(f"{name:<26}{neighbour:<11}{one * 1e3:>12.2f}{ratio:>7.2f}x", flush=True)
-                rows.append(
-                    {
-                        "size": name,
-                        "neighbour": neighbour,
-                        "one_thread_s": one,
-                        "two_over_one": ratio,
-                    }
+            for name in SIZES:
+                row = {"neighbour": neighbour, **measure(name, args.rounds)}
+                print(
+                    f"{name:<26}{neighbour:<10}{row['auto']:<15}{row['auto_ms']:>9.2f}"
+                    f"{row['torch_default_over_auto']:>10.2f}x"
+                    f"{row['auto_over_best_fixed']:>9.2f}x{row['trial_cost_share']:>8.2%}",
+                    flush=True,
                 )
+                print("    " + "  ".join(f"{k}: {v:.2f}" for k, v in row["ms"].items()))
+                rows.append(row)
         finally:
             stop.set()
             if proc is not None:
                 proc.join(timeout=5)
-    print("seqkit's default: 1 thread below hidden size 256, torch's default above")
     print("written:", write("threads", rows))
 
 
