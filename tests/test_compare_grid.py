@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 import seqkit
@@ -331,3 +332,28 @@ def test_the_library_function_takes_axes_by_name_and_writes_nothing_without_out(
     )
     with pytest.raises(seqkit.ConfigError, match="unknown axis 'learning_rate'"):
         seqkit.compare(["rnn"], task="recall", axes={"learning_rate": [1e-3]})
+
+
+def test_the_test_stream_is_its_own():
+    from seqkit._compare import heldout_set
+    from seqkit._runner import make_data
+
+    task = seqkit.get_task("recall", seq_len=3, num_samples=100, val_samples=100)
+    device = torch.device("cpu")
+    data = make_data(task, 0, device)
+    x, y = heldout_set(task, 0, device)
+    again, _ = heldout_set(task, 0, device)
+    assert x.shape == data.val_x.shape and y.shape == data.val_y.shape
+    assert x.equal(again)  # the same seed gives the same test set
+    assert not x.equal(data.val_x) and not x.equal(data.train_x)
+    assert not x.equal(heldout_set(task, 1, device)[0])
+
+
+def test_select_finds_an_axis_by_its_flag_or_key():
+    from seqkit._cli.compare_cmd import axis_name
+
+    axes = {"hidden_size": [8], "cell.num_layers": [1], "task.seq_len": [3]}
+    assert axis_name("hidden-size", axes) == "hidden_size"
+    assert axis_name("num_layers", axes) == "cell.num_layers"
+    assert axis_name("seq_len", axes) == "task.seq_len"
+    assert axis_name("lr", axes) == "lr"  # not an axis: compare refuses it by name

@@ -222,13 +222,15 @@ def compare_cmd(
 
 
 def axis_name(select: str, axes: dict[str, list[Any]]) -> str:
-    """The axis `--select` names: as written in the table (`seq_len`, `lr`, `cell.K`), or
-    a flag's spelling (`hidden-size`)."""
+    """The axis `--select` names: as the table writes it (`seq_len`, `lr`, `cell.K`), as a
+    flag is spelt (`hidden-size`), or by its key alone where one axis has it (`num_layers`
+    for `cell.num_layers`)."""
     wanted = select.strip().removeprefix("--").replace("-", "_")
     for axis in axes:
         if wanted in (axis, axis.removeprefix("task.")):
             return axis
-    return wanted
+    by_key = [axis for axis in axes if axis.partition(".")[2] == wanted]
+    return by_key[0] if len(by_key) == 1 else wanted
 
 
 def _pairs_text(values: dict[str, Any]) -> str:
@@ -264,7 +266,7 @@ def print_report(report: dict[str, Any]) -> None:
     wide = max([24, *(len(lb) + 2 for lb in labels)])
     head = (
         f"{'cell':<{cell_w}}{'setting':<{wide}}{'params':>9} {'hidden':>6}  "
-        f"{loss + ' loss (chance)':<34}{metric:<30}{'solved [95%]':<18}{'steps':<8}wall s"
+        f"{loss + ' loss (chance)':<34}{metric:<30}{'solved [95%]':<18}{'steps to solve':<16}wall s"
     )
     click.echo(head)
     for r, label in zip(rows, labels, strict=True):
@@ -279,7 +281,7 @@ def print_report(report: dict[str, Any]) -> None:
         metrics = _interval(r[f"{key}_mean"], r[f"{key}_ci95"])
         click.echo(
             f"{r['cell']:<{cell_w}}{label:<{wide}}{r['parameters']:>9,} {r['hidden_size']:>6}  "
-            f"{losses:<34}{metrics:<30}{solved:<18}{steps:<8}{r['wall_s_mean']:.1f}"
+            f"{losses:<34}{metrics:<30}{solved:<18}{steps:<16}{r['wall_s_mean']:.1f}"
         )
     if select:
         click.echo(f"{select} chosen on validation loss, per cell and seed:")
