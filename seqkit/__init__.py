@@ -61,6 +61,8 @@ __version__ = "0.1.0"
 # hookimpl, Option, Task` and `seqkit --help` / `seqkit list` never pay for torch.
 _LAZY = {
     "Checkpoint": "seqkit._checkpoint",
+    "Comparison": "seqkit._compare",
+    "compare": "seqkit._compare",
     "ContractError": "seqkit._contracts",
     "Finding": "seqkit._contracts",
     "launched_by_torchrun": "seqkit._distributed:launched",
@@ -87,6 +89,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from seqkit import testing
     from seqkit._checkpoint import Checkpoint
+    from seqkit._compare import Comparison, compare
     from seqkit._contracts import ContractError, Finding
     from seqkit._distributed import launched as launched_by_torchrun
     from seqkit._evaluate import evaluate
@@ -157,6 +160,7 @@ __all__ = [
     "ChecksSettings",
     "ChunkTargets",
     "ChunkedTopology",
+    "Comparison",
     "ConfigError",
     "Constrained",
     "ContractError",
@@ -194,6 +198,7 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "build_model",
+    "compare",
     "evaluate",
     "explain",
     "get_cell",

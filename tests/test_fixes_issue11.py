@@ -50,7 +50,8 @@ def _refused(res, *words: str) -> str:
 
 
 def test_compare_with_single_values_shows_and_records_them(in_tmp):
-    res = _invoke("compare", "--cells", "gru", "--task", "sum", "--task-opt", "seq_len=4", *SMALL)
+    args = ("--cells", "gru", "--task", "sum", "--task-opt", "seq_len=4", "--seeds", "1")
+    res = _invoke("compare", *args, *SMALL)
     assert res.exit_code == 0, res.output
     assert "seq_len=4,num_samples=200,val_samples=100" in res.stdout
     assert "defaults" not in res.stdout
@@ -81,11 +82,14 @@ def test_compare_grid_shows_the_options_every_row_shares(in_tmp):
         "--task-opt",
         "seq_len=3,4",
         *SMALL,
+        "--seeds",
+        "1",
         "--out",
         str(out),
     )
     assert res.exit_code == 0, res.output
-    assert "every row: num_samples=200, val_samples=100" in res.stdout
+    every_row = res.stdout[res.stdout.index("every row: ") :].split("\n", 4)
+    assert "num_samples=200, val_samples=100" in " ".join(line.strip() for line in every_row)
     saved = json.loads((out / "results.json").read_text())
     assert saved["grid"] == {"seq_len": ["3", "4"]}
     assert saved["fixed"] == {"num_samples": 200, "val_samples": 100}

@@ -1,17 +1,19 @@
-"""`seqkit compare`: cells x task settings x seeds, as a table, JSON/CSV and plots."""
+"""`seqkit compare`: cells x settings x seeds, as a table with intervals, JSON/CSV and plots."""
 
 from __future__ import annotations
 
 import json
+import textwrap
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from seqkit import _rundir as rundir
 from seqkit._cli.config_options import (
+    OPTION_FIELDS,
     RunSettingsCommand,
+    cell_flags,
     cells_and_config_options,
     config_from_options,
 )
@@ -19,6 +21,22 @@ from seqkit._cli.params import parse_cells
 from seqkit._config import usable_cores
 from seqkit._errors import ConfigError
 from seqkit._options import parse_pairs
+
+LIST_FLAGS = (
+    "topology",
+    "trainer",
+    "hidden_size",
+    "epochs",
+    "lr",
+    "batch_size",
+    "optimizer",
+    "weight_decay",
+    "lr_schedule",
+    "grad_clip",
+    "tbptt",
+    "precision",
+)
+"""The run flags that take a comma-separated list in `compare`; each list is an axis."""
 
 
 class Jobs(click.ParamType):
@@ -43,14 +61,93 @@ class Jobs(click.ParamType):
         return "auto|N"
 
 
-@click.command("compare", cls=RunSettingsCommand)
+class ValueList(click.ParamType):
+    """One value or a comma-separated list of them, each converted by `inner`."""
+
+    def __init__(self, inner: click.ParamType) -> None:
+        self.inner = inner
+        self.name = f"{inner.name} list"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> list[Any]:
+        if isinstance(value, list):
+            return value
+        parts = value.split(",") if isinstance(value, str) else [value]
+        if any(not p.strip() for p in parts if isinstance(p, str)):
+            self.fail(f"{value!r} has an empty value; give V or V1,V2,...", param, ctx)
+        return [
+            self.inner.convert(p.strip() if isinstance(p, str) else p, param, ctx) for p in parts
+        ]
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "V[,V...]"
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+        return self.inner.shell_complete(ctx, param, incomplete)
+
+
+class CompareCommand(RunSettingsCommand):
+    """`compare`'s run flags and value-taking cell flags accept lists."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        flags = cell_flags()
+        for p in params:
+            takes_value = isinstance(p, click.Option) and not p.is_flag
+            listed = p.name in LIST_FLAGS or p.name in flags
+            if takes_value and listed and not isinstance(p.type, ValueList):
+                p.type = ValueList(p.type)
+        return params
+
+
+def split_axes(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """The options with lists of one value made single, and the axes: every list flag and
+    every `K=V1,V2` plugin option with more than one value: run flags first (in
+    LIST_FLAGS' order), then cell flags, then plugin options (in the order given)."""
+    axes: dict[str, list[Any]] = {}
+    single = dict(kw)
+    for name in [*LIST_FLAGS, *cell_flags()]:
+        values = kw.get(name)
+        if not isinstance(values, list):
+            continue
+        if len(values) > 1:
+            axes[name if name in LIST_FLAGS else f"cell.{name}"] = values
+        single[name] = values[0]
+    for table, flag in OPTION_FIELDS.items():
+        kind = table.removesuffix("_options")
+        pairs = parse_pairs(kw[flag], "--" + flag.replace("_", "-"))
+        for key, value in pairs.items():
+            if "," in str(value):
+                axes[f"{kind}.{key}"] = [v.strip() for v in str(value).split(",")]
+        single[flag] = tuple(f"{k}={v}" for k, v in pairs.items() if f"{kind}.{k}" not in axes)
+    return single, axes
+
+
+@click.command("compare", cls=CompareCommand)
 @cells_and_config_options
 @click.option(
     "--seeds",
     type=click.IntRange(1, 1000),
-    default=1,
+    default=3,
     show_default=True,
     help="Seeds per grid point (seed, seed+1, ...).",
+)
+@click.option(
+    "--match-params",
+    metavar="CELL",
+    help="Give every other cell the hidden size whose parameter count is within 5% of CELL's.",
+)
+@click.option(
+    "--params",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Give every cell the hidden size whose parameter count is within 5% of N.",
+)
+@click.option(
+    "--select",
+    metavar="AXIS",
+    help="Pick this axis's value per cell and seed on validation loss; report its test loss.",
 )
 @click.option(
     "--jobs",
@@ -67,28 +164,34 @@ class Jobs(click.ParamType):
 @click.option("--overwrite", is_flag=True, help="Reuse an --out directory that holds files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
 def compare_cmd(
-    cells: str, seeds: int, jobs: int, out: Path | None, overwrite: bool, as_json: bool, **kw: Any
+    cells: str,
+    seeds: int,
+    match_params: str | None,
+    params: int | None,
+    select: str | None,
+    jobs: int,
+    out: Path | None,
+    overwrite: bool,
+    as_json: bool,
+    **kw: Any,
 ) -> None:
-    """Run every cell on every task setting (`--task-opt seq_len=100,200,400` makes a grid
-    of three) with several seeds; print final loss and metric (mean ± std), how many seeds
-    solved the task, the median steps to solve, and wall time."""
-    from seqkit._compare import plot_curves, run_grid, summarise, write_csv
+    """Run every cell at every grid point with several seeds. Any run flag or plugin
+    option given several values is an axis (`--lr 1e-3,1e-2`, `--task-opt
+    seq_len=10,30`); print loss and metric (mean ± 95% interval over seeds), solved k/n
+    with its interval, the median steps to solve, parameters and hidden size."""
+    from seqkit._compare import compare
 
     names = parse_cells(cells)
-    pairs = parse_pairs(kw["task_opt"], "--task-opt")
-    # Options with several values span the grid; single values are the same everywhere.
-    task_grid = {
-        k: [v.strip() for v in value.split(",")] for k, value in pairs.items() if "," in value
-    }
-    fixed = tuple(f"{k}={v}" for k, v in pairs.items() if k not in task_grid)
-    base = config_from_options({**kw, "cell": names[0], "task_opt": fixed})
+    if match_params is not None and params is not None:
+        raise ConfigError("give --match-params CELL or --params N, not both")
+    single, axes = split_axes(kw)
+    base = config_from_options({**single, "cell": names[0]})
     if base.tensorboard:
         raise ConfigError(
             "--tensorboard is for seqkit run: seqkit compare keeps one results directory, "
             "not a run directory per run"
         )
     out = out or Path("runs") / f"compare-{base.task}-{datetime.now():%Y%m%d-%H%M%S}"
-    rundir.check_out_dir(out, overwrite)
 
     def progress(point: Any, result: dict[str, Any]) -> None:
         if not as_json:
@@ -98,52 +201,118 @@ def compare_cmd(
                 err=True,
             )
 
-    results = run_grid(base, names, task_grid, seeds, jobs, on_done=progress)
-    rows = summarise(results)
-    out.mkdir(parents=True, exist_ok=True)
-    plots = plot_curves(out, results, base.task)
-    shared = dict(results[0][0].fixed)  # resolved: `seq_len=4` is 4
-    report = {
-        "task": base.task,
-        "cells": names,
-        "grid": task_grid,
-        "fixed": shared,
-        "seeds": seeds,
-        "rows": rows,
-        "plots": [str(p) for p in plots],
-        "solved_rule": results[0][1]["solved_rule"] or None,
-    }
-    rundir.write_json(
-        out / "results.json",
-        {
-            **report,
-            "runs": [{"cell": p.cell, "setting": p.label, "seed": p.seed, **r} for p, r in results],
-        },
+    report = compare(
+        names,
+        base,
+        axes=axes,
+        seeds=seeds,
+        jobs=jobs,
+        match_params=match_params,
+        params=params,
+        select=axis_name(select, axes) if select else None,
+        out=out,
+        overwrite=overwrite,
+        on_done=progress,
     )
-    write_csv(out / "results.csv", rows)
     if as_json:
-        click.echo(json.dumps(report))
+        click.echo(json.dumps(report.as_dict()))
         return
+    print_report(report.as_dict())
+    click.echo(f"results: {out / 'results.json'}, {out / 'results.csv'}")
+
+
+def axis_name(select: str, axes: dict[str, list[Any]]) -> str:
+    """The axis `--select` names: as the table writes it (`seq_len`, `lr`, `cell.K`), as a
+    flag is spelt (`hidden-size`), or by its key alone where one axis has it (`num_layers`
+    for `cell.num_layers`)."""
+    wanted = select.strip().removeprefix("--").replace("-", "_")
+    for axis in axes:
+        if wanted in (axis, axis.removeprefix("task.")):
+            return axis
+    by_key = [axis for axis in axes if axis.partition(".")[2] == wanted]
+    return by_key[0] if len(by_key) == 1 else wanted
+
+
+def _pairs_text(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+def _interval(mean: float, ci: list[float] | None) -> str:
+    """`mean [low, high]`, or the mean alone for one seed."""
+    return f"{mean:.4g} [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else f"{mean:.4g}"
+
+
+def print_report(report: dict[str, Any]) -> None:
+    rows, select = report["rows"], report["select"]
     click.secho(
-        f"\n{base.task}: {seeds} seed(s) per row"
+        f"\n{report['task']}: {report['seeds']} seed(s) per row"
         + (f"; solved means {report['solved_rule']}" if report["solved_rule"] else ""),
         bold=True,
     )
-    if task_grid and shared:  # without a grid, the setting column shows them
-        click.echo("every row: " + ", ".join(f"{k}={v}" for k, v in shared.items()))
-    metric = rows[0]["metric"]
-    wide = max([24, *(len(r["setting"]) + 2 for r in rows)])
-    click.echo(
-        f"{'cell':<8}{'setting':<{wide}}{'val loss (chance)':<26}{metric:<20}"
-        f"{'solved':<8}{'steps to solve':<16}wall s"
+    click.echo(f"numbers: {report['reported_on']}; [low, high]: {report['interval']}")
+    if report["match"]:
+        m = report["match"]
+        goal = f"cell {m['reference']}'s" if m["reference"] else f"{m['params']:,}"
+        click.echo(f"parameters matched to {goal} within {m['tolerance']:.0%} (hidden size varies)")
+    wrap = textwrap.TextWrapper(width=100, subsequent_indent="    ")
+    click.echo(wrap.fill("every row: " + _pairs_text(report["shared"])))
+    for cell, own in report["per_cell"].items():
+        if own:
+            click.echo(wrap.fill(f"{cell} rows: " + _pairs_text(own)))
+    loss = "test" if select else "val"
+    metric = rows[0]["test_metric" if select else "metric"]
+    labels = [_label(r) for r in rows]
+    cell_w = max([8, *(len(r["cell"]) + 2 for r in rows)])
+    wide = max([24, *(len(lb) + 2 for lb in labels)])
+    head = (
+        f"{'cell':<{cell_w}}{'setting':<{wide}}{'params':>9} {'hidden':>6}  "
+        f"{loss + ' loss (chance)':<34}{metric:<30}{'solved [95%]':<18}{'steps to solve':<16}wall s"
     )
-    for r in rows:
-        solved = f"{r['solved']}/{r['seeds']}" if r["solved"] is not None else "-"
+    click.echo(head)
+    for r, label in zip(rows, labels, strict=True):
+        solved = "-"
+        if r["solved"] is not None:
+            low, high = r["solved_ci95"]
+            solved = f"{r['solved']}/{r['seeds']} [{low:.2f}, {high:.2f}]"
         steps = f"{r['median_steps_to_solve']:.0f}" if r["median_steps_to_solve"] else "-"
-        loss = f"{r['val_loss_mean']:.4g} ± {r['val_loss_std']:.2g} ({r['chance_loss']:.3g})"
-        value = f"{r['metric_mean']:.4g} ± {r['metric_std']:.2g}"
+        value = _interval(r[f"{loss}_loss_mean"], r[f"{loss}_loss_ci95"])
+        losses = f"{value} ({r['chance_loss']:.3g})"
+        key = "test_metric" if select else "metric"
+        metrics = _interval(r[f"{key}_mean"], r[f"{key}_ci95"])
         click.echo(
-            f"{r['cell']:<8}{r['setting']:<{wide}}{loss:<26}{value:<20}{solved:<8}"
-            f"{steps:<16}{r['wall_s_mean']:.1f}"
+            f"{r['cell']:<{cell_w}}{label:<{wide}}{r['parameters']:>9,} {r['hidden_size']:>6}  "
+            f"{losses:<34}{metrics:<30}{solved:<18}{steps:<16}{r['wall_s_mean']:.1f}"
         )
-    click.echo(f"results: {out / 'results.json'}, {out / 'results.csv'}")
+    if select:
+        click.echo(f"{select} chosen on validation loss, per cell and seed:")
+        for r, label in zip(rows, labels, strict=True):
+            picks = ", ".join(
+                f"{v} ({n} seed{'s' if n > 1 else ''})" for v, n in r["selected"].items()
+            )
+            click.echo(f"  {r['cell']} {label}: {picks}")
+    print_differences(report["differences"], report["seeds"])
+
+
+def _label(row: dict[str, Any]) -> str:
+    """The row's setting, with whatever else its task resolved differently (`epochs`)."""
+    extra = {k: v for k, v in row["varies"].items() if k != "hidden_size"}
+    known = row["setting"].split(",")
+    more = [f"{k}={v}" for k, v in extra.items() if f"{k}={v}" not in known]
+    return ",".join([row["setting"], *more]) if more else row["setting"]
+
+
+def print_differences(found: list[dict[str, Any]], seeds: int) -> None:
+    if not found:
+        return
+    on = found[0]["on"].replace("_", " ")
+    click.echo(f"differences in {on} (resolved: the 95% intervals do not overlap):")
+    for d in found:
+        a, b = d["cells"]
+        where = f"  {d['setting']}: "
+        if d["resolved"]:
+            other = b if d["lower"] == a else a
+            click.echo(f"{where}{d['lower']} < {other}, resolved")
+        else:
+            click.echo(
+                f"{where}{a} vs {b}: intervals overlap, not resolved at {d['seeds']} seed(s)"
+            )
