@@ -80,7 +80,7 @@ def run_point(config: RunConfig) -> dict[str, Any]:
     from seqkit._runner import run
 
     start = time.perf_counter()
-    result = run(config)
+    result = run(config, quiet=True)  # the caller reports each point as it ends
     wall = time.perf_counter() - start
     task = result.task
     steps_to_solve = None

@@ -20,13 +20,13 @@ from seqkit import _rundir as rundir
 from seqkit import _tensorboard as tensorboard_log
 from seqkit._checkpoint import Checkpoint, Checkpointer
 from seqkit._config import RunConfig
-from seqkit._diagnostics import plots
 from seqkit._diagnostics.probe import GradientProbe
 from seqkit._errors import ConfigError, Interrupted, NonFiniteError
 from seqkit._evaluate import evaluate
 from seqkit._interfaces import Callback, Data, History, Task
 from seqkit._normalize import Standardized
 from seqkit._plan import Plan, plan
+from seqkit._progress import interactive_progress
 from seqkit._registry import Registry
 from seqkit._tensorboard import TensorBoardLog
 
@@ -66,6 +66,7 @@ class RunResult:
             "train_loss": self.metrics.get("train_loss"),
             "val_loss": self.metrics.get("val_loss"),
             "chance_loss": self.chance_loss,
+            "reference_losses": self.task.reference_losses,
             "solved": self.task.solved(self.metrics),
             "solved_rule": self.task.solved_rule or None,
             "metrics": {
@@ -82,6 +83,14 @@ class RunResult:
             "run_dir": str(self.run_dir) if self.run_dir else None,
         }
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the summary, the loss plot and the examples (`seqkit._report`)."""
+        from seqkit import _report
+
+        summary = self.summary()
+        plots = _report.run_plots(summary, self.history.epochs, self.diagnostics)
+        return _report.run_fragment(summary, plots)
+
 
 def gradient_summary(diagnostics: dict[str, Any]) -> dict[str, Any]:
     """The headline figures of the first and last gradient records."""
@@ -97,16 +106,6 @@ def gradient_summary(diagnostics: dict[str, Any]) -> dict[str, Any]:
 
     records = diagnostics["records"]
     return {"init": brief(records[0]), "end": brief(records[-1])}
-
-
-def write_diagnostics(out_dir: Path, diagnostics: dict[str, Any], title: str) -> None:
-    """gradients.json, gradient_flow.png (each record, init dashed) and grad_norm.png."""
-    rundir.write_json(out_dir / "gradients.json", diagnostics)
-    plots.plot_probe_records(out_dir / "gradient_flow.png", diagnostics, title)
-    if diagnostics["grad_norm"]:
-        plots.plot_grad_norms(
-            out_dir / "grad_norm.png", diagnostics["grad_norm"], diagnostics["grad_clip"], title
-        )
 
 
 def make_data(task: Task, seed: int, device: torch.device) -> Data:
@@ -155,6 +154,7 @@ def run(
     *,
     out: str | Path | None = None,
     overwrite: bool = False,
+    quiet: bool = False,
     callbacks: Sequence[Callback] = (),
     registry: Registry | None = None,
     **settings: Any,
@@ -162,8 +162,10 @@ def run(
     """Train `cell` on `task` and return the result; `seqkit.run(cell="gru", task="sum")`.
 
     Settings are RunConfig's fields (`epochs=`, `lr=`, `task_options={...}`, ...). With
-    `out`, the run directory is written there (the CLI always writes one). Everything is
-    validated before anything is written.
+    `out`, the run directory is written there, report.html included (the CLI always
+    writes one). Everything is validated before anything is written. A progress bar
+    shows in Jupyter (a widget) and on a terminal, unless `quiet`; in Jupyter the result
+    displays as HTML.
     """
     config = config or RunConfig.from_dict(settings)
     the_plan = plan(config, registry)
@@ -172,7 +174,8 @@ def run(
         raise ConfigError("tensorboard=True writes into the run directory: give out=DIR")
     if out_dir is not None and distributed.is_main():  # rank 0 alone writes
         rundir.check_out_dir(out_dir, overwrite)
-    return execute(the_plan, out_dir, list(callbacks))
+    progress = None if quiet else interactive_progress()
+    return execute(the_plan, out_dir, list(callbacks), progress)
 
 
 def execute(
@@ -181,10 +184,12 @@ def execute(
     callbacks: list[Callback],
     progress: Callable[[float], Callback] | None = None,
     resume: Checkpoint | None = None,
+    report: bool = True,
 ) -> RunResult:
     """Run a checked plan: data, model, callbacks, training, then what the run keeps.
     `progress(chance_loss)` builds a progress callback, if given; `resume` is a
-    checkpoint to continue from (see `resume`)."""
+    checkpoint to continue from (see `resume`); `report=False` leaves the plots and
+    report.html to the caller (the CLI draws them after printing the summary)."""
     config, task, device = the_plan.config, the_plan.task, the_plan.device
     if not distributed.is_main():  # under torchrun, rank 0 alone prints and writes
         out_dir, progress = None, None
@@ -239,6 +244,8 @@ def execute(
         raise Interrupted(interrupted_message(history, out_dir))
     if out_dir is not None:
         finish_run_dir(out_dir, result)
+        if report:
+            write_run_report(out_dir)
     if history.non_finite:
         raise NonFiniteError(
             f"training stopped: {history.stopped}. Try --grad-clip 1.0 or a lower --lr"
@@ -277,21 +284,19 @@ def start_run_dir(
 
 
 def finish_run_dir(out_dir: Path, result: RunResult) -> None:
-    """summary.json, model.pt, loss.png and the gradient files of a finished run."""
-    config, history = result.config, result.history
-    title = f"{config.cell} on {config.task}"
+    """summary.json, model.pt and gradients.json of a finished run; its plots and
+    report.html are drawn from these files (`write_run_report`)."""
     rundir.write_json(out_dir / rundir.SUMMARY, result.summary())
     rundir.save_model(out_dir / rundir.MODEL, result.model)
-    if history.epochs:
-        rundir.plot_losses(
-            out_dir / rundir.PLOT,
-            history.epochs,
-            result.chance_loss,
-            title,
-            result.task.reference_losses,
-        )
     if result.diagnostics is not None:
-        write_diagnostics(out_dir, result.diagnostics, title)
+        rundir.write_json(out_dir / "gradients.json", result.diagnostics)
+
+
+def write_run_report(out_dir: Path) -> Path:
+    """loss.png, the gradient plots and report.html of the finished run in `out_dir`."""
+    from seqkit._report import write_run_report as write
+
+    return write(out_dir)
 
 
 def interrupted_message(history: History, out_dir: Path | None) -> str:
@@ -334,6 +339,7 @@ def resume(
     callbacks: Sequence[Callback] = (),
     progress: Callable[[float], Callback] | None = None,
     registry: Registry | None = None,
+    report: bool = True,
 ) -> RunResult:
     """Continue the run in `run_dir` from its checkpoint, with its own settings.
 
@@ -353,7 +359,7 @@ def resume(
     epochs = the_plan.config.epochs or 0
     if checkpoint.epoch >= epochs:
         raise ConfigError(f"{where}: the run already finished its {epochs} epochs")
-    return execute(the_plan, run_dir, list(callbacks), progress, resume=checkpoint)
+    return execute(the_plan, run_dir, list(callbacks), progress, resume=checkpoint, report=report)
 
 
 def _plain(t: torch.Tensor) -> Any:

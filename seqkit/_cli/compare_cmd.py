@@ -121,6 +121,9 @@ def compare_cmd(
         },
     )
     write_csv(out / "results.csv", rows)
+    from seqkit._report import write_compare_report
+
+    page = write_compare_report(out)
     if as_json:
         click.echo(json.dumps(report))
         return
@@ -146,4 +149,4 @@ def compare_cmd(
             f"{r['cell']:<8}{r['setting']:<{wide}}{loss:<26}{value:<20}{solved:<8}"
             f"{steps:<16}{r['wall_s_mean']:.1f}"
         )
-    click.echo(f"results: {out / 'results.json'}, {out / 'results.csv'}")
+    click.echo(f"results: {out / 'results.json'}, {out / 'results.csv'}; report: {page}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -23,6 +22,7 @@ from seqkit._cli.config_options import (
     was_given,
 )
 from seqkit._errors import ConfigError, Interrupted, WorkerFailed
+from seqkit._format import percent
 from seqkit._interfaces import Callback, TrainState
 from seqkit._progress import BarProgress, PlainProgress
 from seqkit._rundir import read_run_config
@@ -71,7 +71,7 @@ RUN_ONLY = {"out", "overwrite"}
 def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
     """Train CELL on TASK, show progress, print a summary and example predictions."""
     from seqkit._plan import plan
-    from seqkit._runner import default_run_dir, execute, resume
+    from seqkit._runner import default_run_dir, execute, resume, write_run_report
 
     every = kw["log_every"]
     progress = None if kw["quiet"] else (lambda chance: _progress(every, chance))
@@ -90,7 +90,7 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
             launch_workers(kw["nproc"], saved, resume_dir)
             return
         with interrupt.installed():
-            result = resume(resume_dir, callbacks=[interrupt], progress=progress)
+            result = resume(resume_dir, callbacks=[interrupt], progress=progress, report=False)
     else:
         config = config_from_options(kw)
         the_plan = plan(config)  # every check, before anything is written
@@ -102,13 +102,17 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
             launch_workers(kw["nproc"], the_plan, out, pin)
             return
         with interrupt.installed():
-            result = execute(the_plan, out, [interrupt], progress=progress)
+            result = execute(the_plan, out, [interrupt], progress=progress, report=False)
     if not distributed.is_main():
         return
     if kw["as_json"]:
         click.echo(json.dumps(result.summary(), default=str))
     else:
         print_summary(result)
+    if result.run_dir is not None:  # drawn after the summary: the plots take a second
+        report = write_run_report(result.run_dir)
+        if not kw["as_json"]:
+            click.echo(f"report: {report}")
 
 
 def launch_workers(nproc: int, the_plan: Plan, out: Path, extra: Sequence[str] = ()) -> None:
@@ -241,14 +245,3 @@ def print_summary(result: RunResult) -> None:
         click.echo(f"  {ex['text']}")
     if result.run_dir:
         click.echo(f"run directory: {result.run_dir}")
-
-
-def percent(ratio: float) -> str:
-    """`ratio` as a percentage to 2 significant digits, without an exponent: 0.0018, 27,
-    150; a nonzero ratio never shows as 0."""
-    pct = ratio * 100
-    if pct == 0 or not math.isfinite(pct):
-        return f"{pct:g}"
-    pct = float(f"{pct:.2g}")  # rounded first, so 0.0995 becomes 0.10, not 0.100
-    decimals = max(0, 1 - math.floor(math.log10(abs(pct))))
-    return f"{pct:.{decimals}f}"
