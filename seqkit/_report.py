@@ -398,8 +398,10 @@ def write_compare_report(out_dir: Path) -> Path:
 
 def rebuild(directory: Path) -> Path:
     """report.html of a run directory or a comparison directory, whichever it is."""
-    if not directory.is_dir():
+    if not directory.exists():
         raise ConfigError(f"{directory}: no such directory")
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: not a directory (give a run or comparison directory)")
     if (directory / "results.json").is_file():
         return write_compare_report(directory)
     if (directory / "summary.json").is_file():

@@ -40,6 +40,10 @@ def test_the_tutorial_notebook_runs_and_shows_html(lang, tmp_path, monkeypatch):
     assert code[0].outputs == []  # the Colab install does nothing here
     by_source = {c.source: html_outputs(c) for c in code}
     runs = [h for src, hs in by_source.items() if "seqkit.run(" in src for h in hs]
+    # Training shows tqdm.auto's widget in a kernel (not a text bar).
+    first_run = next(c for c in code if "seqkit.run(" in c.source)
+    kinds = [mime for out in first_run.outputs for mime in out.get("data", {})]
+    assert "application/vnd.jupyter.widget-view+json" in kinds, kinds
     assert len(runs) == 7  # toy rnn, lstm, gru, square, multiples, sum, cumsum
     for page in runs:
         parsed = parse(page)

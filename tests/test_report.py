@@ -191,3 +191,14 @@ def test_a_library_run_shows_no_bar_when_nobody_watches_or_when_quiet(monkeypatc
     monkeypatch.setattr("seqkit._runner.interactive_progress", lambda: made.append(1))
     seqkit.run(cell="gru", task="toy", epochs=1, quiet=True, device="cpu")
     assert made == []
+
+
+def test_seqkit_run_writes_the_report_after_the_summary(tmp_path):
+    out = tmp_path / "run"
+    args = ["run", "--cell", "gru", "--task", "toy", "--epochs", "2", "--out", str(out)]
+    res = CliRunner().invoke(cli, [*args, "--quiet"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert lines[-2] == f"run directory: {out}" and lines[-1] == f"report: {out / 'report.html'}"
+    parsed = parse((out / "report.html").read_text())
+    assert parsed.pngs() == [(out / "loss.png").read_bytes()]
