@@ -3,9 +3,11 @@ seqkit result in them displays as HTML: a run, an explanation, gradients, a comp
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from html_check import assert_self_contained, parse
@@ -25,16 +27,45 @@ def html_outputs(cell) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("lang", ["en", "ko"])
-def test_the_tutorial_notebook_runs_and_shows_html(lang, tmp_path, monkeypatch):
-    nb = nbformat.read(NOTEBOOKS / f"tutorial-{lang}.ipynb", as_version=4)
-    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # stored clean
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    client = nbclient.NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    )
-    client.execute()
+LANGS = ("en", "ko")
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory) -> dict[str, tuple[Any, Path]]:
+    """Both notebooks, executed at once (a kernel each, one thread each: two cores)."""
+    notebooks = {}
+    for lang in LANGS:
+        nb = nbformat.read(NOTEBOOKS / f"tutorial-{lang}.ipynb", as_version=4)
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # clean
+        notebooks[lang] = (nb, tmp_path_factory.mktemp(f"notebook-{lang}"))
+    env = {"OMP_NUM_THREADS": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ["OMP_NUM_THREADS"] = env["OMP_NUM_THREADS"]
+    os.environ["PATH"] = env["PATH"] + os.environ["PATH"]
+    clients = [
+        nbclient.NotebookClient(
+            nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+        )
+        for nb, cwd in notebooks.values()
+    ]
+
+    async def run_all() -> None:
+        await asyncio.gather(*(c.async_execute() for c in clients))
+
+    try:
+        asyncio.run(run_all())
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return notebooks
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_tutorial_notebook_runs_and_shows_html(lang, executed):
+    nb, tmp_path = executed[lang]
 
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code[0].outputs == []  # the Colab install does nothing here
