@@ -252,7 +252,8 @@ def write_run_report(run_dir: Path) -> Path:
     beside them; what `seqkit report RUN_DIR` does."""
     summary = read_json(run_dir / "summary.json", run_dir)
     metrics = run_dir / "metrics.jsonl"
-    epochs = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    lines = metrics.read_text().splitlines() if metrics.is_file() else []  # none finished
+    epochs = [json.loads(line) for line in lines if line.strip()]
     gradients = run_dir / "gradients.json"
     diagnostics = read_json(gradients, run_dir) if gradients.is_file() else None
     images = run_plots(summary, epochs, diagnostics, lambda n, png: (run_dir / n).write_bytes(png))
