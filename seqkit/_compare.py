@@ -192,7 +192,7 @@ def run_point(config: RunConfig, registry: Registry | None = None) -> dict[str, 
     from seqkit._runner import run
 
     start = time.perf_counter()
-    result = run(config, registry=registry)
+    result = run(config, registry=registry, quiet=True)  # the caller reports each point
     wall = time.perf_counter() - start
     task = result.task
     steps_to_solve = None
@@ -444,6 +444,12 @@ class Comparison:
     plots: list[Path] = field(default_factory=list)
     out_dir: Path | None = None
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the table with its intervals and the loss curves."""
+        from seqkit import _report
+
+        return _report.comparison_fragment(self.as_dict(), [p.read_bytes() for p in self.plots])
+
     def as_dict(self) -> dict[str, Any]:
         """The report as `seqkit compare --json` prints it (results.json adds `runs`)."""
         return {
@@ -558,11 +564,15 @@ def _match(reference: str | None, params: int | None) -> dict[str, Any] | None:
 def write(
     out_dir: Path, report: Comparison, results: list[tuple[GridPoint, dict[str, Any]]]
 ) -> None:
-    """results.json (the report and every run), results.csv (the rows) and the plots."""
+    """results.json (the report and every run), results.csv (the rows), the plots and
+    report.html."""
     out_dir.mkdir(parents=True, exist_ok=True)
     report.plots = plot_curves(out_dir, results, report.task)
     rundir.write_json(out_dir / "results.json", {**report.as_dict(), "runs": report.runs})
     write_csv(out_dir / "results.csv", report.rows)
+    from seqkit._report import write_compare_report
+
+    write_compare_report(out_dir)
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -42,8 +42,19 @@ def shape_of(value: Any) -> Any:
     return None
 
 
+class Explanation(dict[str, Any]):
+    """`explain`'s report: a plain dict (JSON as it is) that Jupyter shows as tables."""
+
+    def _repr_html_(self) -> str:
+        from seqkit._report import explanation_fragment
+
+        return explanation_fragment(self)
+
+
 def explain(config: RunConfig, registry: Registry | None = None) -> dict[str, Any]:
-    """Trace one forward pass of the run's model on one batch of the run's size."""
+    """Trace one forward pass of the run's model on one batch of the run's size: a dict
+    (stages with their input and output shapes, parameters, equations) that displays as
+    HTML in Jupyter."""
     the_plan = plan(config, registry)
     c, task, device = the_plan.config, the_plan.task, the_plan.device
     batch = int(c.batch_size or 1)
@@ -81,27 +92,29 @@ def explain(config: RunConfig, registry: Registry | None = None) -> dict[str, An
         for path, module in model.named_modules()
         if isinstance(module, Equations)
     }
-    params = [
+    params: list[dict[str, Any]] = [
         {"name": n, "shape": list(p.shape), "count": p.numel()} for n, p in model.named_parameters()
     ]
-    return {
-        "task": c.task,
-        "cell": c.cell,
-        "topology": c.topology,
-        "batch_size": batch,
-        "input": list(x.shape),
-        "target": list(y.shape),
-        "output": list(out.shape),
-        "target_dtype": str(y.dtype).removeprefix("torch."),
-        "loss": {
-            "name": task.loss_name,
-            "value": float(loss),
-        },
-        "stages": [s.__dict__ for s in stages],
-        "parameters": params,
-        "total_parameters": sum(p["count"] for p in params),
-        "equations": equations,
-    }
+    return Explanation(
+        {
+            "task": c.task,
+            "cell": c.cell,
+            "topology": c.topology,
+            "batch_size": batch,
+            "input": list(x.shape),
+            "target": list(y.shape),
+            "output": list(out.shape),
+            "target_dtype": str(y.dtype).removeprefix("torch."),
+            "loss": {
+                "name": task.loss_name,
+                "value": float(loss),
+            },
+            "stages": [s.__dict__ for s in stages],
+            "parameters": params,
+            "total_parameters": sum(p["count"] for p in params),
+            "equations": equations,
+        }
+    )
 
 
 def _fmt(shape: Any) -> str:

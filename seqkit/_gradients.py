@@ -46,6 +46,17 @@ class GradientReport:
             "cells": self.cells,
         }
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the table per cell and the gradient-flow plot."""
+        from seqkit import _report
+
+        png = _report.drawn(lambda f: plot_gradient_flow(f, flow_lines(self), self.title))
+        return _report.gradients_fragment(self.as_dict(), png)
+
+    @property
+    def title(self) -> str:
+        return f"{self.task}, T={self.seq_len}: gradient flow"
+
 
 def gradients(
     cells: Sequence[str],
@@ -81,7 +92,7 @@ def gradients(
             results[name] = {"records": [{"epoch": 0, **probe_at_init(the_plan)}]}
             continue
         run_dir = out_dir / name if out_dir is not None else None
-        result = execute(the_plan, run_dir, [])
+        result = execute(the_plan, run_dir, [])  # its report.html included
         assert result.diagnostics is not None  # the plan has the probe on
         summary = result.summary()
         results[name] = {
@@ -98,7 +109,7 @@ def gradients(
         out_dir,
     )
     if out_dir is not None:
-        write_report(out_dir, report, init_only)
+        write_report(out_dir, report)
     return report
 
 
@@ -141,18 +152,28 @@ def brief(r: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def write_report(out_dir: Path, report: GradientReport, init_only: bool) -> None:
-    """gradient_flow.png (every cell: dashed at init, solid after training) and
-    gradients.json (the brief report and every record)."""
+def flow_lines(report: GradientReport) -> list[tuple[str, list[float], str, int]]:
+    """The plot's lines: per cell its curve at init (dashed) and, when it was trained,
+    after training (solid), in one colour per cell."""
     lines = []
     for i, (name, r) in enumerate(report.records.items()):
         first, last = r["records"][0], r["records"][-1]
-        lines.append((f"{name} init", first["log10_grad"][first["headline"]], "--", i))
-        if not init_only:
-            lines.append(
-                (f"{name} epoch {last['epoch']}", last["log10_grad"][last["headline"]], "-", i)
-            )
+        lines.append((f"{name} at init", first["log10_grad"][first["headline"]], "--", i))
+        if len(r["records"]) > 1:
+            curve = last["log10_grad"][last["headline"]]
+            lines.append((f"{name} after training (epoch {last['epoch']})", curve, "-", i))
+    return lines
+
+
+def write_report(out_dir: Path, report: GradientReport) -> None:
+    """gradient_flow.png (every cell: dashed at init, solid after training),
+    gradients.json (the brief report and every record) and report.html."""
+    from seqkit import _report
+
     out_dir.mkdir(parents=True, exist_ok=True)
     report.plot = out_dir / "gradient_flow.png"
-    plot_gradient_flow(report.plot, lines, f"{report.task}, T={report.seq_len}: gradient flow")
+    png = _report.drawn(lambda f: plot_gradient_flow(f, flow_lines(report), report.title))
+    report.plot.write_bytes(png)
     rundir.write_json(out_dir / "gradients.json", {**report.as_dict(), "full": report.records})
+    page = _report.page(report.title, _report.gradients_fragment(report.as_dict(), png))
+    (out_dir / _report.REPORT).write_text(page, encoding="utf-8")

@@ -1,8 +1,10 @@
-"""Progress reporting as trainer callbacks: a bar on a terminal, plain lines otherwise."""
+"""Progress reporting as trainer callbacks: a bar on a terminal or in Jupyter (tqdm.auto:
+a widget there), plain lines otherwise."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from seqkit._interfaces import Callback, TrainState
@@ -52,7 +54,13 @@ class BarProgress(Callback):
         from tqdm.auto import tqdm
 
         total = state.epochs * (state.steps_per_epoch or 1)
-        self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True)
+        bar = {"total": total, "unit": "step", "file": sys.stderr, "dynamic_ncols": True}
+        try:
+            self.bar = tqdm(**bar)
+        except ImportError:  # Jupyter without ipywidgets: tqdm.auto has no widget to draw
+            from tqdm.std import tqdm as text_bar
+
+            self.bar = text_bar(**bar)
 
     def on_step_end(self, state: TrainState) -> None:
         self.bar.update(1)
@@ -68,3 +76,18 @@ class BarProgress(Callback):
     def on_fit_end(self, state: TrainState) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def in_notebook() -> bool:
+    """Whether this is a Jupyter (or Colab) kernel, whose output cells show widgets."""
+    shell = sys.modules.get("IPython")
+    ipython = getattr(shell, "get_ipython", lambda: None)() if shell else None
+    return ipython is not None and hasattr(ipython, "kernel")
+
+
+def interactive_progress() -> Callable[[float], Callback] | None:
+    """A bar for a library run where someone watches (Jupyter, a terminal); else None:
+    a script's log or a test's output gets no bar."""
+    if in_notebook() or sys.stderr.isatty():
+        return BarProgress
+    return None

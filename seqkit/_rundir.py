@@ -115,37 +115,3 @@ class MetricsLog(Callback):
     def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None:
         with self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
-
-
-def plot_losses(
-    path: Path,
-    epochs: list[dict[str, float]],
-    chance: float,
-    title: str,
-    references: dict[str, float] | None = None,
-) -> None:
-    """Training and validation loss per epoch, log scale, with the chance level and the
-    task's other reference levels (the adding problem's 1/12 plateau) drawn."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    xs = [r["epoch"] for r in epochs]
-    ax.plot(xs, [r["train_loss"] for r in epochs], label="train")
-    ax.plot(xs, [r["val_loss"] for r in epochs], label="validation")
-    ax.axhline(chance, color="grey", linestyle="--", label=f"chance ({chance:.3g})")
-    for i, (name, level) in enumerate((references or {}).items()):
-        if abs(level - chance) > 1e-12:
-            ax.axhline(
-                level,
-                color="grey",
-                linestyle=":" if i % 2 == 0 else "-.",
-                label=f"{name} ({level:.3g})",
-            )
-    ax.set(xlabel="epoch", ylabel="loss", yscale="log", title=title)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

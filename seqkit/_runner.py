@@ -30,6 +30,7 @@ from seqkit._evaluate import evaluate
 from seqkit._interfaces import Callback, Data, History, Task
 from seqkit._normalize import Standardized
 from seqkit._plan import Plan, plan
+from seqkit._progress import interactive_progress
 from seqkit._registry import Registry
 from seqkit._tensorboard import TensorBoardLog
 from seqkit._tuning import Tuning, tune
@@ -72,6 +73,7 @@ class RunResult:
             "train_loss": self.metrics.get("train_loss"),
             "val_loss": self.metrics.get("val_loss"),
             "chance_loss": self.chance_loss,
+            "reference_losses": self.task.reference_losses,
             "solved": self.task.solved(self.metrics),
             "solved_rule": self.task.solved_rule or None,
             "metrics": {
@@ -88,6 +90,14 @@ class RunResult:
             "versions": self.versions,
             "run_dir": str(self.run_dir) if self.run_dir else None,
         }
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the summary, the loss plot and the examples (`seqkit._report`)."""
+        from seqkit import _report
+
+        summary = self.summary()
+        plots = _report.run_plots(summary, self.history.epochs, self.diagnostics)
+        return _report.run_fragment(summary, plots)
 
 
 def gradient_summary(diagnostics: dict[str, Any]) -> dict[str, Any]:
@@ -152,6 +162,7 @@ def run(
     *,
     out: str | Path | None = None,
     overwrite: bool = False,
+    quiet: bool = False,
     callbacks: Sequence[Callback] = (),
     registry: Registry | None = None,
     **settings: Any,
@@ -159,8 +170,10 @@ def run(
     """Train `cell` on `task` and return the result; `seqkit.run(cell="gru", task="sum")`.
 
     Settings are RunConfig's fields (`epochs=`, `lr=`, `task_options={...}`, ...). With
-    `out`, the run directory is written there (the CLI always writes one). Everything is
-    validated before anything is written.
+    `out`, the run directory is written there, report.html included (the CLI always
+    writes one). Everything is validated before anything is written. A progress bar
+    shows in Jupyter (a widget) and on a terminal, unless `quiet`; in Jupyter the result
+    displays as HTML.
     """
     config = config or RunConfig.from_dict(settings)
     the_plan = plan(config, registry)
@@ -169,7 +182,8 @@ def run(
         raise ConfigError("tensorboard=True writes into the run directory: give out=DIR")
     if out_dir is not None and distributed.is_main():  # rank 0 alone writes
         rundir.check_out_dir(out_dir, overwrite)
-    return execute(the_plan, out_dir, list(callbacks))
+    progress = None if quiet else interactive_progress()
+    return execute(the_plan, out_dir, list(callbacks), progress)
 
 
 def execute(
@@ -293,45 +307,25 @@ def start_run_dir(
 
 
 def finish_run_dir(out_dir: Path, result: RunResult, drawer: Drawer | None = None) -> None:
-    """summary.json, model.pt and gradients.json of a finished run, then its plots:
-    drawn here, or handed to `drawer` (the caller waits for it)."""
+    """summary.json, model.pt and gradients.json of a finished run; then its plots and
+    report.html, drawn from these files (`write_run_report`) here, or handed to `drawer`
+    (the caller waits for it)."""
     rundir.write_json(out_dir / rundir.SUMMARY, result.summary())
     rundir.save_model(out_dir / rundir.MODEL, result.model)
     if result.diagnostics is not None:
         rundir.write_json(out_dir / "gradients.json", result.diagnostics)
-    calls = plot_calls(out_dir, result)
+    calls: list[drawing.Call] = [("seqkit._report:write_run_report", (out_dir,))]
     if drawer is None:
         drawing.call(calls)
     else:
         drawer.submit(calls)
 
 
-def plot_calls(out_dir: Path, result: RunResult) -> list[drawing.Call]:
-    """loss.png, and gradient_flow.png (each record, init dashed) and grad_norm.png when
-    the gradients were recorded: as calls for `seqkit._drawing`."""
-    config, history, diagnostics = result.config, result.history, result.diagnostics
-    title = f"{config.cell} on {config.task}"
-    calls: list[drawing.Call] = []
-    if history.epochs:
-        refs = result.task.reference_losses
-        args = (out_dir / rundir.PLOT, history.epochs, result.chance_loss, title, refs)
-        calls.append(("seqkit._rundir:plot_losses", args))
-    if diagnostics is not None:
-        calls.append(
-            (
-                "seqkit._diagnostics.plots:plot_probe_records",
-                (out_dir / "gradient_flow.png", diagnostics, title),
-            )
-        )
-        if diagnostics["grad_norm"]:
-            norms = (diagnostics["grad_norm"], diagnostics["grad_clip"])
-            calls.append(
-                (
-                    "seqkit._diagnostics.plots:plot_grad_norms",
-                    (out_dir / "grad_norm.png", *norms, title),
-                )
-            )
-    return calls
+def write_run_report(out_dir: Path) -> Path:
+    """loss.png, the gradient plots and report.html of the finished run in `out_dir`."""
+    from seqkit._report import write_run_report as write
+
+    return write(out_dir)
 
 
 def interrupted_message(history: History, out_dir: Path | None) -> str:

@@ -43,7 +43,7 @@ def test_a_failed_drawing_process_is_drawn_here(tmp_path, monkeypatch):
     res = CliRunner().invoke(cli, [*RUN, "--out", str(tmp_path / "r")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "r" / "loss.png").stat().st_size > 1000
-    assert here == ["seqkit._rundir:plot_losses"]
+    assert here == ["seqkit._report:write_run_report"]
 
 
 def test_a_drawing_process_that_cannot_start_is_drawn_here(tmp_path, monkeypatch):
@@ -51,7 +51,7 @@ def test_a_drawing_process_that_cannot_start_is_drawn_here(tmp_path, monkeypatch
     monkeypatch.setattr(drawing, "COMMAND", [str(tmp_path / "no-such-python")])
     res = CliRunner().invoke(cli, [*RUN, "--out", str(tmp_path / "r")])
     assert res.exit_code == 0, res.output
-    assert (tmp_path / "r" / "loss.png").exists() and here == ["seqkit._rundir:plot_losses"]
+    assert (tmp_path / "r" / "loss.png").exists() and here == ["seqkit._report:write_run_report"]
 
 
 def test_a_run_that_fails_before_its_end_stops_the_process(tmp_path):

@@ -48,6 +48,7 @@ def run_probe(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
         ["gradients", "--help"],
         ["compare", "--help"],
         ["predict", "--help"],
+        ["report", "--help"],
         ["check", "--help"],
         ["new", "plugin", "--help"],
     ],
@@ -96,7 +97,7 @@ def complete(words: str, shell: str = "bash") -> list[str]:
 def test_completion_of_commands_and_options():
     assert complete("seqkit ") == [
         "check", "compare", "describe", "explain", "gradients", "list", "new", "plugins",
-        "predict", "run",
+        "predict", "report", "run",
     ]  # fmt: skip
     assert complete("seqkit run --hid") == ["--hidden-size"]
     assert "--num-layers" in complete("seqkit run --num")  # a cell flag from the registry

@@ -104,6 +104,7 @@ def test_non_finite_loss_stops_with_advice(tmp_path):
             cell_options={"nonlinearity": "relu"},
         )
     assert (tmp_path / "run" / "summary.json").exists()
+    assert "train loss" in (tmp_path / "run" / "report.html").read_text()  # no epoch finished
 
 
 def test_grad_clip_bounds_the_update():

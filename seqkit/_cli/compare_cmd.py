@@ -218,7 +218,8 @@ def compare_cmd(
         click.echo(json.dumps(report.as_dict()))
         return
     print_report(report.as_dict())
-    click.echo(f"results: {out / 'results.json'}, {out / 'results.csv'}")
+    files = f"{out / 'results.json'}, {out / 'results.csv'}"
+    click.echo(f"results: {files}; report: {out / 'report.html'}")
 
 
 def axis_name(select: str, axes: dict[str, list[Any]]) -> str:

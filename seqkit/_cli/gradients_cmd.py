@@ -74,4 +74,4 @@ def print_table(report: dict[str, Any], init_only: bool) -> None:
                     "yes" if c["solved"] else "no" if c["solved"] is not None else "-"
                 )
             click.echo(row)
-    click.echo(f"plot: {report['plot']}")
+    click.echo(f"plot: {report['plot']}; report: {Path(report['plot']).parent / 'report.html'}")

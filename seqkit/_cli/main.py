@@ -16,6 +16,7 @@ from seqkit._cli.gradients_cmd import gradients_cmd
 from seqkit._cli.listing import describe_cmd, list_cmd, plugins_cmd
 from seqkit._cli.new_cmd import new_cmd
 from seqkit._cli.predict_cmd import predict_cmd
+from seqkit._cli.report_cmd import report_cmd
 from seqkit._cli.run_cmd import run_cmd
 from seqkit._errors import NonFiniteError, SeqkitError, WorkerFailed
 
@@ -82,6 +83,7 @@ def cli() -> None:
     seqkit run --cell gru --task sum                    train, print a summary
     seqkit run --resume runs/sum-gru-...                continue a stopped run
     seqkit predict runs/sum-gru-... --input 2,4,6,8,10,11
+    seqkit report runs/sum-gru-...                      rebuild its report.html
     seqkit explain --cell lstm --task sum               shapes, batch to loss
     seqkit gradients --cells rnn,lstm,gru --task adding see gradients vanish
     seqkit compare --cells rnn,gru --task recall --task-opt seq_len=10,40 --seeds 3
@@ -100,6 +102,7 @@ cli.add_command(explain_cmd)
 cli.add_command(gradients_cmd)
 cli.add_command(compare_cmd)
 cli.add_command(predict_cmd)
+cli.add_command(report_cmd)
 cli.add_command(check_cmd)
 cli.add_command(new_cmd)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -24,8 +23,10 @@ from seqkit._cli.config_options import (
 )
 from seqkit._drawing import Drawer
 from seqkit._errors import ConfigError, Interrupted, WorkerFailed
+from seqkit._format import percent
 from seqkit._interfaces import Callback, TrainState
 from seqkit._progress import BarProgress, PlainProgress
+from seqkit._report import REPORT
 from seqkit._rundir import read_run_config
 
 if TYPE_CHECKING:  # imported when a run starts, so that --help needs no torch
@@ -92,7 +93,7 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
             return
         with interrupt.installed(), Drawer() as drawer:
             result = resume(resume_dir, callbacks=[interrupt], progress=progress, drawer=drawer)
-            report(result, kw["as_json"], drawer)
+            finish(result, kw["as_json"], drawer)
     else:
         config = config_from_options(kw)
         the_plan = plan(config)  # every check, before anything is written
@@ -106,10 +107,10 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
         # Rank 0 alone draws; under torchrun the others pass no drawer.
         with interrupt.installed(), Drawer() if distributed.is_main() else nullcontext() as drawer:
             result = execute(the_plan, out, [interrupt], progress=progress, drawer=drawer)
-            report(result, kw["as_json"], drawer)
+            finish(result, kw["as_json"], drawer)
 
 
-def report(result: RunResult, as_json: bool, drawer: Drawer | None) -> None:
+def finish(result: RunResult, as_json: bool, drawer: Drawer | None) -> None:
     """The summary, printed while the run's plots are drawn; returns when they are."""
     if not distributed.is_main():
         return
@@ -120,6 +121,8 @@ def report(result: RunResult, as_json: bool, drawer: Drawer | None) -> None:
     sys.stdout.flush()
     if drawer is not None:
         drawer.wait()
+    if result.run_dir is not None and not as_json:
+        click.echo(f"report: {result.run_dir / REPORT}")
 
 
 def launch_workers(nproc: int, the_plan: Plan, out: Path, extra: Sequence[str] = ()) -> None:
@@ -257,14 +260,3 @@ def print_summary(result: RunResult) -> None:
         click.echo(f"  {ex['text']}")
     if result.run_dir:
         click.echo(f"run directory: {result.run_dir}")
-
-
-def percent(ratio: float) -> str:
-    """`ratio` as a percentage to 2 significant digits, without an exponent: 0.0018, 27,
-    150; a nonzero ratio never shows as 0."""
-    pct = ratio * 100
-    if pct == 0 or not math.isfinite(pct):
-        return f"{pct:g}"
-    pct = float(f"{pct:.2g}")  # rounded first, so 0.0995 becomes 0.10, not 0.100
-    decimals = max(0, 1 - math.floor(math.log10(abs(pct))))
-    return f"{pct:.{decimals}f}"
