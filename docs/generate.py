@@ -43,6 +43,7 @@ Usage (from the repository root):
                                             # differs from the page (CI runs this)
     python docs/generate.py --list          # every block, its page, line and cost
     python docs/generate.py docs/tutorial.md    # only these pages
+    python docs/generate.py --all --match 'gradients'   # only blocks whose commands match
 
 The check compares structure, not digits: every number (losses, times, counts, the
 time stamp in a run directory's name) becomes `#` and runs of spaces become one, then
@@ -69,8 +70,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 MARKER = re.compile(r"^<!--\s*generate(?P<options>(\s[^>]*)?)\s*-->\s*$")
 FENCE = re.compile(r"^(?P<fence>```+|~~~+)")
-NUMBER = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+# A number not glued to a word (so `fp16` and `weight_ih_l0` stay as they are): digits
+# with thousands commas, a fraction and an exponent; a sign unless it follows a word.
+NUMBER = re.compile(
+    r"(?<!\w)(?:(?<![\w)])[-+])?(?:\d{1,3}(?:,\d{3})+|\d+|(?=\.\d))(?:\.\d+)?(?:[eE][-+]?\d+)?"
+)
 DEFAULT_TIMEOUT = 300
+
+
+def shown(page: Path) -> str:
+    """A page's path as messages name it: from the repository root when it is inside."""
+    return str(page.relative_to(ROOT)) if page.is_relative_to(ROOT) else str(page)
 
 
 class DocError(Exception):
@@ -133,7 +143,7 @@ class Block:
 
     @property
     def where(self) -> str:
-        return f"{self.page.relative_to(ROOT)}:{self.line}"
+        return f"{shown(self.page)}:{self.line}"
 
 
 def parse_examples(lines: list[str], where: str) -> list[Example]:
@@ -178,10 +188,10 @@ def parse_page(page: Path) -> tuple[list[str], list[Block], list[int]]:
             (j for j in range(i + 1, len(lines)) if lines[j].strip() == fence["fence"]), None
         )
         if close is None:
-            raise DocError(f"{page.relative_to(ROOT)}:{i + 1}: a fence that never closes")
+            raise DocError(f"{shown(page)}:{i + 1}: a fence that never closes")
         marker = MARKER.match(lines[i - 1]) if i else None
         if marker:
-            where = f"{page.relative_to(ROOT)}:{i}"
+            where = f"{shown(page)}:{i}"
             block = Block(page, i, Options.parse(marker["options"], where), i + 1, close)
             block.examples = parse_examples(lines[i + 1 : close], where)
             blocks.append(block)
@@ -283,31 +293,32 @@ class Runner:
 
     def outputs(self, block: Block) -> list[list[str]]:
         """Each example's output as the page should show it; DocError if a command failed."""
-        key = (block.options.keep or "", str(block.options.head), *(e.code for e in block.examples))
-        if key in self.cache:
-            return self.cache[key]
         cwd = self.scratch / block.page.name.split(".")[0]
         cwd.mkdir(exist_ok=True)
-        results: list[list[str]] = []
         if block.examples[0].prompt == "$":
-            for example in block.examples:
-                status, output = run_shell(example.code, cwd, block.options.timeout)
-                if status != block.options.exit:
-                    raise DocError(
-                        f"{block.where}: `{example.code}` exited {status}, the page expects "
-                        f"{block.options.exit}:\n" + "\n".join(output[-15:])
-                    )
-                results.append(shape(output, block.options))
-        else:
+            return [shape(self.shell(block, e.code, cwd), block.options) for e in block.examples]
+        key = ("python", *(e.code for e in block.examples))
+        if key not in self.cache:
             status, printed = run_python(
                 [e.code for e in block.examples], cwd, block.options.timeout
             )
             if status:
                 failed = "\n".join(printed[0])
                 raise DocError(f"{block.where}: the Python session failed:\n{failed}")
-            results = [shape(lines, block.options) for lines in printed]
-        self.cache[key] = results
-        return results
+            self.cache[key] = printed
+        return [shape(lines, block.options) for lines in self.cache[key]]
+
+    def shell(self, block: Block, command: str, cwd: Path) -> list[str]:
+        key = ("shell", str(cwd), command)
+        if key not in self.cache:
+            status, output = run_shell(command, cwd, block.options.timeout)
+            if status != block.options.exit:
+                raise DocError(
+                    f"{block.where}: `{command}` exited {status}, the page expects "
+                    f"{block.options.exit}:\n" + "\n".join(output[-15:])
+                )
+            self.cache[key] = [output]
+        return self.cache[key][0]
 
 
 # -- comparing and writing --------------------------------------------------------------
@@ -358,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare, rewrite nothing")
     parser.add_argument("--all", action="store_true", help="include the expensive blocks")
     parser.add_argument("--list", action="store_true", help="list the blocks and stop")
+    parser.add_argument("--match", metavar="REGEX", help="only blocks whose commands match")
     parser.add_argument("--python-session", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.python_session:
@@ -378,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def process(page: Path, runner: Runner, args: argparse.Namespace) -> list[str]:
     lines, blocks, unmarked = parse_page(page)
-    name = page.relative_to(ROOT)
+    name = shown(page)
     for line in unmarked:
         print(f"{name}:{line}: shows output but has no <!-- generate --> marker", file=sys.stderr)
     if args.list:
@@ -390,6 +402,8 @@ def process(page: Path, runner: Runner, args: argparse.Namespace) -> list[str]:
     fresh: list[tuple[Block, list[list[str]]]] = []
     for block in blocks:  # in document order: a block may read what an earlier one wrote
         if block.options.expensive and not args.all:
+            continue
+        if args.match and not any(re.search(args.match, e.code) for e in block.examples):
             continue
         print(f"{block.where}: {block.examples[0].code.splitlines()[0]}", file=sys.stderr)
         try:
