@@ -28,6 +28,8 @@ Options go in the marker, separated by spaces (shell quoting for values with spa
     <!-- generate keep='^  loss:' -->        keep only lines matching the regex, `...`
                                              where lines were left out
     <!-- generate timeout=600 -->            seconds per command (default 300)
+    <!-- generate setup='mkdir d; touch d/f' -->  a shell command run first, not shown
+                                             (it must exit 0)
 
 Every block of a page runs in document order in one scratch directory for that page
 (so `--out DIR` of one command can be read by the next); the repository root is `$REPO`
@@ -94,6 +96,7 @@ class Options:
     head: int | None = None
     keep: str | None = None
     timeout: int = DEFAULT_TIMEOUT
+    setup: str | None = None
 
     @classmethod
     def parse(cls, text: str, where: str) -> Options:
@@ -107,10 +110,12 @@ class Options:
             elif key == "keep" and eq:
                 re.compile(value)
                 options.keep = value
+            elif key == "setup" and eq:
+                options.setup = value
             else:
                 raise DocError(
                     f"{where}: unknown marker option {word!r}; allowed: expensive, "
-                    "exit=N, head=N, keep=REGEX, timeout=S"
+                    "exit=N, head=N, keep=REGEX, timeout=S, setup=COMMAND"
                 )
         return options
 
@@ -295,6 +300,11 @@ class Runner:
         """Each example's output as the page should show it; DocError if a command failed."""
         cwd = self.scratch / block.page.name.split(".")[0]
         cwd.mkdir(exist_ok=True)
+        if block.options.setup:
+            status, output = run_shell(block.options.setup, cwd, block.options.timeout)
+            if status:
+                failed = "\n".join(output[-15:])
+                raise DocError(f"{block.where}: setup exited {status}:\n{failed}")
         if block.examples[0].prompt == "$":
             return [shape(self.shell(block, e.code, cwd), block.options) for e in block.examples]
         key = ("python", *(e.code for e in block.examples))

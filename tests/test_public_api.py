@@ -94,6 +94,13 @@ def test_every_public_name_has_its_entry_in_the_api_reference():
     assert sorted(entries - public - testing) == []
 
 
+def test_the_korean_api_reference_has_the_same_entries():
+    def entries(page: str) -> list[str]:
+        return re.findall(r"^::: (seqkit\.[\w.]+)$", (ROOT / "docs" / page).read_text(), re.M)
+
+    assert entries("api.ko.md") == entries("api.md")
+
+
 def builtin_names() -> set[str]:
     registry = seqkit.load_registry(strict=True)
     return {
