@@ -1,7 +1,7 @@
 """seqkit: train, compare and understand recurrent sequence models in PyTorch.
 
 This module is seqkit's whole public API, for library users and plugin authors alike:
-every name in `__all__` is documented in docs/reference.md and kept stable. The modules
+every name in `__all__` is documented in docs/api.md and kept stable. The modules
 whose names start with an underscore (`seqkit._runner`, ...) are internal and may change
 at any time; a plugin imports only from `seqkit` (the built-in plugins do).
 

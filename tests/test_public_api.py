@@ -78,10 +78,27 @@ def test_all_lists_each_public_name_once_and_each_resolves():
     assert public == set(names) - {"__version__"}
 
 
-def test_every_public_name_is_in_the_reference():
-    reference = (ROOT / "docs" / "reference.md").read_text()
-    missing = [n for n in seqkit.__all__ if f"`{n}" not in reference and n != "__version__"]
-    assert missing == []
+def test_every_public_name_has_its_entry_in_the_api_reference():
+    """docs/api.md renders each public name from its docstring (`::: seqkit.Name`), and
+    renders nothing else: a private name there would publish it."""
+    import seqkit.testing
+
+    entries = set(
+        re.findall(r"^::: (seqkit\.[\w.]+)$", (ROOT / "docs" / "api.md").read_text(), re.M)
+    )
+    public = {f"seqkit.{n}" for n in seqkit.__all__ if n != "__version__"}
+    testing = {f"seqkit.testing.{n}" for n in seqkit.testing.__all__}
+    shared = {f"seqkit.testing.{n}" for n in ("ContractError", "Finding")}  # also in seqkit
+    assert sorted(public - entries) == []
+    assert sorted(testing - shared - entries) == []
+    assert sorted(entries - public - testing) == []
+
+
+def test_the_korean_api_reference_has_the_same_entries():
+    def entries(page: str) -> list[str]:
+        return re.findall(r"^::: (seqkit\.[\w.]+)$", (ROOT / "docs" / page).read_text(), re.M)
+
+    assert entries("api.ko.md") == entries("api.md")
 
 
 def builtin_names() -> set[str]:
