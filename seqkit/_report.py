@@ -222,7 +222,7 @@ def run_plots(
     """The run's plots drawn as PNG bytes (matplotlib is imported here, not before);
     `save(name, png)` also keeps each one (the run directory's files)."""
     from seqkit._diagnostics import plots
-    from seqkit._optim import learning_rates
+    from seqkit._schedules import learning_rates
 
     config = summary["config"]
     title = f"{summary['cell']} on {summary['task']}"

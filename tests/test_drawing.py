@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 
+import pytest
 from click.testing import CliRunner
 
 from seqkit import _drawing as drawing
@@ -59,3 +60,38 @@ def test_a_run_that_fails_before_its_end_stops_the_process(tmp_path):
         process = drawer.process
         assert process is not None and process.poll() is None
     assert process.wait(timeout=10) != 0  # killed, not left running
+
+
+def test_the_drawing_process_draws_a_run_without_importing_torch(tmp_path):
+    """It imports matplotlib while the run trains; torch (seconds more) it never needs."""
+    import subprocess
+
+    res = CliRunner().invoke(cli, [*RUN, "--out", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    (tmp_path / "r" / "loss.png").unlink()
+    code = (
+        "import sys; from pathlib import Path; from seqkit._drawing import call; "
+        f"call([('seqkit._report:write_run_report', (Path({str(tmp_path / 'r')!r}),))]); "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert (tmp_path / "r" / "loss.png").exists()
+
+
+def test_the_drawn_schedule_is_the_one_training_follows():
+    import torch
+
+    from seqkit._optim import make_schedule
+    from seqkit._schedules import learning_rates
+
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.01)
+    schedule = make_schedule("cosine", opt, 40)
+    seen = []
+    for _ in range(40):
+        opt.step()
+        schedule.step()
+        seen.append(opt.param_groups[0]["lr"])
+    records = [{"epoch": e, "step": 4 * e} for e in range(1, 11)]
+    drawn = learning_rates("cosine", 0.01, 10, records)
+    assert drawn == pytest.approx([seen[4 * e - 1] for e in range(1, 11)], abs=1e-12)

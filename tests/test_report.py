@@ -14,8 +14,8 @@ from html_check import assert_self_contained, parse
 import seqkit
 from seqkit._cli.main import cli
 from seqkit._format import percent
-from seqkit._optim import learning_rates
 from seqkit._progress import BarProgress, interactive_progress
+from seqkit._schedules import learning_rates
 
 SUM = {"num_samples": 512, "val_samples": 128}
 
