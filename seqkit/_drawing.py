@@ -12,6 +12,7 @@ so a picture is never lost to it.
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import pickle
 import subprocess
@@ -112,8 +113,13 @@ def serve() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot
 
-    import seqkit._diagnostics.plots
-    import seqkit._rundir  # noqa: F401
+    import seqkit._diagnostics.plots as plots
+    import seqkit._report  # noqa: F401
+
+    # One throwaway plot while the run trains: fonts, the renderer and the log axis's
+    # machinery are loaded once, so the run's own plots only draw.
+    epochs = [{"epoch": e, "step": e, "train_loss": 1.0 / e, "val_loss": 1.0 / e} for e in (1, 2)]
+    plots.plot_losses(io.BytesIO(), epochs, 1.0, "warm-up", {}, [1e-3, 1e-4])
 
     name = sys.stdin.readline().strip()
     if not name:  # the run ended without anything to draw
