@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -202,6 +201,8 @@ def read_settings(path: Path, where: str | None = None) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{where}: {exc.strerror or exc}") from None
     try:
+        import tomllib  # here: the commands that read no settings file need not load it
+
         data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         kind = "JSON" if path.suffix == ".json" else "TOML"

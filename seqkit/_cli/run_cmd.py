@@ -21,15 +21,14 @@ from seqkit._cli.config_options import (
     given_settings,
     was_given,
 )
-from seqkit._drawing import Drawer
 from seqkit._errors import ConfigError, Interrupted, WorkerFailed
 from seqkit._format import percent
 from seqkit._interfaces import Callback, TrainState
 from seqkit._progress import BarProgress, PlainProgress
-from seqkit._report import REPORT
 from seqkit._rundir import read_run_config
 
 if TYPE_CHECKING:  # imported when a run starts, so that --help needs no torch
+    from seqkit._drawing import Drawer
     from seqkit._plan import Plan
     from seqkit._runner import RunResult
 
@@ -72,6 +71,7 @@ RUN_ONLY = {"out", "overwrite"}
 )
 def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
     """Train CELL on TASK, show progress, print a summary and example predictions."""
+    from seqkit._drawing import Drawer
     from seqkit._plan import plan
     from seqkit._runner import default_run_dir, execute, resume
 
@@ -122,6 +122,8 @@ def finish(result: RunResult, as_json: bool, drawer: Drawer | None) -> None:
     if drawer is not None:
         drawer.wait()
     if result.run_dir is not None and not as_json:
+        from seqkit._report import REPORT
+
         click.echo(f"report: {result.run_dir / REPORT}")
 
 
