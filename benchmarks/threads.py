@@ -48,8 +48,8 @@ SIZES = {  # cell, B, T, D, H, and the seqkit run of that shape
 }  # fmt: skip
 
 
-EPOCHS = {"gru": 2000, "rnn": 400, "lstm": 60}
-"""Epochs that make each row's run about a minute long on a 2-core CPU (the trials'
+EPOCHS = {"gru": 10_000, "rnn": 1000, "lstm": 400}
+"""Epochs that make each row's run one to two minutes long on a 2-core CPU (the trials'
 budget is a share of the run)."""
 
 
@@ -71,7 +71,7 @@ def step(cell: Recurrent, x: torch.Tensor, opt: torch.optim.Optimizer, threads: 
 
 
 def auto_choice(kind: str, h: int, run: dict) -> tuple[dict, float]:
-    """What seqkit chooses for a run of this shape of about a minute, here and now, and
+    """What seqkit chooses for a run of this shape of a minute or two, here and now, and
     what the trials cost as a share of that run."""
     config = RunConfig(cell=kind, hidden_size=h, epochs=EPOCHS[kind], **run)
     the_plan = plan(config)
