@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +54,28 @@ def write(name: str, rows: list[dict[str, Any]], **meta: Any) -> Path:
         )
     )
     return path
+
+
+def _busy(stop: Any) -> None:
+    torch.set_num_threads(1)
+    a = torch.randn(256, 256)
+    while not stop.is_set():
+        a = (a @ a).tanh()
+
+
+@contextlib.contextmanager
+def neighbour_process(kind: str) -> Iterator[None]:
+    """`"busy"`: a second process multiplying matrices on one core for the duration (a
+    neighbour on a shared machine); `"idle"`: nothing."""
+    if kind != "busy":
+        yield
+        return
+    stop = multiprocessing.Event()
+    proc = multiprocessing.Process(target=_busy, args=(stop,), daemon=True)
+    proc.start()
+    time.sleep(0.5)
+    try:
+        yield
+    finally:
+        stop.set()
+        proc.join(timeout=5)

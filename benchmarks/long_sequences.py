@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -33,7 +32,7 @@ import torch
 from torch import nn
 
 import seqkit
-from benchmarks.common import write
+from benchmarks.common import neighbour_process, write
 from seqkit import _tuning as tuning
 
 N, D, H = 50, 10, 5
@@ -119,13 +118,6 @@ def seqkit_epoch(kind: str, t: int, **extra: object) -> dict[str, Any]:
     }
 
 
-def busy(stop: Any) -> None:
-    torch.set_num_threads(1)
-    a = torch.randn(256, 256)
-    while not stop.is_set():
-        a = (a @ a).tanh()
-
-
 def epoch_times(t: int, rounds: int) -> list[dict]:
     """Per cell and neighbour (idle, then a process keeping one core busy), taking turns
     in each round: the notebook's loop (torch's default threads), seqkit with its
@@ -139,21 +131,10 @@ def epoch_times(t: int, rounds: int) -> list[dict]:
         f"{'best fixed s':>22}{'auto/best':>10}  auto chose (trials)"
     )
     for neighbour in ("idle", "busy"):
-        stop = multiprocessing.Event()
-        proc = None
-        if neighbour == "busy":
-            proc = multiprocessing.Process(target=busy, args=(stop,), daemon=True)
-            proc.start()
-            time.sleep(0.5)
-        try:
-            with tempfile.TemporaryDirectory() as cache:
-                os.environ[tuning.CACHE_ENV] = cache  # measured here, now, once per cell
-                for kind in MODULES:
-                    rows.append(cell_row(kind, t, rounds, threads, neighbour))
-        finally:
-            stop.set()
-            if proc is not None:
-                proc.join(timeout=5)
+        with neighbour_process(neighbour), tempfile.TemporaryDirectory() as cache:
+            os.environ[tuning.CACHE_ENV] = cache  # measured here, now, once per cell
+            for kind in MODULES:
+                rows.append(cell_row(kind, t, rounds, threads, neighbour))
     torch.set_num_threads(threads)
     return rows
 

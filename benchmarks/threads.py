@@ -15,7 +15,6 @@ fixed choice (<= 1.2 is the target), and what the trials cost as a share of the 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import statistics
 import tempfile
@@ -24,7 +23,7 @@ import time
 import torch
 from seqkit_plugins.recurrent import Recurrent
 
-from benchmarks.common import write
+from benchmarks.common import neighbour_process, write
 from seqkit import _tuning as tuning
 from seqkit._config import RunConfig, usable_cores
 from seqkit._plan import plan
@@ -51,13 +50,6 @@ SIZES = {  # cell, B, T, D, H, and the seqkit run of that shape
 EPOCHS = {"gru": 10_000, "rnn": 1000, "lstm": 400}
 """Epochs that make each row's run one to two minutes long on a 2-core CPU (the trials'
 budget is a share of the run)."""
-
-
-def busy(stop: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
-    torch.set_num_threads(1)
-    a = torch.randn(256, 256)
-    while not stop.is_set():
-        a = (a @ a).tanh()
 
 
 def step(cell: Recurrent, x: torch.Tensor, opt: torch.optim.Optimizer, threads: int) -> float:
@@ -135,13 +127,7 @@ def main() -> None:
         f"{'torch/auto':>11}{'auto/best':>10}{'trials':>8}"
     )
     for neighbour in ("idle", "busy"):
-        stop = multiprocessing.Event()
-        proc = None
-        if neighbour == "busy":
-            proc = multiprocessing.Process(target=busy, args=(stop,), daemon=True)
-            proc.start()
-            time.sleep(0.5)
-        try:
+        with neighbour_process(neighbour):
             for name in SIZES:
                 row = {"neighbour": neighbour, **measure(name, args.rounds)}
                 print(
@@ -152,10 +138,6 @@ def main() -> None:
                 )
                 print("    " + "  ".join(f"{k}: {v:.2f}" for k, v in row["ms"].items()))
                 rows.append(row)
-        finally:
-            stop.set()
-            if proc is not None:
-                proc.join(timeout=5)
     print("written:", write("threads", rows))
 
 
