@@ -308,8 +308,8 @@ def start_run_dir(
 
 def finish_run_dir(out_dir: Path, result: RunResult, drawer: Drawer | None = None) -> None:
     """summary.json, model.pt and gradients.json of a finished run; then its plots and
-    report.html, drawn from these files (`write_run_report`) here, or handed to `drawer`
-    (the caller waits for it)."""
+    report.html, drawn from these files (`seqkit._report.write_run_report`) here, or
+    handed to `drawer` (the caller waits for it)."""
     rundir.write_json(out_dir / rundir.SUMMARY, result.summary())
     rundir.save_model(out_dir / rundir.MODEL, result.model)
     if result.diagnostics is not None:
@@ -319,13 +319,6 @@ def finish_run_dir(out_dir: Path, result: RunResult, drawer: Drawer | None = Non
         drawing.call(calls)
     else:
         drawer.submit(calls)
-
-
-def write_run_report(out_dir: Path) -> Path:
-    """loss.png, the gradient plots and report.html of the finished run in `out_dir`."""
-    from seqkit._report import write_run_report as write
-
-    return write(out_dir)
 
 
 def interrupted_message(history: History, out_dir: Path | None) -> str:
