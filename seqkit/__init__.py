@@ -36,6 +36,7 @@ from seqkit._interfaces import (
     Constrained,
     Data,
     Equations,
+    Executor,
     ForgetGates,
     History,
     IOSpec,
@@ -44,6 +45,8 @@ from seqkit._interfaces import (
     RecurrentMatrices,
     RunsDistributed,
     State,
+    Suite,
+    SuiteEntry,
     Task,
     TaskKind,
     TopologyFactory,
@@ -63,6 +66,10 @@ _LAZY = {
     "Checkpoint": "seqkit._checkpoint",
     "Comparison": "seqkit._compare",
     "compare": "seqkit._compare",
+    "resume_comparison": "seqkit._compare",
+    "Leaderboard": "seqkit._suite",
+    "run_suite": "seqkit._suite",
+    "resume_suite": "seqkit._suite",
     "ContractError": "seqkit._contracts",
     "Finding": "seqkit._contracts",
     "launched_by_torchrun": "seqkit._distributed:launched",
@@ -89,7 +96,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from seqkit import testing
     from seqkit._checkpoint import Checkpoint
-    from seqkit._compare import Comparison, compare
+    from seqkit._compare import Comparison, compare, resume_comparison
     from seqkit._contracts import ContractError, Finding
     from seqkit._distributed import launched as launched_by_torchrun
     from seqkit._evaluate import evaluate
@@ -99,6 +106,7 @@ if TYPE_CHECKING:
     from seqkit._optim import OPTIMIZERS, make_optimizer, make_schedule
     from seqkit._plan import Plan, build_model, plan
     from seqkit._runner import RunResult, resume, run
+    from seqkit._suite import Leaderboard, resume_suite, run_suite
     from seqkit._training import LoopTrainer, Step
 
 
@@ -167,11 +175,13 @@ __all__ = [
     "Data",
     "Entry",
     "Equations",
+    "Executor",
     "Finding",
     "ForgetGates",
     "GradientReport",
     "History",
     "IOSpec",
+    "Leaderboard",
     "LoadedRun",
     "LoopTrainer",
     "MakeCell",
@@ -190,6 +200,8 @@ __all__ = [
     "SeqkitError",
     "State",
     "Step",
+    "Suite",
+    "SuiteEntry",
     "Task",
     "TaskKind",
     "TopologyFactory",
@@ -218,7 +230,10 @@ __all__ = [
     "make_schedule",
     "plan",
     "resume",
+    "resume_comparison",
+    "resume_suite",
     "run",
+    "run_suite",
     "sample_options",
     "testing",
 ]

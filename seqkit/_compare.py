@@ -2,9 +2,12 @@
 
 Any run setting is an axis (`lr`, `hidden_size`, `epochs`, ...), and so is any plugin
 option (`task.seq_len`, `cell.forget_bias`, `trainer.K`, `topology.K`). Each grid point
-is an ordinary run (`seqkit.run`) with its own seed, one after another in this process or
-with `jobs > 1` in that many worker processes with one CPU thread each. Every trained
-model is also scored on a held-out test set from a third seeded stream.
+is an ordinary run (`seqkit.run`) with its own seed, sent to an executor: one after
+another in this process, `jobs` worker processes with one CPU thread each (`process`),
+or Ray tasks (`ray`); executors are plugins. Every trained model is also scored on a
+held-out test set from a third seeded stream. A comparison with a directory keeps each
+point's run directory and result as it finishes, and `resume_comparison` goes on from
+there after a crash.
 
 Per (cell, setting) the result holds the final loss and task metric as mean, standard
 deviation and 95% t-interval over seeds, how many seeds solved the task (with Wilson's
@@ -17,216 +20,37 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import functools
 import itertools
 import json
-import multiprocessing
+import shutil
 import statistics
-import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seqkit import _points as points_
 from seqkit import _rundir as rundir
 from seqkit._config import OPTION_TABLES, RunConfig
-from seqkit._errors import ConfigError, UnknownNameError
-from seqkit._param_match import TOLERANCE, hidden_size_for, parameter_count
+from seqkit._errors import ConfigError, PluginError, UnknownNameError
+from seqkit._grid import (
+    GridPoint,
+    check_axes,
+    config_for,
+    display,
+    grid,
+    match_hidden_sizes,
+)
+from seqkit._interfaces import Executor
+from seqkit._param_match import TOLERANCE
 from seqkit._plan import plan
+from seqkit._points import Job, run_job
 from seqkit._registry import Registry, get_registry
 from seqkit._stats import MEAN_INTERVAL, SOLVED_INTERVAL, mean_interval, overlap, wilson_interval
 
-OPTION_KINDS = {table.removesuffix("_options"): table for table in OPTION_TABLES}
-"""Axis prefixes for plugin options: `cell.K`, `task.K`, `topology.K`, `trainer.K`."""
-NOT_AXES = frozenset({"task", "cell", "seed", "threads", "tensorboard", *OPTION_TABLES})
-"""RunConfig fields that cannot vary: the cells and seeds are axes of their own, a
-comparison is of one task, and threads follow `jobs`."""
-SETTING_AXES = tuple(f.name for f in dataclasses.fields(RunConfig) if f.name not in NOT_AXES)
-TEST_SEED_OFFSET = 500_009
-"""The test set's generator seed is the run seed plus this: a stream apart from training
-(the seed) and validation (the seed + 1,000,003), and from the other seeds' streams
-while fewer than 500,009 seeds run."""
-
-
-@dataclass(frozen=True)
-class GridPoint:
-    cell: str
-    setting: tuple[tuple[str, Any], ...]
-    """The axes' values at this point, by axis name (`lr`, `task.seq_len`, ...)."""
-    seed: int
-    fixed: tuple[tuple[str, Any], ...] = ()
-    """The task options every point shares (the base's, less the grid's keys)."""
-
-    @property
-    def label(self) -> str:
-        """The grid's values; without a grid, the fixed task options; else "defaults"."""
-        return _pairs(self.setting) or _pairs(self.fixed) or "defaults"
-
-
-def display(axis: str) -> str:
-    """How an axis is written in labels: task options bare (`seq_len`), the rest as given."""
-    return axis.removeprefix("task.")
-
-
-def _pairs(options: tuple[tuple[str, Any], ...]) -> str:
-    return ",".join(f"{display(k)}={v}" for k, v in options)
-
-
-def check_axes(axes: Mapping[str, Sequence[Any]]) -> None:
-    """Every axis names a setting or a plugin option and has at least one value."""
-    for axis, values in axes.items():
-        kind, dot, key = axis.partition(".")
-        if not (axis in SETTING_AXES or (dot and kind in OPTION_KINDS and key)):
-            raise ConfigError(
-                f"unknown axis '{axis}'; an axis is a run setting ({', '.join(SETTING_AXES)}) "
-                f"or a plugin option ({', '.join(k + '.KEY' for k in OPTION_KINDS)})"
-            )
-        if isinstance(values, str) or not len(values):
-            raise ConfigError(f"axis '{axis}' needs a list of values (got {values!r})")
-
-
-def with_value(config: RunConfig, axis: str, value: Any) -> RunConfig:
-    """`config` with one axis set: a field, or one key of a plugin's option table."""
-    kind, dot, key = axis.partition(".")
-    if not dot:
-        return dataclasses.replace(config, **{axis: value})
-    table = OPTION_KINDS[kind]
-    changes: dict[str, Any] = {table: {**getattr(config, table), key: value}}
-    return dataclasses.replace(config, **changes)
-
-
-def fixed_options(base: RunConfig, axes: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
-    """The task options the base sets that the grid does not vary."""
-    return {k: v for k, v in base.task_options.items() if f"task.{k}" not in axes}
-
-
-def grid(
-    base: RunConfig, cells: Sequence[str], axes: Mapping[str, Sequence[Any]], seeds: int
-) -> list[GridPoint]:
-    """Every combination, settings in the order given, seeds 0..seeds-1 offset by base."""
-    keys = list(axes)
-    settings = [
-        tuple(zip(keys, values, strict=True))
-        for values in itertools.product(*(axes[k] for k in keys))
-    ]
-    fixed = tuple(fixed_options(base, axes).items())
-    return [
-        GridPoint(cell, setting, base.seed + s, fixed)
-        for setting in settings
-        for cell in cells
-        for s in range(seeds)
-    ]
-
-
-def config_for(base: RunConfig, point: GridPoint) -> RunConfig:
-    config = dataclasses.replace(base, cell=point.cell, seed=point.seed)
-    for axis, value in point.setting:
-        config = with_value(config, axis, value)
-    return config
-
-
-def _key(config: RunConfig) -> str:
-    """The configuration less its seed, as a key: what a parameter count depends on."""
-    settings = {k: v for k, v in config.as_dict().items() if k != "seed"}
-    return json.dumps(settings, sort_keys=True, default=str)
-
-
-def match_hidden_sizes(
-    configs: list[RunConfig],
-    reference: str | None = None,
-    params: int | None = None,
-    registry: Registry | None = None,
-) -> list[RunConfig]:
-    """Each configuration with the hidden size whose model's parameter count is within 5%
-    of the reference cell's at the same settings (or of `params`); the reference keeps
-    its own. A count that cannot be met is a ConfigError naming the cell."""
-    if (reference is None) == (params is None):
-        raise ConfigError("parameter matching takes a reference cell or a count, not both")
-    if params is not None and (isinstance(params, bool) or not isinstance(params, int)):
-        raise ConfigError(f"--params must be a whole number of parameters (got {params!r})")
-    if params is not None and params < 1:
-        raise ConfigError(f"--params must be at least 1 (got {params})")
-
-    @functools.cache
-    def target(key: str) -> int:
-        if params is not None:
-            return params
-        the_plan = plan(RunConfig.from_dict(json.loads(key)), registry)
-        return parameter_count(the_plan, the_plan.config.hidden_size or 0)
-
-    @functools.cache
-    def matched(key: str) -> int:
-        config = RunConfig.from_dict(json.loads(key))
-        the_plan = plan(config, registry)
-        goal = target(_key(dataclasses.replace(config, cell=reference or config.cell)))
-        count = functools.cache(functools.partial(parameter_count, the_plan))
-        return hidden_size_for(count, goal, f"matching parameters: cell '{config.cell}'")
-
-    if reference is not None:
-        try:
-            (registry or get_registry()).get("cell", reference)
-        except UnknownNameError as exc:
-            raise ConfigError(f"--match-params: {exc}") from None
-    return [
-        config
-        if config.cell == reference
-        else dataclasses.replace(config, hidden_size=matched(_key(config)))
-        for config in configs
-    ]
-
-
-def heldout_set(task: Any, seed: int, device: Any) -> tuple[Any, Any]:
-    """The held-out test set of a run with `seed`: `val_samples` sequences from a stream
-    of its own (the seed + TEST_SEED_OFFSET), on `device`."""
-    import torch
-
-    generator = torch.Generator(device=device).manual_seed(seed + TEST_SEED_OFFSET)
-    x, y = task.generate(task.val_samples, generator, device)
-    return x, y
-
-
-def run_point(config: RunConfig, registry: Registry | None = None) -> dict[str, Any]:
-    """One grid point, as plain data (picklable: it may run in a worker process)."""
-    from seqkit._evaluate import evaluate
-    from seqkit._runner import run
-
-    start = time.perf_counter()
-    result = run(config, registry=registry, quiet=True)  # the caller reports each point
-    wall = time.perf_counter() - start
-    task = result.task
-    steps_to_solve = None
-    for record in result.history.epochs:
-        metrics = {k: v for k, v in record.items() if k.startswith("val_")}
-        if task.solved(metrics):
-            steps_to_solve = int(record["step"])
-            break
-    device = next(result.model.parameters()).device
-    test = evaluate(result.model, task, *heldout_set(task, config.seed, device), prefix="test_")
-    as_val = {"val_" + k.removeprefix("test_"): v for k, v in test.items()}
-    return {
-        "settings": result.config.as_dict(),
-        "parameters": sum(p.numel() for p in result.model.parameters()),
-        "hidden_size": result.config.hidden_size,
-        "val_loss": result.metrics["val_loss"],
-        "metrics": {k: v for k, v in result.metrics.items() if k.startswith("val_")},
-        "test_loss": test["test_loss"],
-        "test_metrics": test,
-        "chance_loss": result.chance_loss,
-        "solved": task.solved(result.metrics),
-        "test_solved": task.solved(as_val),
-        "steps_to_solve": steps_to_solve,
-        "wall_s": wall,
-        "curve": [r["val_loss"] for r in result.history.epochs],
-        "steps_per_epoch": result.history.epochs[0]["step"] if result.history.epochs else 0,
-        "references": task.reference_losses,
-        "solved_rule": task.solved_rule,
-        "headline_metric": f"val_{task.main_metric}",
-    }
-
-
-def _run_one_thread(config: RunConfig) -> dict[str, Any]:
-    return run_point(dataclasses.replace(config, threads=1))
+SPEC = "comparison.json"
+"""What a comparison directory's comparison is (cells, settings, grid, seeds, ...), so
+that `resume_comparison` can go on with it."""
 
 
 def run_grid(
@@ -240,38 +64,107 @@ def run_grid(
     match_params: str | None = None,
     params: int | None = None,
     registry: Registry | None = None,
+    executor: str | None = None,
+    executor_options: Mapping[str, Any] | None = None,
 ) -> list[tuple[GridPoint, dict[str, Any]]]:
-    """Check every grid point's configuration first, then run them all. The points carry
-    the fixed task options as resolved (`"4"` from the command line becomes 4)."""
+    """Check every grid point, then run them all on `executor` (nothing kept on disk)."""
+    points, configs = prepare_grid(base, cells, axes, seeds, match_params, params, registry)
+    the_executor = make_executor(executor, jobs, executor_options or {}, registry)
+    return run_points(points, configs, the_executor, jobs, on_done, registry)
+
+
+def prepare_grid(
+    base: RunConfig,
+    cells: Sequence[str],
+    axes: Mapping[str, Sequence[Any]],
+    seeds: int,
+    match_params: str | None = None,
+    params: int | None = None,
+    registry: Registry | None = None,
+) -> tuple[list[GridPoint], list[RunConfig]]:
+    """Every grid point and its configuration, each checked (a bad combination fails
+    here, before anything runs). The points carry the fixed task options as resolved
+    (`"4"` from the command line becomes 4)."""
     check_axes(axes)
-    if registry is not None and jobs > 1:
-        raise ConfigError("a registry object cannot reach worker processes: use jobs=1")
     points = grid(base, cells, axes, seeds)
     configs = [config_for(base, p) for p in points]
     if match_params is not None or params is not None:
         configs = match_hidden_sizes(configs, match_params, params, registry)
-    resolved = [plan(c, registry).config for c in configs]  # a bad combination fails here
+    resolved = [plan(c, registry).config for c in configs]
     points = [
         dataclasses.replace(p, fixed=tuple((k, r.task_options[k]) for k, _ in p.fixed))
         for p, r in zip(points, resolved, strict=True)
     ]
-    results: list[tuple[GridPoint, dict[str, Any]]] = []
-    if jobs <= 1:
-        for point, config in zip(points, configs, strict=True):
-            out = run_point(config, registry)
-            results.append((point, out))
+    return points, configs
+
+
+def run_points(
+    points: list[GridPoint],
+    configs: list[RunConfig],
+    executor: Executor,
+    jobs: int,
+    on_done: Callable[[GridPoint, dict[str, Any]], None] | None = None,
+    registry: Registry | None = None,
+    out_dir: Path | None = None,
+) -> list[tuple[GridPoint, dict[str, Any]]]:
+    """Run the points on `executor` (and close it). With `out_dir`, each point keeps its
+    run directory and result there as it finishes, and a point already finished there
+    is read back, not run again. Points that fail do not stop the others; then one error
+    names them all."""
+    alone = bool(getattr(executor, "in_process", False))  # runs with the run's own threads
+    if registry is not None and not alone:
+        executor.close()
+        raise ConfigError(
+            "a registry object cannot reach worker processes: use jobs=1 and the process executor"
+        )
+    work = [
+        Job(c, points_.point_dir(out_dir, i, p) if out_dir else None, not alone, registry)
+        for i, (p, c) in enumerate(zip(points, configs, strict=True))
+    ]
+    found: dict[int, dict[str, Any]] = {}
+    for i, job in enumerate(work):
+        if job.run_dir is not None and (kept := points_.finished(job.run_dir)) is not None:
+            found[i] = kept
             if on_done:
-                on_done(point, out)
-        return results
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(_run_one_thread, c) for c in configs]
-        for point, future in zip(points, futures, strict=True):
-            out = future.result()
-            results.append((point, out))
+                on_done(points[i], kept)
+    todo = [i for i in range(len(work)) if i not in found]
+    failed: dict[int, BaseException] = {}
+    try:
+        for k, out in executor.map(run_job, [work[i] for i in todo]):
+            i = todo[k]
+            if isinstance(out, BaseException):
+                failed[i] = out
+                continue
+            if (run_dir := work[i].run_dir) is not None:
+                points_.keep(run_dir, out)
+            found[i] = out
             if on_done:
-                on_done(point, out)
-    return results
+                on_done(points[i], out)
+    finally:
+        executor.close()
+    if failed:
+        raise points_.failure({points[i].describe(): e for i, e in failed.items()}, out_dir)
+    return [(p, found[i]) for i, p in enumerate(points)]
+
+
+def make_executor(
+    name: str | None, jobs: int, options: Mapping[str, Any], registry: Registry | None = None
+) -> Executor:
+    """The executor `name` (None: the one a plugin marked the default) built with `jobs`
+    and its options (checked: one clear error)."""
+    registry = registry or get_registry()
+    name = name if name is not None else registry.default("executor")
+    try:
+        resolved = registry.resolve("executor", name, options)
+    except UnknownNameError as exc:
+        raise ConfigError(f"--executor: {exc}") from None
+    built: Executor = resolved.entry.factory(jobs, **resolved.options)
+    if not (callable(getattr(built, "map", None)) and callable(getattr(built, "close", None))):
+        raise PluginError(
+            f"executor '{name}' (plugin '{resolved.entry.plugin}') built {type(built).__name__}, "
+            "which has no map(fn, items) and close(): see the Executor contract"
+        )
+    return built
 
 
 def flatten(settings: dict[str, Any]) -> dict[str, Any]:
@@ -477,6 +370,35 @@ class Comparison:
         }
 
 
+@dataclass(frozen=True)
+class Spec:
+    """What a comparison is, as comparison.json keeps it: enough to run it again."""
+
+    cells: list[str]
+    base: RunConfig
+    axes: dict[str, list[Any]]
+    seeds: int
+    match_params: str | None = None
+    params: int | None = None
+    select: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "base": self.base.as_dict()}
+
+    @classmethod
+    def read(cls, out_dir: Path) -> Spec:
+        where = f"--resume {out_dir}"
+        try:
+            saved = json.loads((out_dir / SPEC).read_text())
+            return cls(**{**saved, "base": RunConfig.from_dict(saved["base"])})
+        except FileNotFoundError:
+            raise ConfigError(
+                f"{where}: no {SPEC} there; give the directory a comparison was kept in"
+            ) from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{where}: {SPEC} cannot be read ({exc})") from None
+
+
 def compare(
     cells: Sequence[str],
     config: RunConfig | None = None,
@@ -490,6 +412,8 @@ def compare(
     out: str | Path | None = None,
     overwrite: bool = False,
     on_done: Callable[[GridPoint, dict[str, Any]], None] | None = None,
+    executor: str | None = None,
+    executor_options: Mapping[str, Any] | None = None,
     registry: Registry | None = None,
     **settings: Any,
 ) -> Comparison:
@@ -501,9 +425,15 @@ def compare(
     setting (`lr`) or a plugin option (`cell.forget_bias`, `task.seq_len`) to its values.
     `match_params=CELL` (or `params=N`) gives every other cell the hidden size whose
     model has within 5% of that cell's parameter count (or of N). `select=AXIS` picks that
-    axis's value per cell and seed on validation loss and reports test numbers. Every
-    point is checked before any runs; with `out`, results.json, results.csv and one
-    loss-N.png per setting are written there.
+    axis's value per cell and seed on validation loss and reports test numbers.
+    `executor` (None: the default, `process`; `ray`; or a plugin's) runs the points,
+    `jobs` at once, with `executor_options` (Ray's `address`). Every point is checked
+    before any runs.
+
+    With `out`, the comparison is kept there as it goes: comparison.json (what it is),
+    each point's run directory and result under points/ as it finishes, and at the end
+    results.json, results.csv, one loss-N.png per setting and report.html. After a crash
+    `resume_comparison(out)` runs only what is not finished.
     """
     if not cells:
         raise ConfigError("compare needs at least one cell")
@@ -518,28 +448,60 @@ def compare(
             "select an option given several values"
         )
     base = config or RunConfig.from_dict({"cell": cells[0], **settings})
+    spec = Spec(list(cells), base, grid_axes, seeds, match_params, params, select)
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         rundir.check_out_dir(out_dir, overwrite)
-    results = run_grid(
-        base,
-        cells,
-        grid_axes,
-        seeds,
-        jobs,
-        on_done,
-        match_params=match_params,
-        params=params,
-        registry=registry,
+    return carry_out(spec, out_dir, jobs, executor, executor_options, on_done, registry)
+
+
+def resume_comparison(
+    out: str | Path,
+    *,
+    jobs: int = 1,
+    executor: str | None = None,
+    executor_options: Mapping[str, Any] | None = None,
+    on_done: Callable[[GridPoint, dict[str, Any]], None] | None = None,
+    registry: Registry | None = None,
+) -> Comparison:
+    """Go on with the comparison kept in `out` (a `compare(..., out=...)` that stopped):
+    finished points are read back, interrupted ones continue from their checkpoints,
+    the rest run. The result equals the uninterrupted comparison's, wall times aside."""
+    out_dir = Path(out)
+    spec = Spec.read(out_dir)
+    return carry_out(spec, out_dir, jobs, executor, executor_options, on_done, registry, True)
+
+
+def carry_out(
+    spec: Spec,
+    out_dir: Path | None,
+    jobs: int,
+    executor: str | None,
+    executor_options: Mapping[str, Any] | None,
+    on_done: Callable[[GridPoint, dict[str, Any]], None] | None,
+    registry: Registry | None,
+    resuming: bool = False,
+) -> Comparison:
+    """Run a checked comparison (keeping it in `out_dir`, if given) and summarise it."""
+    points, configs = prepare_grid(
+        spec.base, spec.cells, spec.axes, spec.seeds, spec.match_params, spec.params, registry
     )
+    the_executor = make_executor(executor, jobs, executor_options or {}, registry)
+    if out_dir is not None:  # all is checked: from here on the comparison is kept
+        if not resuming:  # --overwrite: no earlier comparison's points are reused
+            shutil.rmtree(out_dir / points_.POINTS, ignore_errors=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        rundir.write_json(out_dir / SPEC, spec.as_dict())
+    results = run_points(points, configs, the_executor, jobs, on_done, registry, out_dir)
+    select = spec.select
     rows = summarise(results, select)
     shared, per_cell = shared_settings(rows)
     report = Comparison(
-        task=base.task,
-        cells=list(cells),
-        grid={display(k): v for k, v in grid_axes.items()},
+        task=spec.base.task,
+        cells=list(spec.cells),
+        grid={display(k): v for k, v in spec.axes.items()},
         fixed=dict(results[0][0].fixed),
-        seeds=seeds,
+        seeds=spec.seeds,
         rows=rows,
         shared=shared,
         per_cell=per_cell,
@@ -547,7 +509,7 @@ def compare(
         runs=[{"cell": p.cell, "setting": p.label, "seed": p.seed, **r} for p, r in results],
         solved_rule=results[0][1]["solved_rule"] or None,
         select=select,
-        match=_match(match_params, params),
+        match=_match(spec.match_params, spec.params),
         out_dir=out_dir,
     )
     if out_dir is not None:

@@ -47,5 +47,15 @@ def register_trainers(register: Any) -> None:
 
 
 @hookspec
+def register_executors(register: Any) -> None:
+    """Register executor factories `(jobs, **options) -> Executor` for `compare --executor`."""
+
+
+@hookspec
+def register_suites(register: Any) -> None:
+    """Register suite factories `() -> Suite` for `seqkit suite NAME`."""
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add click commands to the `seqkit` command group `cli`."""

@@ -1,4 +1,5 @@
-"""The contracts between the core and plugins: cells, topologies, tasks and trainers.
+"""The contracts between the core and plugins: cells, topologies, tasks, trainers,
+executors and suites.
 
 Shapes, batch first everywhere: inputs `(B, T_in, D)`, model outputs `(B, T_out, K)`,
 targets `(B, T_out, K)` for regression and binary tasks, `(B, T_out)` int64 for
@@ -7,7 +8,7 @@ classification.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -410,3 +411,48 @@ class RunsDistributed(Protocol):
     (`seqkit run --nproc N` starts them; rank 0 alone writes)."""
 
     distributed: bool
+
+
+class Executor(Protocol):
+    """Runs a comparison's independent jobs somewhere: this process, worker processes, a
+    cluster. Built by a factory `(jobs, **options)`; `jobs` is how many run at once
+    where the executor decides that (a cluster may decide itself).
+
+    `map(fn, items)` calls the module-level function `fn` once per item and yields
+    `(index, result)` as each call finishes, in any order. A call that raised, or whose
+    worker died (after whatever retries the executor makes), yields `(index, exception)`
+    and the others go on: nothing finished is lost. `close()` releases what the executor
+    started (worker processes, a local cluster).
+
+    An executor that runs the calls one at a time in this process says so with
+    `in_process = True`: its runs keep their own thread settings and may use a registry
+    object; every other executor's runs get one CPU thread each.
+    """
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    """One comparison of a suite: a task with its options and the budget to train it."""
+
+    name: str
+    """How the leaderboard names the entry (`adding T=100`)."""
+    task: str
+    task_options: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """RunConfig fields for every run of the entry: `epochs`, `lr`, `hidden_size`, ..."""
+    source: str = ""
+    """Where the task and budget come from (a paper, a benchmark's config)."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A fixed, documented set of comparisons (`seqkit suite NAME`). A plugin registers a
+    factory `() -> Suite` with `register_suites`: `register("long-range", make_suite)`."""
+
+    entries: Sequence[SuiteEntry]
+    about: str = ""
+    """What the suite measures and how its budgets were chosen, for the leaderboard."""

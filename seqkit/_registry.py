@@ -32,8 +32,17 @@ KINDS: dict[str, str] = {
     "topology": "register_topologies",
     "task": "register_tasks",
     "trainer": "register_trainers",
+    "executor": "register_executors",
+    "suite": "register_suites",
 }
-PLURALS = {"cell": "cells", "topology": "topologies", "task": "tasks", "trainer": "trainers"}
+PLURALS = {
+    "cell": "cells",
+    "topology": "topologies",
+    "task": "tasks",
+    "trainer": "trainers",
+    "executor": "executors",
+    "suite": "suites",
+}
 
 ENV_LOAD = "SEQKIT_LOAD_PLUGINS"
 """Unset: load every installed plugin. Empty: no third-party plugin. `a,b`: only those."""

@@ -397,6 +397,54 @@ def write_compare_report(out_dir: Path) -> Path:
     return path
 
 
+def leaderboard_fragment(board: dict[str, Any], links: dict[str, str]) -> str:
+    """A suite's leaderboard (leaderboard.json's content): a row per entry and cell, then
+    per entry what is resolved, with a link to the entry's own report where given."""
+    rows = []
+    for r in board["rows"]:
+        metric = f"{number(r['metric_mean'])}"
+        if r.get("metric_ci95"):
+            metric += f" [{number(r['metric_ci95'][0], 3)}, {number(r['metric_ci95'][1], 3)}]"
+        solved = f"{r['solved']}/{r['seeds']}" if r.get("solved") is not None else "-"
+        steps = r.get("median_steps_to_solve")
+        rows.append(
+            (
+                r["entry"],
+                r["cell"],
+                r["parameters"],
+                r["hidden_size"],
+                f"{r['metric']} {metric}",
+                r["test_loss_mean"],
+                solved,
+                "-" if steps is None else f"{steps:.0f}",
+            )
+        )
+    header = ["entry", "cell", "params", "hidden", "metric [95%]", "test loss", "solved"]
+    parts = [
+        f'<p class="note">{esc(board.get("about", ""))}</p>',
+        table([*header, "steps to solve"], rows, "leaderboard"),
+        "<h3>What each entry shows</h3>",
+        "<ul>",
+    ]
+    for e in board["entries"]:
+        link = links.get(e["entry"])
+        name = (
+            f'<a href="{esc(link)}/report.html">{esc(e["entry"])}</a>' if link else esc(e["entry"])
+        )
+        parts.append(f"<li><b>{name}</b> ({e['steps']:,} steps): {esc(e['verdict'])}</li>")
+    parts.append("</ul>")
+    title = f"suite {board['suite']}: {', '.join(board['cells'])}, {board['seeds']} seed(s)"
+    return fragment(title, parts)
+
+
+def write_leaderboard_report(out_dir: Path, board: dict[str, Any], links: dict[str, str]) -> Path:
+    """leaderboard.html of a suite directory."""
+    path = out_dir / "leaderboard.html"
+    body = leaderboard_fragment(board, links)
+    path.write_text(page(f"seqkit suite {board['suite']}", body), encoding="utf-8")
+    return path
+
+
 def rebuild(directory: Path) -> Path:
     """report.html of a run directory or a comparison directory, whichever it is."""
     if not directory.exists():

@@ -48,6 +48,8 @@ __all__ = [
     "check_task",
     "check_topology",
     "check_trainer",
+    "executor_checks",
+    "suite_checks",
     "task_checks",
     "topology_checks",
     "trainer_checks",
@@ -139,11 +141,34 @@ def _resolved(entry: Entry, options: dict[str, Any]) -> dict[str, Any]:
     return resolve_options(f"{entry.kind} '{entry.name}'", entry.options, options)
 
 
+def executor_checks(
+    executor: str, *, registry: Registry | None = None, **options: Any
+) -> list[Check]:
+    """The Executor contract's checks: `map` yields every item's index once with its
+    result, a raising call's exception in its place, with one job and with two."""
+    from seqkit._comparison_contracts import EXECUTOR_CHECKS, ExecutorSubject
+
+    entry = _entry("executor", executor, registry)
+    subject = ExecutorSubject(entry, _resolved(entry, options))
+    return _checks("executor", EXECUTOR_CHECKS, entry, subject)
+
+
+def suite_checks(suite: str, *, registry: Registry | None = None) -> list[Check]:
+    """The Suite contract's checks: a Suite of uniquely named entries, each a valid run."""
+    from seqkit._comparison_contracts import SUITE_CHECKS, SuiteSubject
+
+    registry = registry or get_registry()
+    entry = _entry("suite", suite, registry)
+    return _checks("suite", SUITE_CHECKS, entry, SuiteSubject(entry, registry))
+
+
 CHECKS_BY_KIND: dict[str, Callable[..., list[Check]]] = {
     "cell": cell_checks,
     "task": task_checks,
     "topology": topology_checks,
     "trainer": trainer_checks,
+    "executor": executor_checks,
+    "suite": suite_checks,
 }
 
 

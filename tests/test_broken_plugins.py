@@ -37,7 +37,7 @@ BROKEN = {
 """Each broken entry point and what its warning says after `plugin 'NAME' `."""
 WORKING = {"good": ["goodcell"], "lazybad": ["nostep"]}
 """Entry points of the same distribution that load, and the cells they register."""
-BUILTIN = {"cells", "topologies", "tasks", "trainers"}
+BUILTIN = {"cells", "topologies", "tasks", "trainers", "executors", "suites"}
 
 
 @pytest.fixture(scope="module")

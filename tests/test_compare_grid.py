@@ -16,13 +16,8 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit._cli.main import cli
-from seqkit._compare import (
-    GridPoint,
-    differences,
-    match_hidden_sizes,
-    shared_settings,
-    summarise,
-)
+from seqkit._compare import differences, shared_settings, summarise
+from seqkit._grid import GridPoint, match_hidden_sizes
 from seqkit._plan import plan
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "seqkit-mingru"
@@ -335,7 +330,7 @@ def test_the_library_function_takes_axes_by_name_and_writes_nothing_without_out(
 
 
 def test_the_test_stream_is_its_own():
-    from seqkit._compare import heldout_set
+    from seqkit._points import heldout_set
     from seqkit._runner import make_data
 
     task = seqkit.get_task("recall", seq_len=3, num_samples=100, val_samples=100)

@@ -286,8 +286,9 @@ def test_list_verbose_shows_every_option_with_help_type_default_and_limits():
 
 def test_list_json_describes_every_option_of_every_kind(registry):
     table = json.loads(CliRunner().invoke(cli, ["list", "--json"]).output)
-    assert set(table) == {"cells", "topologies", "tasks", "trainers"}
-    for plural, kind in (("cells", "cell"), ("tasks", "task"), ("trainers", "trainer")):
+    assert set(table) == {"cells", "topologies", "tasks", "trainers", "executors", "suites"}
+    kinds = [("cells", "cell"), ("tasks", "task"), ("trainers", "trainer")]
+    for plural, kind in [*kinds, ("executors", "executor")]:
         for row in table[plural]:
             declared = registry.get(kind, row["name"]).options
             assert set(row["options"]) == set(declared)

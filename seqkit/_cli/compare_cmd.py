@@ -16,6 +16,7 @@ from seqkit._cli.config_options import (
     cell_flags,
     cells_and_config_options,
     config_from_options,
+    was_given,
 )
 from seqkit._cli.params import parse_cells
 from seqkit._config import usable_cores
@@ -125,7 +126,7 @@ def split_axes(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[Any]]
 
 
 @click.command("compare", cls=CompareCommand)
-@cells_and_config_options
+@cells_and_config_options(required=False)
 @click.option(
     "--seeds",
     type=click.IntRange(1, 1000),
@@ -157,6 +158,26 @@ def split_axes(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[Any]]
     help="Runs at once, each in its own process with one CPU thread; auto: one per core.",
 )
 @click.option(
+    "--executor",
+    metavar="NAME",
+    help="Where the runs go: process (this machine, the default), ray, or a plugin's "
+    "(seqkit list executors).",
+)
+@click.option(
+    "--executor-opt",
+    "executor_opt",
+    multiple=True,
+    metavar="K=V",
+    help="An option of the executor, e.g. address=HOST:PORT for ray (repeatable; seqkit "
+    "describe ray).",
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(path_type=Path),
+    help="Go on with the comparison kept in this directory (its --out), after a crash.",
+)
+@click.option(
     "--out",
     type=click.Path(path_type=Path),
     help="Directory [default: runs/compare-<task>-<time>].",
@@ -164,12 +185,15 @@ def split_axes(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[Any]]
 @click.option("--overwrite", is_flag=True, help="Reuse an --out directory that holds files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
 def compare_cmd(
-    cells: str,
+    cells: str | None,
     seeds: int,
     match_params: str | None,
     params: int | None,
     select: str | None,
     jobs: int,
+    executor: str | None,
+    executor_opt: tuple[str, ...],
+    resume_dir: Path | None,
     out: Path | None,
     overwrite: bool,
     as_json: bool,
@@ -178,20 +202,11 @@ def compare_cmd(
     """Run every cell at every grid point with several seeds. Any run flag or plugin
     option given several values is an axis (`--lr 1e-3,1e-2`, `--task-opt
     seq_len=10,30`); print loss and metric (mean ± 95% interval over seeds), solved k/n
-    with its interval, the median steps to solve, parameters and hidden size."""
-    from seqkit._compare import compare
+    with its interval, the median steps to solve, parameters and hidden size. Each
+    finished run is kept as it completes: `--resume DIR` goes on after a crash."""
+    from seqkit._compare import compare, resume_comparison
 
-    names = parse_cells(cells)
-    if match_params is not None and params is not None:
-        raise ConfigError("give --match-params CELL or --params N, not both")
-    single, axes = split_axes(kw)
-    base = config_from_options({**single, "cell": names[0]})
-    if base.tensorboard:
-        raise ConfigError(
-            "--tensorboard is for seqkit run: seqkit compare keeps one results directory, "
-            "not a run directory per run"
-        )
-    out = out or Path("runs") / f"compare-{base.task}-{datetime.now():%Y%m%d-%H%M%S}"
+    options = dict(parse_pairs(executor_opt, "--executor-opt"))
 
     def progress(point: Any, result: dict[str, Any]) -> None:
         if not as_json:
@@ -201,25 +216,57 @@ def compare_cmd(
                 err=True,
             )
 
-    report = compare(
-        names,
-        base,
-        axes=axes,
-        seeds=seeds,
-        jobs=jobs,
-        match_params=match_params,
-        params=params,
-        select=axis_name(select, axes) if select else None,
-        out=out,
-        overwrite=overwrite,
-        on_done=progress,
-    )
+    running: dict[str, Any] = {"jobs": jobs, "executor": executor, "executor_options": options}
+    if resume_dir is not None:
+        ctx = click.get_current_context()
+        given = [
+            p.opts[0]
+            for p in ctx.command.params
+            if p.name not in RESUME_TAKES and was_given(ctx, p.name)
+        ]
+        if given:
+            raise ConfigError(
+                f"--resume goes on with the comparison as it was defined; drop {', '.join(given)}"
+            )
+        report = resume_comparison(resume_dir, on_done=progress, **running)
+        out = resume_dir
+    else:
+        if not cells:
+            raise ConfigError("give --cells a,b,... (or --resume DIR to go on with a comparison)")
+        names = parse_cells(cells)
+        if match_params is not None and params is not None:
+            raise ConfigError("give --match-params CELL or --params N, not both")
+        single, axes = split_axes(kw)
+        base = config_from_options({**single, "cell": names[0]})
+        if base.tensorboard:
+            raise ConfigError(
+                "--tensorboard is for seqkit run: seqkit compare keeps one results directory, "
+                "not a run directory per run"
+            )
+        out = out or Path("runs") / f"compare-{base.task}-{datetime.now():%Y%m%d-%H%M%S}"
+        report = compare(
+            names,
+            base,
+            axes=axes,
+            seeds=seeds,
+            match_params=match_params,
+            params=params,
+            select=axis_name(select, axes) if select else None,
+            out=out,
+            overwrite=overwrite,
+            on_done=progress,
+            **running,
+        )
     if as_json:
         click.echo(json.dumps(report.as_dict()))
         return
     print_report(report.as_dict())
     files = f"{out / 'results.json'}, {out / 'results.csv'}"
     click.echo(f"results: {files}; report: {out / 'report.html'}")
+
+
+RESUME_TAKES = {"jobs", "executor", "executor_opt", "resume_dir", "as_json"}
+"""What `compare --resume` takes; everything else comes from the kept comparison."""
 
 
 def axis_name(select: str, axes: dict[str, list[Any]]) -> str:

@@ -201,16 +201,22 @@ def config_options_but_cell(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def cells_and_config_options(command: Callable[..., Any]) -> Callable[..., Any]:
+def cells_and_config_options(
+    command: Callable[..., Any] | None = None, *, required: bool = True
+) -> Any:
     """`--cells a,b,c` and every other run-defining option, for commands that run several
-    cells on one task (`gradients`, `compare`)."""
-    cells = click.option(
-        "--cells",
-        required=True,
-        help="Comma-separated cells, e.g. rnn,lstm,gru.",
-        shell_complete=complete_cells,
-    )
-    return cells(config_options_but_cell(command))
+    cells on one task (`gradients`, `compare`; compare's `--resume` needs no cells)."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        cells = click.option(
+            "--cells",
+            required=required,
+            help="Comma-separated cells, e.g. rnn,lstm,gru.",
+            shell_complete=complete_cells,
+        )
+        return cells(config_options_but_cell(command))
+
+    return decorate(command) if command is not None else decorate
 
 
 def config_from_options(kw: dict[str, Any]) -> RunConfig:

@@ -84,11 +84,22 @@ def describe_cmd(name: str, kind: str | None, as_json: bool) -> None:
     option it takes: help, type, default, choices and bounds."""
     kind = kind_of(name, kind)
     info = entry_info(get_registry().get(kind, name))
+    if kind == "suite":
+        info["entries"] = suite_entries(name)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
     click.secho(f"{info['kind']} {info['name']}: {info['description']}", bold=True)
     click.echo(f"  from plugin {info['plugin']} {info['version'] or ''}".rstrip())
+    if kind == "suite":
+        click.echo("  entries (seqkit suite NAME --entries E,...):")
+        for e in info["entries"]:
+            settings = ", ".join(
+                f"{k}={v}" for k, v in {**e["task_options"], **e["settings"]}.items()
+            )
+            click.echo(f"    {e['slug']:<14} {e['task']}: {settings}")
+            click.echo(f"    {'':<14} {e['source']}")
+        return
     flag = f"--{info['kind']}-opt"
     if info["options"]:
         click.echo(f"  options ({flag} NAME=VALUE):")
@@ -96,6 +107,23 @@ def describe_cmd(name: str, kind: str | None, as_json: bool) -> None:
             click.echo(line)
     else:
         click.echo("  no options")
+
+
+def suite_entries(name: str) -> list[dict[str, Any]]:
+    """A suite's entries as `describe` shows them."""
+    from seqkit._suite import get_suite, slug
+
+    return [
+        {
+            "name": e.name,
+            "slug": slug(e.name),
+            "task": e.task,
+            "task_options": dict(e.task_options),
+            "settings": dict(e.settings),
+            "source": e.source,
+        }
+        for e in get_suite(name).entries
+    ]
 
 
 @click.command("plugins")

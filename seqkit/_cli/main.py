@@ -18,6 +18,7 @@ from seqkit._cli.new_cmd import new_cmd
 from seqkit._cli.predict_cmd import predict_cmd
 from seqkit._cli.report_cmd import report_cmd
 from seqkit._cli.run_cmd import run_cmd
+from seqkit._cli.suite_cmd import suite_cmd
 from seqkit._errors import NonFiniteError, SeqkitError, WorkerFailed
 
 EXIT_USAGE = 2
@@ -87,6 +88,7 @@ def cli() -> None:
     seqkit explain --cell lstm --task sum               shapes, batch to loss
     seqkit gradients --cells rnn,lstm,gru --task adding see gradients vanish
     seqkit compare --cells rnn,gru --task recall --task-opt seq_len=10,40 --seeds 3
+    seqkit suite long-range --cells rnn,lstm,gru        the long-range leaderboard
     seqkit list -v | seqkit plugins                     what is installed, every option
     seqkit describe lstm                                one name and its options
     seqkit check --all                                  plugins against their contracts
@@ -101,6 +103,7 @@ cli.add_command(plugins_cmd)
 cli.add_command(explain_cmd)
 cli.add_command(gradients_cmd)
 cli.add_command(compare_cmd)
+cli.add_command(suite_cmd)
 cli.add_command(predict_cmd)
 cli.add_command(report_cmd)
 cli.add_command(check_cmd)

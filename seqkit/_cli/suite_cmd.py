@@ -1,0 +1,107 @@
+"""`seqkit suite NAME`: a registered suite of comparisons for the given cells, and its
+leaderboard (Markdown, CSV, JSON, HTML)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from seqkit._cli.compare_cmd import RESUME_TAKES, Jobs
+from seqkit._cli.config_options import was_given
+from seqkit._cli.params import RegistryName, parse_cells
+from seqkit._errors import ConfigError
+from seqkit._options import parse_pairs
+
+
+@click.command("suite")
+@click.argument("name", type=RegistryName("suite"), required=False)
+@click.option("--cells", help="Comma-separated cells, e.g. rnn,lstm,gru.")
+@click.option("--seeds", type=click.IntRange(1, 1000), default=3, show_default=True)
+@click.option(
+    "--entries",
+    metavar="E[,E...]",
+    help="Only these entries (as the leaderboard or `seqkit describe NAME` names them).",
+)
+@click.option("--match-params", metavar="CELL", help="Match every cell's parameters to CELL's.")
+@click.option("--params", type=click.IntRange(min=1), metavar="N", help="Match them to N.")
+@click.option("--jobs", type=Jobs(), default="auto", show_default=True, help="Runs at once.")
+@click.option("--executor", metavar="NAME", help="Where the runs go (as for compare).")
+@click.option("--executor-opt", "executor_opt", multiple=True, metavar="K=V")
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(path_type=Path),
+    help="Go on with the suite kept in this directory (its --out).",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="[default: runs/suite-NAME-<time>]")
+@click.option("--overwrite", is_flag=True, help="Reuse an --out directory that holds files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the leaderboard as one JSON object.")
+def suite_cmd(
+    name: str | None,
+    cells: str | None,
+    seeds: int,
+    entries: str | None,
+    match_params: str | None,
+    params: int | None,
+    jobs: int,
+    executor: str | None,
+    executor_opt: tuple[str, ...],
+    resume_dir: Path | None,
+    out: Path | None,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Run suite NAME (`long-range`: the classic memory tasks at the papers' lengths and
+    budgets) for --cells, each entry a comparison with --seeds seeds, and write its
+    leaderboard: leaderboard.md, .csv, .json and .html. `seqkit list suites` lists them."""
+    from seqkit._suite import resume_suite, run_suite
+
+    options = dict(parse_pairs(executor_opt, "--executor-opt"))
+    running: dict[str, Any] = {"jobs": jobs, "executor": executor, "executor_options": options}
+
+    def progress(entry: str, point: Any, result: dict[str, Any]) -> None:
+        if not as_json:
+            click.echo(
+                f"  {entry:<14} {point.cell:<8} seed {point.seed}: val loss "
+                f"{result['val_loss']:.4g}  {result['wall_s']:.1f} s",
+                err=True,
+            )
+
+    if resume_dir is not None:
+        ctx = click.get_current_context()
+        given = [
+            p.opts[0] if p.opts else p.name
+            for p in ctx.command.params
+            if p.name not in RESUME_TAKES and was_given(ctx, p.name)
+        ]
+        if given:
+            raise ConfigError(f"--resume goes on with the suite as it was defined; drop {given[0]}")
+        board = resume_suite(resume_dir, on_done=progress, **running)
+        out = resume_dir
+    else:
+        if name is None or not cells:
+            raise ConfigError("give a suite and its cells: seqkit suite long-range --cells a,b,...")
+        if match_params is not None and params is not None:
+            raise ConfigError("give --match-params CELL or --params N, not both")
+        out = out or Path("runs") / f"suite-{name}-{datetime.now():%Y%m%d-%H%M%S}"
+        board = run_suite(
+            name,
+            parse_cells(cells),
+            seeds=seeds,
+            entries=[e.strip() for e in entries.split(",")] if entries else None,
+            match_params=match_params,
+            params=params,
+            out=out,
+            overwrite=overwrite,
+            on_done=progress,
+            **running,
+        )
+    if as_json:
+        click.echo(json.dumps(board.as_dict()))
+        return
+    click.echo(board.markdown())
+    click.echo(f"leaderboard: {out / 'leaderboard.md'}, .csv, .json, .html")

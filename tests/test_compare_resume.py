@@ -1,0 +1,223 @@
+"""A comparison survives: each finished point is kept as it completes, `compare --resume`
+goes on after a SIGKILL of the whole comparison, and the executors (worker processes,
+Ray) give the same table, keep what finished when a worker dies, and retry or report it."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import seqkit
+from seqkit._points import POINTS, RESULT
+
+# Small runs with epochs long enough (~0.1 s) that a kill lands inside a point.
+GRID = ["--cells", "rnn,gru", "--task", "sum", "--seeds", "2", "--epochs", "6"]
+GRID += ["--task-opt", "num_samples=2000", "--task-opt", "val_samples=200"]
+WALL = ("wall_s", "wall_s_mean")
+
+
+def _compare(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "seqkit", "compare", *args, "--json"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def _table(out: str) -> list[dict]:
+    """The rows of `compare --json`, less wall times (the one thing a resume changes)."""
+    rows = json.loads(out.strip().splitlines()[-1])["rows"]
+    return [{k: v for k, v in row.items() if k not in WALL} for row in rows]
+
+
+def _runs(out_dir: Path) -> list[dict]:
+    runs = json.loads((out_dir / "results.json").read_text())["runs"]
+    return [{k: v for k, v in r.items() if k not in WALL} for r in runs]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("whole") / "c"
+    res = _compare(*GRID, "--jobs", "1", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    return out, _table(res.stdout)
+
+
+def _started_points(out: Path) -> list[Path]:
+    return sorted(p for p in (out / POINTS).glob("*") if (p / "metrics.jsonl").exists())
+
+
+def test_each_point_is_kept_as_it_finishes(uninterrupted):
+    out, rows = uninterrupted
+    dirs = sorted((out / POINTS).iterdir())
+    assert [d.name for d in dirs] == [
+        "001-rnn-num_samples=2000_val_samples=200-seed0",
+        "002-rnn-num_samples=2000_val_samples=200-seed1",
+        "003-gru-num_samples=2000_val_samples=200-seed0",
+        "004-gru-num_samples=2000_val_samples=200-seed1",
+    ]
+    for d in dirs:  # a whole run directory, and the point's result beside it
+        assert {"config.json", "metrics.jsonl", "model.pt", "summary.json", RESULT} <= {
+            f.name for f in d.iterdir()
+        }
+    first = json.loads((dirs[0] / RESULT).read_text())
+    assert first["settings"]["cell"] == "rnn" and first["settings"]["seed"] == 0
+    assert len(first["curve"]) == 6 and rows[0]["seeds"] == 2
+
+
+@pytest.mark.parametrize("moment", [0, 1])
+def test_resume_after_sigkill_equals_an_uninterrupted_comparison(tmp_path, uninterrupted, moment):
+    """The whole comparison (its process group) is killed at a random moment once it has
+    started training; `--resume` gives the uninterrupted table and runs."""
+    whole_dir, whole = uninterrupted
+    out = tmp_path / "c"
+    command = [sys.executable, "-m", "seqkit", "compare", *GRID, "--jobs", "1", "--out", str(out)]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while not _started_points(out) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # somewhere in the first points: seeded, so a failure can be replayed
+    time.sleep(random.Random(moment).uniform(0.0, 2.0))
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the comparison ended before it was killed"
+    assert not (out / "results.json").exists()
+    kept = [d for d in (out / POINTS).iterdir() if (d / RESULT).exists()]
+    assert len(kept) < 4
+
+    res = _compare("--resume", str(out))
+    assert res.returncode == 0, res.stderr
+    assert _table(res.stdout) == whole
+    assert _runs(out) == _runs(whole_dir)
+
+
+def test_a_point_stopped_mid_run_continues_from_its_checkpoint(tmp_path, uninterrupted):
+    """A kept point whose result is missing and whose checkpoint is mid-run resumes (its
+    finished epochs are not trained again) and the table is unchanged."""
+    whole_dir, whole = uninterrupted
+    out = tmp_path / "c"
+    res = _compare(*GRID, "--jobs", "1", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    point = sorted((out / POINTS).iterdir())[2]
+    (point / RESULT).unlink()
+    # stop that point after epoch 3, as a kill would have: run it again up to there
+    config = seqkit.RunConfig.from_dict(
+        {
+            k: v
+            for k, v in json.loads((point / "config.json").read_text()).items()
+            if k not in ("versions", "tuning")
+        }
+    )
+    partial = tmp_path / "partial"
+    with pytest.raises(seqkit.SeqkitError, match="3 epochs are complete"):
+        seqkit.run(config, out=partial, quiet=True, callbacks=[_StopAfter(3)])
+    for name in ("checkpoint.pt", "metrics.jsonl"):
+        (point / name).write_bytes((partial / name).read_bytes())
+    (point / "summary.json").unlink()
+    assert len((point / "metrics.jsonl").read_text().splitlines()) == 3
+
+    res = _compare("--resume", str(out))
+    assert res.returncode == 0, res.stderr
+    assert _table(res.stdout) == whole
+    assert _runs(out) == _runs(whole_dir)
+    lines = (point / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 6
+    # the first three epochs were not run again: their lines (and timings) are the stopped run's
+    assert lines[:3] == (partial / "metrics.jsonl").read_text().splitlines()
+
+
+class _StopAfter(seqkit.Callback):
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_epoch_end(self, state, record) -> None:
+        if record["epoch"] >= self.epochs:
+            state.interrupt = "stopped by the test"
+
+
+def _processes(words: str) -> list[int]:
+    """The pids whose command line holds `words`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if words in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _kill_a_worker_mid_point(proc: subprocess.Popen, out: Path, words: str) -> None:
+    """Once a point is training (its metrics started, its result not kept), SIGKILL one
+    process whose command line holds `words`."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        running = [d for d in _started_points(out) if not (d / RESULT).exists()]
+        workers = _processes(words)
+        if running and workers:
+            os.kill(workers[0], signal.SIGKILL)
+            return
+        time.sleep(0.02)
+    raise AssertionError("no worker was seen running a point")
+
+
+def test_a_dead_worker_process_is_reported_and_nothing_finished_is_lost(tmp_path, uninterrupted):
+    _, whole = uninterrupted
+    out = tmp_path / "c"
+    command = [sys.executable, "-m", "seqkit", "compare", *GRID, "--jobs", "2", "--out", str(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _kill_a_worker_mid_point(proc, out, "multiprocessing.spawn")
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 1, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "Traceback" not in stderr, stderr
+    assert "grid point" in errors[0] and f"seqkit compare --resume {out}" in errors[0]
+    kept = {
+        d: (d / RESULT).stat().st_mtime_ns
+        for d in (out / POINTS).iterdir()
+        if (d / RESULT).exists()
+    }
+
+    res = _compare("--resume", str(out), "--jobs", "2")
+    assert res.returncode == 0, res.stderr
+    assert _table(res.stdout) == whole
+    # the points finished before the kill were read back, not run again
+    assert {d: (d / RESULT).stat().st_mtime_ns for d in kept} == kept
+
+
+def test_ray_executor_gives_the_process_executors_table(tmp_path, uninterrupted):
+    _, whole = uninterrupted
+    res = _compare(*GRID, "--executor", "ray", "--jobs", "2", "--out", str(tmp_path / "c"))
+    assert res.returncode == 0, res.stderr
+    assert _table(res.stdout) == whole
+    assert "Started a local Ray" not in res.stderr  # Ray's banner stays off the output
+
+
+def test_ray_retries_a_point_whose_worker_died(tmp_path, uninterrupted):
+    _, whole = uninterrupted
+    out = tmp_path / "c"
+    command = [sys.executable, "-m", "seqkit", "compare", *GRID, "--executor", "ray"]
+    command += ["--jobs", "2", "--out", str(out), "--json"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _kill_a_worker_mid_point(proc, out, "ray::run_job")
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert _table(stdout) == whole
+
+
+def test_ray_executor_options_are_checked(tmp_path):
+    res = _compare(*GRID, "--executor", "ray", "--executor-opt", "retries=-1")
+    assert res.returncode == 2 and "retries" in res.stderr and "Traceback" not in res.stderr
+    res = _compare(*GRID, "--executor", "slurm")
+    assert res.returncode == 2
+    assert "unknown executor 'slurm'" in res.stderr and "process, ray" in res.stderr

@@ -1,0 +1,160 @@
+"""Suites are plugins (`register_suites`); `run_suite` runs each entry as a comparison,
+writes a leaderboard (Markdown, CSV, JSON, HTML) and goes on after a stop."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+import seqkit
+from seqkit._cli.main import cli
+from seqkit._compare import SPEC
+from seqkit._points import POINTS, RESULT
+
+TINY = {"batch_size": 50, "epochs": 6, "hidden_size": 32, "lr": 1e-2}
+SAMPLES = {"num_samples": 1000, "val_samples": 200}
+
+
+class TinySuite:
+    SEQKIT_API = 1
+
+    @seqkit.hookimpl
+    def register_suites(self, register):
+        register("tiny", self.make, description="two quick entries")
+
+    @staticmethod
+    def make() -> seqkit.Suite:
+        return seqkit.Suite(
+            entries=[
+                seqkit.SuiteEntry("recall L=5", "recall", {"seq_len": 5, **SAMPLES}, TINY, "test"),
+                seqkit.SuiteEntry("sum", "sum", {"num_samples": 1000}, {"epochs": 40}, "test"),
+            ],
+            about="a suite for tests",
+        )
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return seqkit.load_registry(plugins=[TinySuite()], strict=True)
+
+
+@pytest.fixture(scope="module")
+def board(registry, tmp_path_factory):
+    out = tmp_path_factory.mktemp("suite") / "s"
+    return seqkit.run_suite("tiny", ["rnn", "gru"], seeds=2, out=out, registry=registry)
+
+
+def _rows(board) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "wall_s_mean"} for r in board.rows]
+
+
+def test_every_entry_is_a_comparison_and_a_row_per_cell(board):
+    assert [(r["entry"], r["cell"]) for r in board.rows] == [
+        ("recall L=5", "rnn"),
+        ("recall L=5", "gru"),
+        ("sum", "rnn"),
+        ("sum", "gru"),
+    ]
+    recall = {r["cell"]: r for r in board.rows if r["entry"] == "recall L=5"}
+    # the entry's budget was used, and the cells learnt: chance on recall is ln 8 = 2.08
+    assert recall["gru"]["hidden_size"] == 32 and recall["gru"]["seeds"] == 2
+    assert recall["gru"]["test_loss_mean"] < 0.5 * recall["gru"]["chance_loss"]
+    assert recall["gru"]["metric"] == "val_accuracy" and recall["gru"]["metric_ci95"]
+    assert [e["steps"] for e in board.entries] == [6 * 20, 40 * 4]  # sum: batches of 256
+    for e in board.entries:
+        assert e["verdict"] and e["differences"][0]["cells"] == ["rnn", "gru"]
+
+
+def test_the_leaderboard_is_written_in_four_forms(board):
+    out = board.out_dir
+    md = (out / "leaderboard.md").read_text()
+    assert "| recall L=5 | gru |" in md and "**sum**" in md and "a suite for tests" in md
+    data = json.loads((out / "leaderboard.json").read_text())
+    assert data["suite"] == "tiny" and len(data["rows"]) == 4
+    with (out / "leaderboard.csv").open() as f:
+        lines = list(csv.DictReader(f))
+    assert [line["cell"] for line in lines] == ["rnn", "gru", "rnn", "gru"]
+    assert float(lines[1]["test_loss_mean"]) == pytest.approx(board.rows[1]["test_loss_mean"])
+    html = (out / "leaderboard.html").read_text()
+    assert 'href="recall-L=5/report.html"' in html and (out / "recall-L=5" / "report.html").exists()
+
+
+def test_a_stopped_suite_goes_on_where_it_stopped(board, registry, tmp_path):
+    out = tmp_path / "s"
+    shutil.copytree(board.out_dir, out)
+    # as if stopped inside the second entry: its comparison is unfinished, one point too
+    for name in ("results.json", "report.html"):
+        (out / "sum" / name).unlink()
+    point = sorted((out / "sum" / POINTS).iterdir())[-1]
+    (point / RESULT).unlink()
+    for name in ("leaderboard.md", "leaderboard.json"):
+        (out / name).unlink()
+    first_entry = (out / "recall-L=5" / "results.json").stat().st_mtime_ns
+
+    again = seqkit.resume_suite(out, registry=registry)
+    assert _rows(again) == _rows(board)
+    assert (out / "leaderboard.md").exists() and (out / "sum" / SPEC).exists()
+    assert (out / "recall-L=5" / "results.json").stat().st_mtime_ns != first_entry  # re-read
+    assert (point / RESULT).exists()
+
+
+def test_the_built_in_long_range_suite_keeps_its_contract():
+    findings = seqkit.testing.check("suite", "long-range")
+    assert all(f.passed for f in findings)
+    suite = seqkit.get_registry().get("suite", "long-range").factory()
+    names = [e.name for e in suite.entries]
+    assert names == [
+        "adding T=100",
+        "adding T=200",
+        "copy T=100",
+        "recall L=30",
+        "recall L=100",
+        "parity T=20",
+        "order T=100",
+    ]
+    assert all(e.source for e in suite.entries)
+
+
+def test_a_broken_suite_fails_its_contract_check():
+    class Broken:
+        @seqkit.hookimpl
+        def register_suites(self, register):
+            register(
+                "bad",
+                lambda: seqkit.Suite(
+                    entries=[seqkit.SuiteEntry("a", "sum"), seqkit.SuiteEntry("a", "nosuchtask")]
+                ),
+            )
+
+    registry = seqkit.load_registry(plugins=[Broken()])
+    found = {
+        f.check: f for f in (c.run() for c in seqkit.testing.suite_checks("bad", registry=registry))
+    }
+    assert found["is_a_suite_of_named_entries"].passed is False
+    assert "named more than once: a" in found["is_a_suite_of_named_entries"].detail
+    assert found["entries_plan"].passed is False and "nosuchtask" in found["entries_plan"].detail
+
+
+def _refused(res, *words):
+    assert res.exit_code == 2, res.output
+    errors = [line for line in res.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and all(w in errors[0] for w in words), res.stderr
+
+
+def test_bad_suite_commands_get_one_line(tmp_path):
+    run = CliRunner().invoke
+    _refused(
+        run(cli, ["suite", "long-range", "--cells", "rnn", "--entries", "adding-T=999"]),
+        "no entry 'adding-T=999'",
+        "recall-L=30",
+    )
+    _refused(run(cli, ["suite", "long-range"]), "--cells")
+    _refused(
+        run(cli, ["suite", "nosuch", "--cells", "rnn"]), "unknown suite 'nosuch'", "long-range"
+    )
+    _refused(run(cli, ["suite", "--resume", str(tmp_path)]), "suite.json")
+    assert not list(tmp_path.iterdir())
