@@ -27,6 +27,8 @@ class LongRangeTask(Task):
     """Shared by the long-range tasks: fresh training data every epoch, and by default
     the classification rule "solved when validation accuracy exceeds 99%"."""
 
+    evaluable = ("seq_len",)  # a recurrent model reads any length
+
     fresh_data = True
     solved_rule = "accuracy > 99%"
     defaults: ClassVar[dict[str, Any]] = {

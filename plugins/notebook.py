@@ -86,6 +86,8 @@ class Multiples(IntegerTask):
 class Sum(IntegerTask):
     """Many-to-one: 6 integers in 1..14 -> their sum (notebook 3-3)."""
 
+    evaluable = ("seq_len",)  # a recurrent model reads any length
+
     name = "sum"
     default_topology = "many-to-one"
     seq_len_default = 6
@@ -112,6 +114,8 @@ class Sum(IntegerTask):
 
 class CumSum(IntegerTask):
     """Many-to-many: 5 integers in 0..30 -> running sums (notebook 3-4)."""
+
+    evaluable = ("seq_len",)  # a recurrent model reads any length
 
     name = "cumsum"
     default_topology = "many-to-many"
@@ -190,6 +194,8 @@ class MeanSign(Task):
 
     The notebook uses N=50, T=20000, D=10 (`--task-opt num_samples=50,seq_len=20000`).
     """
+
+    evaluable = ("seq_len",)  # a recurrent model reads any length
 
     name = "meansign"
     kind = "binary"

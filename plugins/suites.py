@@ -59,7 +59,9 @@ LONG_RANGE = Suite(
             "parity",
             {"seq_len": 20},
             {**ADAM, "hidden_size": 64, "lr": 3e-3, "epochs": 30},
-            "xLSTM's parity (train on lengths 3-40); 3,000 steps at T=20",
+            "xLSTM's parity (train on lengths 3-40); 3,000 steps at T=20; also scored at "
+            "2x and 5x the training length",
+            evaluate_on={"seq_len": [40, 100]},
         ),
         SuiteEntry(
             "order T=100",

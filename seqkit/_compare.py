@@ -33,6 +33,8 @@ from seqkit import _points as points_
 from seqkit import _rundir as rundir
 from seqkit._config import OPTION_TABLES, RunConfig
 from seqkit._errors import ConfigError, PluginError, UnknownNameError
+from seqkit._evaluations import Setting, settings_of
+from seqkit._evaluations import check as check_evaluations
 from seqkit._grid import (
     GridPoint,
     check_axes,
@@ -106,11 +108,12 @@ def run_points(
     on_done: Callable[[GridPoint, dict[str, Any]], None] | None = None,
     registry: Registry | None = None,
     out_dir: Path | None = None,
+    evaluations: Sequence[Setting] = (),
 ) -> list[tuple[GridPoint, dict[str, Any]]]:
-    """Run the points on `executor` (and close it). With `out_dir`, each point keeps its
-    run directory and result there as it finishes, and a point already finished there
-    is read back, not run again. Points that fail do not stop the others; then one error
-    names them all."""
+    """Run the points on `executor` (and close it), scoring each model at `evaluations`.
+    With `out_dir`, each point keeps its run directory and result there as it finishes,
+    and a point already finished there is read back, not run again. Points that fail do
+    not stop the others; then one error names them all."""
     alone = bool(getattr(executor, "in_process", False))  # runs with the run's own threads
     if registry is not None and not alone:
         executor.close()
@@ -118,7 +121,13 @@ def run_points(
             "a registry object cannot reach worker processes: use jobs=1 and the process executor"
         )
     work = [
-        Job(c, points_.point_dir(out_dir, i, p) if out_dir else None, not alone, registry)
+        Job(
+            c,
+            points_.point_dir(out_dir, i, p) if out_dir else None,
+            not alone,
+            registry,
+            tuple(evaluations),
+        )
         for i, (p, c) in enumerate(zip(points, configs, strict=True))
     ]
     found: dict[int, dict[str, Any]] = {}
@@ -260,8 +269,29 @@ def summarise(
                     "test_metric",
                 ),
             }
+        if "evaluations" in outs[0]:
+            row["evaluations"] = _evaluation_spread(outs, metric)
         rows.append({**row, "settings": settings})
     return rows
+
+
+def _evaluation_spread(outs: list[dict[str, Any]], metric: str) -> dict[str, Any]:
+    """Per evaluation setting: test loss and the headline metric over seeds, solved k/n."""
+    test_metric = "test_" + metric.removeprefix("val_")
+    spread = {}
+    for where in outs[0]["evaluations"]:
+        scores = [o["evaluations"][where] for o in outs]
+        solved = [s["solved"] for s in scores]
+        k = sum(1 for s in solved if s) if solved[0] is not None else None
+        spread[where] = {
+            **_spread([s["test_loss"] for s in scores], "test_loss"),
+            "metric": test_metric,
+            **_spread([s.get(test_metric, s["test_loss"]) for s in scores], "metric"),
+            "chance_loss": statistics.fmean(s["chance_loss"] for s in scores),
+            "solved": k,
+            "solved_ci95": list(wilson_interval(k, len(outs))) if k is not None else None,
+        }
+    return spread
 
 
 def _counts(values: Any) -> dict[str, int]:
@@ -334,6 +364,7 @@ class Comparison:
     solved_rule: str | None = None
     select: str | None = None
     match: dict[str, Any] | None = None
+    evaluate_on: dict[str, list[Any]] | None = None
     plots: list[Path] = field(default_factory=list)
     out_dir: Path | None = None
 
@@ -361,6 +392,7 @@ class Comparison:
             ),
             "select": self.select and display(self.select),
             "match": self.match,
+            "evaluate_on": self.evaluate_on,
             "shared": self.shared,
             "per_cell": self.per_cell,
             "rows": self.rows,
@@ -381,6 +413,7 @@ class Spec:
     match_params: str | None = None
     params: int | None = None
     select: str | None = None
+    evaluate_on: dict[str, list[Any]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "base": self.base.as_dict()}
@@ -409,6 +442,7 @@ def compare(
     match_params: str | None = None,
     params: int | None = None,
     select: str | None = None,
+    evaluate_on: Mapping[str, Sequence[Any]] | None = None,
     out: str | Path | None = None,
     overwrite: bool = False,
     on_done: Callable[[GridPoint, dict[str, Any]], None] | None = None,
@@ -426,6 +460,8 @@ def compare(
     `match_params=CELL` (or `params=N`) gives every other cell the hidden size whose
     model has within 5% of that cell's parameter count (or of N). `select=AXIS` picks that
     axis's value per cell and seed on validation loss and reports test numbers.
+    `evaluate_on={"seq_len": [100, 400]}` also scores every trained model on fresh test
+    data at those settings of the task (length generalisation; see `Task.evaluable`).
     `executor` (None: the default, `process`; `ray`; or a plugin's) runs the points,
     `jobs` at once, with `executor_options` (Ray's `address`). Every point is checked
     before any runs.
@@ -448,7 +484,8 @@ def compare(
             "select an option given several values"
         )
     base = config or RunConfig.from_dict({"cell": cells[0], **settings})
-    spec = Spec(list(cells), base, grid_axes, seeds, match_params, params, select)
+    evaluations = {k: list(v) for k, v in (evaluate_on or {}).items()} or None
+    spec = Spec(list(cells), base, grid_axes, seeds, match_params, params, select, evaluations)
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         rundir.check_out_dir(out_dir, overwrite)
@@ -486,13 +523,18 @@ def carry_out(
     points, configs = prepare_grid(
         spec.base, spec.cells, spec.axes, spec.seeds, spec.match_params, spec.params, registry
     )
+    evaluations = settings_of(spec.evaluate_on)
+    for config in configs:  # a model that cannot be scored there is refused now
+        check_evaluations(config, evaluations, registry)
     the_executor = make_executor(executor, jobs, executor_options or {}, registry)
     if out_dir is not None:  # all is checked: from here on the comparison is kept
         if not resuming:  # --overwrite: no earlier comparison's points are reused
             shutil.rmtree(out_dir / points_.POINTS, ignore_errors=True)
         out_dir.mkdir(parents=True, exist_ok=True)
         rundir.write_json(out_dir / SPEC, spec.as_dict())
-    results = run_points(points, configs, the_executor, jobs, on_done, registry, out_dir)
+    results = run_points(
+        points, configs, the_executor, jobs, on_done, registry, out_dir, evaluations
+    )
     select = spec.select
     rows = summarise(results, select)
     shared, per_cell = shared_settings(rows)
@@ -510,6 +552,7 @@ def carry_out(
         solved_rule=results[0][1]["solved_rule"] or None,
         select=select,
         match=_match(spec.match_params, spec.params),
+        evaluate_on=spec.evaluate_on,
         out_dir=out_dir,
     )
     if out_dir is not None:

@@ -465,6 +465,19 @@ def task_metrics_and_rules_fit(s: TaskSubject) -> None:
         raise Broken(f"solved must return a bool or None, got {type(solved).__name__}")
 
 
+def task_evaluable_options_are_declared(s: TaskSubject) -> None:
+    """Each option it lets differ at evaluation (`evaluable`) is one it declares."""
+    evaluable = getattr(s.task, "evaluable", ())
+    if not isinstance(evaluable, tuple | list) or not all(isinstance(k, str) for k in evaluable):
+        raise Broken(f"evaluable must be a tuple of option names (got {evaluable!r})")
+    unknown = [k for k in evaluable if k not in s.entry.options]
+    if unknown:
+        raise Broken(
+            f"evaluable names {', '.join(unknown)}, which it does not declare as options "
+            f"(declared: {', '.join(s.entry.options) or 'none'})"
+        )
+
+
 TASK_CHECKS: dict[str, Callable[[Any], None]] = {
     "io_is_an_iospec": task_io_is_an_iospec,
     "generates_what_its_io_declares": task_generates_what_its_io_declares,
@@ -473,6 +486,7 @@ TASK_CHECKS: dict[str, Callable[[Any], None]] = {
     "chance_level_is_the_best_blind_loss": task_chance_level_is_the_best_blind_loss,
     "prints_and_judges_examples": task_prints_and_judges_examples,
     "metrics_and_rules_fit": task_metrics_and_rules_fit,
+    "evaluable_options_are_declared": task_evaluable_options_are_declared,
 }
 
 

@@ -203,6 +203,10 @@ class Task:
     the long-range tasks), so a network cannot memorise a fixed set."""
     solved_rule: ClassVar[str] = ""
     """What `solved` checks, in words (e.g. "MSE < 0.01")."""
+    evaluable: ClassVar[tuple[str, ...]] = ()
+    """Options that may differ between training and evaluation: `("seq_len",)` lets
+    `compare --eval-task-opt seq_len=100,200` score a model trained at one length at
+    others (length generalisation). Only options that keep the input and output sizes."""
     defaults: ClassVar[Mapping[str, Any]] = {}
     """Default hyper-parameters: any of hidden_size, epochs, lr, batch_size, optimizer."""
     options: ClassVar[Mapping[str, Option]] = sample_options(1000, 500)
@@ -446,6 +450,9 @@ class SuiteEntry:
     """RunConfig fields for every run of the entry: `epochs`, `lr`, `hidden_size`, ..."""
     source: str = ""
     """Where the task and budget come from (a paper, a benchmark's config)."""
+    evaluate_on: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    """Other settings of the task each trained model is also scored at, e.g.
+    `{"seq_len": [40, 100]}` (length generalisation; see `Task.evaluable`)."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from seqkit import _rundir as rundir
 from seqkit._config import RunConfig
 from seqkit._errors import ConfigError, NonFiniteError, SeqkitError, WorkerFailed
+from seqkit._evaluations import Setting, evaluate_all
 
 if TYPE_CHECKING:
     from seqkit._registry import Registry
@@ -44,6 +45,8 @@ class Job:
     run_dir: Path | None = None
     one_thread: bool = False
     registry: Registry | None = None
+    evaluations: tuple[Setting, ...] = ()
+    """Other settings of the task to score the trained model on (length generalisation)."""
 
     def __getstate__(self) -> dict[str, Any]:  # a registry never travels to a worker
         return {**self.__dict__, "registry": None}
@@ -81,7 +84,10 @@ def run_job(job: Job) -> dict[str, Any]:
         result = _resumed(job.run_dir, job.registry)
     if result is None:
         result = run(config, out=job.run_dir, overwrite=True, quiet=True, registry=job.registry)
-    return point_result(result, time.perf_counter() - start)
+    out = point_result(result, time.perf_counter() - start)
+    if job.evaluations:
+        out["evaluations"] = evaluate_all(result, list(job.evaluations), job.registry)
+    return out
 
 
 def _resumed(run_dir: Path, registry: Registry | None) -> RunResult | None:

@@ -230,6 +230,7 @@ def _carry_out(
                 seeds=seeds,
                 match_params=spec.get("match_params"),
                 params=spec.get("params"),
+                evaluate_on=dict(entry.evaluate_on) or None,
                 out=where,
                 overwrite=True,
                 **options,

@@ -151,6 +151,14 @@ def split_axes(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[Any]]
     help="Pick this axis's value per cell and seed on validation loss; report its test loss.",
 )
 @click.option(
+    "--eval-task-opt",
+    "eval_task_opt",
+    multiple=True,
+    metavar="K=V[,V...]",
+    help="Also score every trained model on fresh test data at these task settings, a "
+    "column each (length generalisation: seq_len=100,200,400).",
+)
+@click.option(
     "--jobs",
     type=Jobs(),
     default="auto",
@@ -190,6 +198,7 @@ def compare_cmd(
     match_params: str | None,
     params: int | None,
     select: str | None,
+    eval_task_opt: tuple[str, ...],
     jobs: int,
     executor: str | None,
     executor_opt: tuple[str, ...],
@@ -252,6 +261,7 @@ def compare_cmd(
             match_params=match_params,
             params=params,
             select=axis_name(select, axes) if select else None,
+            evaluate_on=eval_values(eval_task_opt),
             out=out,
             overwrite=overwrite,
             on_done=progress,
@@ -267,6 +277,13 @@ def compare_cmd(
 
 RESUME_TAKES = {"jobs", "executor", "executor_opt", "resume_dir", "as_json"}
 """What `compare --resume` takes; everything else comes from the kept comparison."""
+
+
+def eval_values(pairs: tuple[str, ...]) -> dict[str, list[str]] | None:
+    """`--eval-task-opt seq_len=100,200` -> {"seq_len": ["100", "200"]}; the task's own
+    option types convert the values."""
+    parsed = parse_pairs(pairs, "--eval-task-opt")
+    return {k: [v.strip() for v in str(value).split(",")] for k, value in parsed.items()} or None
 
 
 def axis_name(select: str, axes: dict[str, list[Any]]) -> str:
@@ -331,6 +348,8 @@ def print_report(report: dict[str, Any]) -> None:
             f"{r['cell']:<{cell_w}}{label:<{wide}}{r['parameters']:>9,} {r['hidden_size']:>6}  "
             f"{losses:<34}{metrics:<30}{solved:<18}{steps:<16}{r['wall_s_mean']:.1f}"
         )
+    if rows[0].get("evaluations"):
+        print_evaluations(rows, labels, cell_w, wide)
     if select:
         click.echo(f"{select} chosen on validation loss, per cell and seed:")
         for r, label in zip(rows, labels, strict=True):
@@ -339,6 +358,23 @@ def print_report(report: dict[str, Any]) -> None:
             )
             click.echo(f"  {r['cell']} {label}: {picks}")
     print_differences(report["differences"], report["seeds"])
+
+
+def print_evaluations(
+    rows: list[dict[str, Any]], labels: list[str], cell_w: int, wide: int
+) -> None:
+    """The trained models at the other task settings: test metric [95%] and solved k/n."""
+    where = list(rows[0]["evaluations"])
+    metric = rows[0]["evaluations"][where[0]]["metric"]
+    click.echo(f"scored on fresh test data at other settings ({metric} [95%], solved k/n):")
+    click.echo(f"{'cell':<{cell_w}}{'trained at':<{wide}}" + "".join(f"{w:<36}" for w in where))
+    for r, label in zip(rows, labels, strict=True):
+        cells = []
+        for w in where:
+            e = r["evaluations"][w]
+            solved = f" {e['solved']}/{r['seeds']}" if e["solved"] is not None else ""
+            cells.append(f"{_interval(e['metric_mean'], e['metric_ci95']) + solved:<36}")
+        click.echo(f"{r['cell']:<{cell_w}}{label:<{wide}}" + "".join(cells))
 
 
 def _label(row: dict[str, Any]) -> str:
