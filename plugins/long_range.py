@@ -27,6 +27,7 @@ class LongRangeTask(Task):
     """Shared by the long-range tasks: fresh training data every epoch, and by default
     the classification rule "solved when validation accuracy exceeds 99%"."""
 
+    categorical_inputs = "all"  # one-hot symbols and bits
     evaluable = ("seq_len",)  # a recurrent model reads any length
 
     fresh_data = True
@@ -45,6 +46,7 @@ class LongRangeTask(Task):
 class Adding(LongRangeTask):
     """Adding problem: sum the two marked values of a long sequence (Arjovsky 2016)."""
 
+    categorical_inputs = (1,)  # channel 1 marks the two values; channel 0 is a value
     name = "adding"
     default_topology = "many-to-one"
     defaults: ClassVar[dict[str, Any]] = {

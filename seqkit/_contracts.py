@@ -478,6 +478,20 @@ def task_evaluable_options_are_declared(s: TaskSubject) -> None:
         )
 
 
+def task_categorical_inputs_are_channels(s: TaskSubject) -> None:
+    """`categorical_inputs` is "all" or input channel indices within the input size."""
+    declared = getattr(s.task, "categorical_inputs", ())
+    if declared == "all":
+        return
+    size = s.task.io.input_size
+    if not isinstance(declared, tuple | list) or not all(
+        isinstance(c, int) and 0 <= c < size for c in declared
+    ):
+        raise Broken(
+            f'categorical_inputs must be "all" or channel indices 0..{size - 1} (got {declared!r})'
+        )
+
+
 TASK_CHECKS: dict[str, Callable[[Any], None]] = {
     "io_is_an_iospec": task_io_is_an_iospec,
     "generates_what_its_io_declares": task_generates_what_its_io_declares,
@@ -487,6 +501,7 @@ TASK_CHECKS: dict[str, Callable[[Any], None]] = {
     "prints_and_judges_examples": task_prints_and_judges_examples,
     "metrics_and_rules_fit": task_metrics_and_rules_fit,
     "evaluable_options_are_declared": task_evaluable_options_are_declared,
+    "categorical_inputs_are_channels": task_categorical_inputs_are_channels,
 }
 
 

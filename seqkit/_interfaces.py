@@ -203,6 +203,10 @@ class Task:
     the long-range tasks), so a network cannot memorise a fixed set."""
     solved_rule: ClassVar[str] = ""
     """What `solved` checks, in words (e.g. "MSE < 0.01")."""
+    categorical_inputs: ClassVar[tuple[int, ...] | Literal["all"]] = ()
+    """Input channels that are symbols, markers or bits (one-hot, 0/1): standardisation
+    (`normalize`, on by default) leaves them as they are and standardises the rest.
+    `"all"` for a task whose every channel is categorical."""
     evaluable: ClassVar[tuple[str, ...]] = ()
     """Options that may differ between training and evaluation: `("seq_len",)` lets
     `compare --eval-task-opt seq_len=100,200` score a model trained at one length at

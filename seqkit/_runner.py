@@ -131,12 +131,15 @@ def make_data(task: Task, seed: int, device: torch.device) -> Data:
 
 def assemble_model(the_plan: Plan, train_x: torch.Tensor, train_y: torch.Tensor) -> nn.Module:
     """The run's model, initialised from its seed, standardised with the training data's
-    statistics unless `normalize` is off, on the run's device."""
+    statistics unless `normalize` is off (the task's categorical input channels are left
+    as they are), on the run's device."""
     torch.manual_seed(the_plan.config.seed)
     model: nn.Module = the_plan.build_model()
     if the_plan.config.normalize:
-        regression = the_plan.task.kind == "regression"
-        model = Standardized(model, train_x, train_y if regression else None)
+        task = the_plan.task
+        regression = task.kind == "regression"
+        categorical = getattr(task, "categorical_inputs", ())
+        model = Standardized(model, train_x, train_y if regression else None, categorical)
     return model.to(the_plan.device)
 
 

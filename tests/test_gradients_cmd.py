@@ -91,7 +91,7 @@ def test_run_probe_every_records_at_init_every_k_and_end(tmp_path):
     records = r.diagnostics["records"]
     assert [rec["epoch"] for rec in records] == [0, 2, 4, 5]
     assert len(r.diagnostics["grad_norm"]) == 5 * 10  # every step, before clipping
-    assert min(r.diagnostics["grad_norm"]) > 0.01  # pre-clip values, not the clip
+    assert max(r.diagnostics["grad_norm"]) > 0.05  # pre-clip values: a clipped one is <= 0.01
     group = r.diagnostics["group_norms"]["inner.cell.rnn.weight_hh_l0"]
     assert len(group) == 50 and all(v >= 0 for v in group)
     rec = records[0]

@@ -9,6 +9,7 @@ import torch
 from seqkit_plugins.recurrent import lstm, rnn
 
 import seqkit
+import seqkit._runner  # make_data: internal, imported by name
 
 CPU = torch.device("cpu")
 

@@ -1,0 +1,58 @@
+"""Standardisation leaves a task's categorical input channels (one-hot symbols, markers,
+bits) as they are: the default no longer rescales a rare symbol to about sqrt(L)."""
+
+from __future__ import annotations
+
+import torch
+
+import seqkit
+from seqkit._normalize import Standardized
+
+
+class Echo(torch.nn.Module):
+    def forward(self, x):
+        return x
+
+
+def test_only_continuous_channels_are_standardised():
+    g = torch.Generator().manual_seed(0)
+    x = torch.stack(
+        [5 + 3 * torch.randn(200, 7, generator=g), (torch.rand(200, 7) < 0.1).float()], -1
+    )
+    seen = Standardized(Echo(), x, None, categorical=(1,))(x)
+    assert torch.equal(seen[..., 1], x[..., 1])  # the marker, untouched
+    assert abs(float(seen[..., 0].mean())) < 1e-5 and abs(float(seen[..., 0].std()) - 1) < 0.01
+    every = Standardized(Echo(), x, None, categorical="all")(x)
+    assert torch.equal(every, x)
+    none = Standardized(Echo(), x, None)(x)
+    assert float(none[..., 1].max()) > 2.5  # what the old rule did to a 10%-frequent marker
+
+
+def _run(task, normalize, **options):
+    return seqkit.run(
+        task=task,
+        cell="gru",
+        epochs=2,
+        normalize=normalize,
+        hidden_size=16,
+        task_options={"num_samples": 200, "val_samples": 100, **options},
+        quiet=True,
+    )
+
+
+def test_a_task_of_symbols_trains_as_on_raw_inputs():
+    """recall's inputs are all one-hot: the default equals --no-normalize, bit for bit."""
+    default, raw = _run("recall", True, seq_len=8), _run("recall", False, seq_len=8)
+    assert default.metrics == raw.metrics
+
+
+def test_the_adding_tasks_value_channel_is_still_standardised():
+    model = _run("adding", True, seq_len=10).model
+    assert isinstance(model, Standardized)
+    assert float(model.x_mean[0, 0, 0]) > 0.4 and float(model.x_std[0, 0, 0]) < 0.4  # U[0, 1]
+    assert float(model.x_mean[0, 0, 1]) == 0.0 and float(model.x_std[0, 0, 1]) == 1.0  # marker
+
+
+def test_the_notebook_tasks_keep_their_standardisation():
+    model = _run("sum", True).model
+    assert float(model.x_std.min()) > 1.0 and float(model.y_std) > 1.0
