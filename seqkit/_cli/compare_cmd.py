@@ -219,24 +219,11 @@ def compare_cmd(
 
     def progress(point: Any, result: dict[str, Any]) -> None:
         if not as_json:
-            click.echo(
-                f"  {point.cell:<8} {point.label:<24} seed {point.seed}: val loss "
-                f"{result['val_loss']:.4g}  {result['wall_s']:.1f} s",
-                err=True,
-            )
+            echo_point(f"{point.cell:<8} {point.label:<24}", point, result)
 
     running: dict[str, Any] = {"jobs": jobs, "executor": executor, "executor_options": options}
     if resume_dir is not None:
-        ctx = click.get_current_context()
-        given = [
-            p.opts[0]
-            for p in ctx.command.params
-            if p.name not in RESUME_TAKES and was_given(ctx, p.name)
-        ]
-        if given:
-            raise ConfigError(
-                f"--resume goes on with the comparison as it was defined; drop {', '.join(given)}"
-            )
+        refuse_with_resume(click.get_current_context(), "comparison")
         report = resume_comparison(resume_dir, on_done=progress, **running)
         out = resume_dir
     else:
@@ -277,6 +264,28 @@ def compare_cmd(
 
 RESUME_TAKES = {"jobs", "executor", "executor_opt", "resume_dir", "as_json"}
 """What `compare --resume` takes; everything else comes from the kept comparison."""
+
+
+def echo_point(what: str, point: Any, result: dict[str, Any]) -> None:
+    """One line on stderr as each run of a comparison finishes."""
+    click.echo(
+        f"  {what} seed {point.seed}: val loss {result['val_loss']:.4g}  {result['wall_s']:.1f} s",
+        err=True,
+    )
+
+
+def refuse_with_resume(ctx: click.Context, what: str) -> None:
+    """`--resume` takes the definition from the directory: any flag that would change it
+    is an error naming the flags."""
+    given = [
+        p.opts[0] if isinstance(p, click.Option) else p.name or ""
+        for p in ctx.command.params
+        if p.name not in RESUME_TAKES and was_given(ctx, p.name or "")
+    ]
+    if given:
+        raise ConfigError(
+            f"--resume goes on with the {what} as it was defined; drop {', '.join(given)}"
+        )
 
 
 def eval_values(pairs: tuple[str, ...]) -> dict[str, list[str]] | None:

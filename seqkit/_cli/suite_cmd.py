@@ -10,8 +10,7 @@ from typing import Any
 
 import click
 
-from seqkit._cli.compare_cmd import RESUME_TAKES, Jobs
-from seqkit._cli.config_options import was_given
+from seqkit._cli.compare_cmd import Jobs, echo_point, refuse_with_resume
 from seqkit._cli.params import RegistryName, parse_cells
 from seqkit._errors import ConfigError
 from seqkit._options import parse_pairs
@@ -65,21 +64,10 @@ def suite_cmd(
 
     def progress(entry: str, point: Any, result: dict[str, Any]) -> None:
         if not as_json:
-            click.echo(
-                f"  {entry:<14} {point.cell:<8} seed {point.seed}: val loss "
-                f"{result['val_loss']:.4g}  {result['wall_s']:.1f} s",
-                err=True,
-            )
+            echo_point(f"{entry:<14} {point.cell:<8}", point, result)
 
     if resume_dir is not None:
-        ctx = click.get_current_context()
-        given = [
-            p.opts[0] if p.opts else p.name
-            for p in ctx.command.params
-            if p.name not in RESUME_TAKES and was_given(ctx, p.name)
-        ]
-        if given:
-            raise ConfigError(f"--resume goes on with the suite as it was defined; drop {given[0]}")
+        refuse_with_resume(click.get_current_context(), "suite")
         board = resume_suite(resume_dir, on_done=progress, **running)
         out = resume_dir
     else:
