@@ -142,18 +142,33 @@ class _StopAfter(seqkit.Callback):
             state.interrupt = "stopped by the test"
 
 
-def _processes(words: str) -> list[int]:
-    """The pids whose command line holds `words`."""
-    found = []
+def _descendants(root: int) -> set[int]:
+    """Every process below `root` (children, their children, ...)."""
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _processes(words: str, root: int) -> list[int]:
+    """The pids below `root` whose command line holds `words` (never another job's)."""
+    found = []
+    for pid in sorted(_descendants(root)):
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
         if words in cmdline:
-            found.append(int(entry.name))
+            found.append(pid)
     return found
 
 
@@ -163,7 +178,7 @@ def _kill_a_worker_mid_point(proc: subprocess.Popen, out: Path, words: str) -> N
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         running = [d for d in _started_points(out) if not (d / RESULT).exists()]
-        workers = _processes(words)
+        workers = _processes(words, proc.pid)
         if running and workers:
             os.kill(workers[0], signal.SIGKILL)
             return
