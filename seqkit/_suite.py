@@ -3,9 +3,10 @@ leaderboard of them all (Markdown, CSV, JSON and HTML).
 
 Each entry is kept in its own comparison directory under the suite's, as it goes, so a
 suite that stops goes on with `resume_suite` (finished entries are read back, the
-interrupted one resumes point by point). The leaderboard's rows are per entry and cell:
-parameters, the headline metric and test loss with 95% intervals over seeds, solved k/n
-with Wilson's interval, median steps to solve; per entry, which differences between
+interrupted one resumes point by point). The leaderboard's rows are per entry and cell,
+on the held-out test set: parameters, the headline metric and the loss with 95%
+intervals over seeds, solved k/n with Wilson's interval (and the median steps until
+validation met the rule); per entry, which differences between
 cells are resolved at this many seeds, and whether the budget rather than the cell
 looks like the limit (no cell solved it, or a cell was still improving at the end).
 """
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from seqkit import _rundir as rundir
 from seqkit._config import RunConfig
-from seqkit._errors import ConfigError, UnknownNameError
+from seqkit._errors import ConfigError, SeqkitError, UnknownNameError
 from seqkit._interfaces import Suite, SuiteEntry
 from seqkit._registry import Registry, get_registry
 
@@ -69,7 +70,8 @@ class Leaderboard:
             "",
             self.about,
             "",
-            "Mean over seeds with a 95% t-interval; solved k/n with a 95% Wilson interval.",
+            "On the held-out test set: mean over seeds with a 95% t-interval; solved k/n "
+            "with a 95% Wilson interval; resolved: the test-loss intervals do not overlap.",
             "",
             "| entry | cell | params | hidden | metric | test loss | solved | steps to solve |",
             "|---|---|---|---|---|---|---|---|",
@@ -140,8 +142,6 @@ def run_suite(
     leaderboard is written as leaderboard.md, .csv, .json and .html."""
     suite = get_suite(name, registry)
     chosen = _chosen(suite, entries, name)
-    if not cells:
-        raise ConfigError("a suite needs at least one cell: --cells a,b,...")
     out_dir = Path(out) if out is not None else None
     spec = {
         "suite": name,
@@ -151,7 +151,8 @@ def run_suite(
         "match_params": match_params,
         "params": params,
     }
-    if out_dir is not None:
+    check_entries(chosen, list(cells), match_params, params, registry)
+    if out_dir is not None:  # all is checked: from here on the suite is kept
         rundir.check_out_dir(out_dir, overwrite)
         out_dir.mkdir(parents=True, exist_ok=True)
         rundir.write_json(out_dir / SUITE_SPEC, spec)
@@ -195,6 +196,23 @@ def _chosen(suite: Suite, names: Sequence[str] | None, suite_name: str) -> list[
     return [by_name.get(n) or by_slug[n] for n in names]
 
 
+def check_entries(
+    chosen: list[SuiteEntry],
+    cells: list[str],
+    match_params: str | None,
+    params: int | None,
+    registry: Registry | None,
+) -> None:
+    """Every entry's grid for these cells, planned (parameter matching included), before
+    anything is written or runs: one clear error for the first that is not valid."""
+    from seqkit._compare import prepare_grid
+
+    if not cells:
+        raise ConfigError("a suite needs at least one cell: --cells a,b,...")
+    for entry in chosen:
+        prepare_grid(entry_config(entry, cells[0]), cells, {}, 1, match_params, params, registry)
+
+
 def entry_config(entry: SuiteEntry, cell: str) -> RunConfig:
     settings = {"task": entry.task, "cell": cell, **entry.settings}
     return RunConfig.from_dict({**settings, "task_options": dict(entry.task_options)})
@@ -210,31 +228,36 @@ def _carry_out(
     registry: Registry | None,
 ) -> Leaderboard:
     from seqkit._compare import SPEC, compare, resume_comparison
-    from seqkit._plan import plan
 
     cells, seeds = list(spec["cells"]), spec["seeds"]
-    for entry in chosen:  # every entry is checked before the first one runs
-        for cell in cells:
-            plan(entry_config(entry, cell), registry)
     comparisons: dict[str, Comparison] = {}
     for entry in chosen:
         where = out_dir / slug(entry.name) if out_dir is not None else None
         done = (lambda p, r, n=entry.name: on_done(n, p, r)) if on_done else None
         options: dict[str, Any] = {**running, "on_done": done, "registry": registry}
-        if where is not None and (where / SPEC).exists():
-            comparisons[entry.name] = resume_comparison(where, **options)
-        else:
-            comparisons[entry.name] = compare(
-                cells,
-                entry_config(entry, cells[0]),
-                seeds=seeds,
-                match_params=spec.get("match_params"),
-                params=spec.get("params"),
-                evaluate_on=dict(entry.evaluate_on) or None,
-                out=where,
-                overwrite=True,
-                **options,
+        try:
+            if where is not None and (where / SPEC).exists():
+                comparisons[entry.name] = resume_comparison(where, **options)
+            else:
+                comparisons[entry.name] = compare(
+                    cells,
+                    entry_config(entry, cells[0]),
+                    seeds=seeds,
+                    match_params=spec.get("match_params"),
+                    params=spec.get("params"),
+                    evaluate_on=dict(entry.evaluate_on) or None,
+                    out=where,
+                    overwrite=True,
+                    **options,
+                )
+        except SeqkitError as exc:  # a failed point: the suite, not the entry, resumes
+            if where is None or out_dir is None:
+                raise
+            said = str(exc).replace(
+                f"seqkit compare --resume {where}", f"seqkit suite --resume {out_dir}"
             )
+            kind = type(exc) if type(exc).__init__ is SeqkitError.__init__ else ConfigError
+            raise kind(f"suite entry '{entry.name}': {said}") from None
     board = leaderboard(spec["suite"], suite, chosen, comparisons, cells, seeds)
     board.match = next(iter(comparisons.values())).match
     board.out_dir = out_dir
@@ -251,40 +274,63 @@ def leaderboard(
     cells: list[str],
     seeds: int,
 ) -> Leaderboard:
+    """Rows and verdicts on the held-out test set: the loss, the headline metric, solved
+    k/n and which differences are resolved, all on test."""
+    from seqkit._compare import differences
+
     rows, verdicts = [], []
     for entry in chosen:
         comparison = comparisons[entry.name]
         improving = _still_improving(comparison)
-        for r in comparison.rows:
-            rows.append(
-                {
-                    "entry": entry.name,
-                    "task": entry.task,
-                    **{k: v for k, v in r.items() if k not in ("settings", "varies", "setting")},
-                    "test_loss_mean": _test_loss(comparison, r["cell"]),
-                    "test_loss_ci95": _test_ci(comparison, r["cell"]),
-                    "still_improving": improving.get(r["cell"], 0),
-                }
-            )
-        verdicts.append(_verdict(entry, comparison, improving))
+        entry_rows = [
+            {
+                "entry": entry.name,
+                "setting": entry.name,
+                "task": entry.task,
+                **{k: r[k] for k in KEPT if k in r},
+                **_on_test(comparison, r["cell"], r["metric"]),
+                "still_improving": improving.get(r["cell"], 0),
+            }
+            for r in comparison.rows
+        ]
+        found = differences(entry_rows, "test_loss")
+        verdicts.append(_verdict(entry, comparison, entry_rows, found, improving))
+        rows += [{k: v for k, v in r.items() if k != "setting"} for r in entry_rows]
     board = Leaderboard(name, cells, seeds, rows, verdicts, suite.about)
     board.comparisons = dict(comparisons)
     return board
 
 
-def _runs_of(comparison: Comparison, cell: str) -> list[dict[str, Any]]:
-    return [r for r in comparison.runs if r["cell"] == cell]
+KEPT: tuple[str, ...] = ("cell", "parameters", "hidden_size", "seeds", "chance_loss")
+KEPT += ("median_steps_to_solve", "wall_s_mean", "evaluations")
+"""What a leaderboard row keeps of its comparison's row; the rest it takes on test."""
 
 
-def _test_loss(comparison: Comparison, cell: str) -> float:
-    return statistics.fmean(r["test_loss"] for r in _runs_of(comparison, cell))
+def _on_test(comparison: Comparison, cell: str, metric: str) -> dict[str, Any]:
+    """A cell's runs on the test set: loss and metric over seeds, solved k/n."""
+    from seqkit._stats import wilson_interval
+
+    runs = [r for r in comparison.runs if r["cell"] == cell]
+    test_metric = "test_" + metric.removeprefix("val_")
+    solved = [r["test_solved"] for r in runs]
+    k = sum(1 for x in solved if x) if solved[0] is not None else None
+    return {
+        **_spread([r["test_loss"] for r in runs], "test_loss"),
+        "metric": test_metric,
+        **_spread([r["test_metrics"].get(test_metric, r["test_loss"]) for r in runs], "metric"),
+        "solved": k,
+        "solved_ci95": list(wilson_interval(k, len(runs))) if k is not None else None,
+    }
 
 
-def _test_ci(comparison: Comparison, cell: str) -> list[float] | None:
+def _spread(values: list[float], prefix: str) -> dict[str, Any]:
     from seqkit._stats import mean_interval
 
-    interval = mean_interval([r["test_loss"] for r in _runs_of(comparison, cell)])
-    return list(interval) if interval else None
+    interval = mean_interval(values)
+    return {
+        f"{prefix}_mean": statistics.fmean(values),
+        f"{prefix}_ci95": list(interval) if interval else None,
+    }
 
 
 def _still_improving(comparison: Comparison) -> dict[str, int]:
@@ -301,18 +347,21 @@ def _still_improving(comparison: Comparison) -> dict[str, int]:
 
 
 def _verdict(
-    entry: SuiteEntry, comparison: Comparison, improving: Mapping[str, int]
+    entry: SuiteEntry,
+    comparison: Comparison,
+    rows: list[dict[str, Any]],
+    found: list[dict[str, Any]],
+    improving: Mapping[str, int],
 ) -> dict[str, Any]:
-    """What the entry shows: the resolved differences, the unresolved ones, the budget."""
+    """What the entry shows on test: the resolved differences, the unresolved ones, and
+    where the budget looks like the limit."""
     said = []
-    resolved = [d for d in comparison.differences if d["resolved"]]
-    unresolved = [d for d in comparison.differences if not d["resolved"]]
-    for d in resolved:
+    for d in (d for d in found if d["resolved"]):
         other = next(c for c in d["cells"] if c != d["lower"])
         said.append(f"{d['lower']} < {other} (resolved)")
-    for d in unresolved:
+    for d in (d for d in found if not d["resolved"]):
         said.append(f"{' vs '.join(d['cells'])} not resolved at {d['seeds']} seeds")
-    if all(not r["solved"] for r in comparison.rows if r["solved"] is not None):
+    if all(not r["solved"] for r in rows if r["solved"] is not None):
         said.append("no cell solved it: within this budget, the budget may be the limit")
     for cell, n in improving.items():
         said.append(f"{cell} still improving at the end in {n} seed(s): budget-limited")
@@ -325,7 +374,7 @@ def _verdict(
         "source": entry.source,
         "steps": int(first["steps_per_epoch"]) * len(first["curve"]),
         "verdict": "; ".join(said) if said else "one cell only",
-        "differences": comparison.differences,
+        "differences": found,
     }
 
 

@@ -236,3 +236,18 @@ def test_ray_executor_options_are_checked(tmp_path):
     res = _compare(*GRID, "--executor", "slurm")
     assert res.returncode == 2
     assert "unknown executor 'slurm'" in res.stderr and "process, ray" in res.stderr
+
+
+def test_ctrl_c_says_what_is_kept_and_how_to_go_on(tmp_path):
+    out = tmp_path / "c"
+    command = [sys.executable, "-m", "seqkit", "compare", *GRID, "--jobs", "1", "--out", str(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not _started_points(out) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    (error,) = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert "Ctrl-C" in error and f"seqkit compare --resume {out}" in error

@@ -63,7 +63,8 @@ def test_every_entry_is_a_comparison_and_a_row_per_cell(board):
     # the entry's budget was used, and the cells learnt: chance on recall is ln 8 = 2.08
     assert recall["gru"]["hidden_size"] == 32 and recall["gru"]["seeds"] == 2
     assert recall["gru"]["test_loss_mean"] < 0.5 * recall["gru"]["chance_loss"]
-    assert recall["gru"]["metric"] == "val_accuracy" and recall["gru"]["metric_ci95"]
+    assert recall["gru"]["metric"] == "test_accuracy" and recall["gru"]["metric_ci95"]
+    assert recall["gru"]["solved"] == 2 and recall["gru"]["metric_mean"] > 0.95  # on test
     assert [e["steps"] for e in board.entries] == [6 * 20, 40 * 4]  # sum: batches of 256
     for e in board.entries:
         assert e["verdict"] and e["differences"][0]["cells"] == ["rnn", "gru"]
@@ -158,3 +159,31 @@ def test_bad_suite_commands_get_one_line(tmp_path):
     )
     _refused(run(cli, ["suite", "--resume", str(tmp_path)]), "suite.json")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_bad_match_is_refused_before_the_suite_writes_anything(tmp_path):
+    out = tmp_path / "s"
+    base = ["suite", "long-range", "--cells", "rnn,gru", "--out", str(out)]
+    _refused(CliRunner().invoke(cli, [*base, "--match-params", "nosuch"]), "nosuch")
+    assert not out.exists()
+    _refused(CliRunner().invoke(cli, [*base, "--params", "10"]), "rnn")
+    assert not out.exists()
+
+
+class Diverging:
+    @seqkit.hookimpl
+    def register_suites(self, register):
+        blows_up = {"epochs": 3, "lr": 1.0, "optimizer": "sgd", "normalize": False}
+        blows_up["cell_options"] = {"nonlinearity": "relu"}  # as reference.md's non-finite run
+        entry = seqkit.SuiteEntry("sum", "sum", {"num_samples": 1000}, blows_up)
+        register("boom", lambda: seqkit.Suite(entries=[entry]))
+
+
+def test_a_failed_point_in_a_suite_says_how_to_resume_the_suite(tmp_path):
+    registry = seqkit.load_registry(plugins=[Diverging()])
+    out = tmp_path / "s"
+    with pytest.raises(seqkit.NonFiniteError) as failed:
+        seqkit.run_suite("boom", ["rnn"], seeds=1, out=out, registry=registry)
+    said = str(failed.value)
+    assert "suite entry 'sum'" in said and f"seqkit suite --resume {out}" in said
+    assert "seqkit compare --resume" not in said

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -224,7 +228,8 @@ def compare_cmd(
     running: dict[str, Any] = {"jobs": jobs, "executor": executor, "executor_options": options}
     if resume_dir is not None:
         refuse_with_resume(click.get_current_context(), "comparison")
-        report = resume_comparison(resume_dir, on_done=progress, **running)
+        with kept_on_ctrl_c(resume_dir, "compare"):
+            report = resume_comparison(resume_dir, on_done=progress, **running)
         out = resume_dir
     else:
         if not cells:
@@ -236,24 +241,25 @@ def compare_cmd(
         base = config_from_options({**single, "cell": names[0]})
         if base.tensorboard:
             raise ConfigError(
-                "--tensorboard is for seqkit run: seqkit compare keeps one results directory, "
-                "not a run directory per run"
+                "--tensorboard is for seqkit run: seqkit compare keeps each run's metrics in "
+                "its run directory under points/"
             )
         out = out or Path("runs") / f"compare-{base.task}-{datetime.now():%Y%m%d-%H%M%S}"
-        report = compare(
-            names,
-            base,
-            axes=axes,
-            seeds=seeds,
-            match_params=match_params,
-            params=params,
-            select=axis_name(select, axes) if select else None,
-            evaluate_on=eval_values(eval_task_opt),
-            out=out,
-            overwrite=overwrite,
-            on_done=progress,
-            **running,
-        )
+        with kept_on_ctrl_c(out, "compare"):
+            report = compare(
+                names,
+                base,
+                axes=axes,
+                seeds=seeds,
+                match_params=match_params,
+                params=params,
+                select=axis_name(select, axes) if select else None,
+                evaluate_on=eval_values(eval_task_opt),
+                out=out,
+                overwrite=overwrite,
+                on_done=progress,
+                **running,
+            )
     if as_json:
         click.echo(json.dumps(report.as_dict()))
         return
@@ -264,6 +270,20 @@ def compare_cmd(
 
 RESUME_TAKES = {"jobs", "executor", "executor_opt", "resume_dir", "as_json"}
 """What `compare --resume` takes; everything else comes from the kept comparison."""
+
+
+@contextmanager
+def kept_on_ctrl_c(out: Path, command: str) -> Iterator[None]:
+    """Ctrl-C: one line that says what is kept and how to go on; exit 130, as `run`."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(
+            f"Error: stopped by Ctrl-C; the finished runs are kept in {out}: continue with "
+            f"seqkit {command} --resume {out}",
+            err=True,
+        )
+        sys.exit(128 + signal.SIGINT)
 
 
 def echo_point(what: str, point: Any, result: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from seqkit._cli.compare_cmd import Jobs, echo_point, refuse_with_resume
+from seqkit._cli.compare_cmd import Jobs, echo_point, kept_on_ctrl_c, refuse_with_resume
 from seqkit._cli.params import RegistryName, parse_cells
 from seqkit._errors import ConfigError
 from seqkit._options import parse_pairs
@@ -68,7 +68,8 @@ def suite_cmd(
 
     if resume_dir is not None:
         refuse_with_resume(click.get_current_context(), "suite")
-        board = resume_suite(resume_dir, on_done=progress, **running)
+        with kept_on_ctrl_c(resume_dir, "suite"):
+            board = resume_suite(resume_dir, on_done=progress, **running)
         out = resume_dir
     else:
         if name is None or not cells:
@@ -76,18 +77,19 @@ def suite_cmd(
         if match_params is not None and params is not None:
             raise ConfigError("give --match-params CELL or --params N, not both")
         out = out or Path("runs") / f"suite-{name}-{datetime.now():%Y%m%d-%H%M%S}"
-        board = run_suite(
-            name,
-            parse_cells(cells),
-            seeds=seeds,
-            entries=[e.strip() for e in entries.split(",")] if entries else None,
-            match_params=match_params,
-            params=params,
-            out=out,
-            overwrite=overwrite,
-            on_done=progress,
-            **running,
-        )
+        with kept_on_ctrl_c(out, "suite"):
+            board = run_suite(
+                name,
+                parse_cells(cells),
+                seeds=seeds,
+                entries=[e.strip() for e in entries.split(",")] if entries else None,
+                match_params=match_params,
+                params=params,
+                out=out,
+                overwrite=overwrite,
+                on_done=progress,
+                **running,
+            )
     if as_json:
         click.echo(json.dumps(board.as_dict()))
         return
