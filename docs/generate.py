@@ -23,6 +23,9 @@ The marker is an HTML comment, so it does not show on the site. Inside the block
 Options go in the marker, separated by spaces (shell quoting for values with spaces):
 
     <!-- generate expensive -->              CI skips it (minutes, not seconds)
+    <!-- generate machine -->                its output depends on the CPU or GPU it ran
+                                             on (a kernel one processor lacks): --check
+                                             skips it; the page says which machine
     <!-- generate exit=2 -->                 the commands are expected to exit 2
     <!-- generate head=3 -->                 keep the first 3 lines of each output, then `...`
     <!-- generate keep='^  loss:' -->        keep only lines matching the regex, `...`
@@ -92,6 +95,7 @@ class DocError(Exception):
 @dataclass
 class Options:
     expensive: bool = False
+    machine: bool = False
     exit: int = 0
     head: int | None = None
     keep: str | None = None
@@ -103,8 +107,8 @@ class Options:
         options = cls()
         for word in shlex.split(text):
             key, eq, value = word.partition("=")
-            if key == "expensive" and not eq:
-                options.expensive = True
+            if key in ("expensive", "machine") and not eq:
+                setattr(options, key, True)
             elif key in ("exit", "head", "timeout") and eq and value.isdigit():
                 setattr(options, key, int(value))
             elif key == "keep" and eq:
@@ -114,7 +118,7 @@ class Options:
                 options.setup = value
             else:
                 raise DocError(
-                    f"{where}: unknown marker option {word!r}; allowed: expensive, "
+                    f"{where}: unknown marker option {word!r}; allowed: expensive, machine, "
                     "exit=N, head=N, keep=REGEX, timeout=S, setup=COMMAND"
                 )
         return options
@@ -412,6 +416,8 @@ def process(page: Path, runner: Runner, args: argparse.Namespace) -> list[str]:
     fresh: list[tuple[Block, list[list[str]]]] = []
     for block in blocks:  # in document order: a block may read what an earlier one wrote
         if block.options.expensive and not args.all:
+            continue
+        if block.options.machine and args.check:  # another processor prints otherwise
             continue
         if args.match and not any(re.search(args.match, e.code) for e in block.examples):
             continue
