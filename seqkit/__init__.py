@@ -16,53 +16,53 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from seqkit._config import RunConfig
-from seqkit._errors import (
-    ConfigError,
-    NameClashError,
-    NonFiniteError,
-    PluginError,
-    SeqkitError,
-    UnknownNameError,
-)
-from seqkit._hookspecs import hookimpl
-from seqkit._interfaces import (
-    Callback,
-    Cell,
-    CellFactory,
-    ChecksSettings,
-    ChunkedTopology,
-    ChunkTargets,
-    Constrained,
-    Data,
-    Equations,
-    Executor,
-    ForgetGates,
-    History,
-    IOSpec,
-    MakeCell,
-    NamedStateParts,
-    RecurrentMatrices,
-    RunsDistributed,
-    State,
-    Suite,
-    SuiteEntry,
-    Task,
-    TaskKind,
-    TopologyFactory,
-    Trainer,
-    TrainState,
-    sample_options,
-)
-from seqkit._lazy import lazy
-from seqkit._options import Option
-from seqkit._registry import Entry, Registry, Resolved, get_registry, load_registry
-
 __version__ = "0.1.0"
 
-# What needs torch is imported on first use, so that a plugin's `from seqkit import
-# hookimpl, Option, Task` and `seqkit --help` / `seqkit list` never pay for torch.
+# Every name is imported on first use: a plugin's `from seqkit import hookimpl, Option,
+# lazy` loads only the modules those need (never torch), and `seqkit --help` and
+# `seqkit list` pay for nothing they do not use.
 _LAZY = {
+    "RunConfig": "seqkit._config",
+    "ConfigError": "seqkit._errors",
+    "NameClashError": "seqkit._errors",
+    "NonFiniteError": "seqkit._errors",
+    "PluginError": "seqkit._errors",
+    "SeqkitError": "seqkit._errors",
+    "UnknownNameError": "seqkit._errors",
+    "hookimpl": "seqkit._hookspecs",
+    "Callback": "seqkit._interfaces",
+    "Cell": "seqkit._interfaces",
+    "CellFactory": "seqkit._interfaces",
+    "ChecksSettings": "seqkit._interfaces",
+    "ChunkedTopology": "seqkit._interfaces",
+    "ChunkTargets": "seqkit._interfaces",
+    "Constrained": "seqkit._interfaces",
+    "Data": "seqkit._interfaces",
+    "Equations": "seqkit._interfaces",
+    "Executor": "seqkit._interfaces",
+    "ForgetGates": "seqkit._interfaces",
+    "History": "seqkit._interfaces",
+    "IOSpec": "seqkit._interfaces",
+    "MakeCell": "seqkit._interfaces",
+    "NamedStateParts": "seqkit._interfaces",
+    "RecurrentMatrices": "seqkit._interfaces",
+    "RunsDistributed": "seqkit._interfaces",
+    "State": "seqkit._interfaces",
+    "Suite": "seqkit._interfaces",
+    "SuiteEntry": "seqkit._interfaces",
+    "Task": "seqkit._interfaces",
+    "TaskKind": "seqkit._interfaces",
+    "TopologyFactory": "seqkit._interfaces",
+    "Trainer": "seqkit._interfaces",
+    "TrainState": "seqkit._interfaces",
+    "lazy": "seqkit._lazy",
+    "Option": "seqkit._options",
+    "sample_options": "seqkit._options",
+    "Entry": "seqkit._registry",
+    "Registry": "seqkit._registry",
+    "Resolved": "seqkit._registry",
+    "get_registry": "seqkit._registry",
+    "load_registry": "seqkit._registry",
     "Checkpoint": "seqkit._checkpoint",
     "Comparison": "seqkit._compare",
     "compare": "seqkit._compare",
@@ -97,14 +97,54 @@ if TYPE_CHECKING:
     from seqkit import testing
     from seqkit._checkpoint import Checkpoint
     from seqkit._compare import Comparison, compare, resume_comparison
+    from seqkit._config import RunConfig
     from seqkit._contracts import ContractError, Finding
     from seqkit._distributed import launched as launched_by_torchrun
+    from seqkit._errors import (
+        ConfigError,
+        NameClashError,
+        NonFiniteError,
+        PluginError,
+        SeqkitError,
+        UnknownNameError,
+    )
     from seqkit._evaluate import evaluate
     from seqkit._explain import explain
     from seqkit._gradients import GradientReport, gradients
+    from seqkit._hookspecs import hookimpl
+    from seqkit._interfaces import (
+        Callback,
+        Cell,
+        CellFactory,
+        ChecksSettings,
+        ChunkedTopology,
+        ChunkTargets,
+        Constrained,
+        Data,
+        Equations,
+        Executor,
+        ForgetGates,
+        History,
+        IOSpec,
+        MakeCell,
+        NamedStateParts,
+        RecurrentMatrices,
+        RunsDistributed,
+        State,
+        Suite,
+        SuiteEntry,
+        Task,
+        TaskKind,
+        TopologyFactory,
+        Trainer,
+        TrainState,
+    )
+    from seqkit._lazy import lazy
     from seqkit._load import LoadedRun, load_run
     from seqkit._optim import OPTIMIZERS, make_optimizer, make_schedule
+    from seqkit._options import Option, sample_options
     from seqkit._plan import Plan, build_model, plan
+    from seqkit._registry import Entry, Registry, Resolved, get_registry, load_registry
     from seqkit._runner import RunResult, resume, run
     from seqkit._suite import Leaderboard, resume_suite, run_suite
     from seqkit._training import LoopTrainer, Step
@@ -124,8 +164,15 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
+def _or_default(registry: Registry | None) -> Registry:
+    """`registry`, else the process-wide one (a module-level name is no import)."""
+    from seqkit._registry import get_registry
+
+    return registry or get_registry()
+
+
 def _entries(kind: str, registry: Registry | None) -> list[Entry]:
-    return (registry or get_registry()).entries(kind)
+    return _or_default(registry).entries(kind)
 
 
 def list_cells(registry: Registry | None = None) -> list[Entry]:
@@ -150,13 +197,13 @@ def list_trainers(registry: Registry | None = None) -> list[Entry]:
 
 def get_task(name: str, registry: Registry | None = None, **options: Any) -> Task:
     """The task `name` with its options resolved (`get_task("sum", seq_len=10)`)."""
-    task: Task = (registry or get_registry()).resolve("task", name, options).build()
+    task: Task = _or_default(registry).resolve("task", name, options).build()
     return task
 
 
 def get_cell(name: str, registry: Registry | None = None) -> Entry:
     """The registry entry of cell `name` (its factory builds the cell)."""
-    return (registry or get_registry()).get("cell", name)
+    return _or_default(registry).get("cell", name)
 
 
 __all__ = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -27,6 +26,8 @@ class UnknownNameError(SeqkitError, KeyError):
                 f"a {kind} is given by name, a string (got {name!r}). Available {plural}: {listed}."
             )
             return
+        import difflib  # here, not at import: most runs never suggest a name
+
         close = difflib.get_close_matches(name, self.available, n=1, cutoff=0.5)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         super().__init__(f"unknown {kind} '{name}'.{hint} Available {plural}: {listed}.")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 from seqkit import _objectives as objectives
 from seqkit._config import RunConfig
 from seqkit._errors import PluginError
-from seqkit._options import Option
+from seqkit._options import Option, sample_options
 
 if TYPE_CHECKING:  # torch is imported when a model is built, not when plugins register
     import torch
@@ -171,14 +171,6 @@ class IOSpec:
 TopologyFactory = Callable[..., "nn.Module"]
 """`factory(make_cell, io: IOSpec, **options) -> nn.Module`; raises ConfigError if it
 cannot serve `io` (say, one-to-one for a sequence output), naming the reason."""
-
-
-def sample_options(train: int, val: int = 500) -> dict[str, Option]:
-    """The options every task has: training and validation set sizes, with these defaults."""
-    return {
-        "num_samples": Option(train, "training sequences", min=1, max=10_000_000),
-        "val_samples": Option(val, "held-out validation sequences", min=1, max=10_000_000),
-    }
 
 
 class Task:

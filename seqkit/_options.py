@@ -119,3 +119,11 @@ def parse_pairs(pairs: tuple[str, ...] | list[str], flag: str) -> dict[str, str]
             raise ConfigError(f"{flag} takes KEY=VALUE (got {pair!r})")
         out[key.strip()] = value.strip()
     return out
+
+
+def sample_options(train: int, val: int = 500) -> dict[str, Option]:
+    """The options every task has: training and validation set sizes, with these defaults."""
+    return {
+        "num_samples": Option(train, "training sequences", min=1, max=10_000_000),
+        "val_samples": Option(val, "held-out validation sequences", min=1, max=10_000_000),
+    }

@@ -10,7 +10,6 @@ both), and the later plugin gets a warning and the status of error at load time.
 from __future__ import annotations
 
 import functools
-import importlib.metadata as md
 import os
 import sys
 import types
@@ -22,11 +21,11 @@ from typing import Any
 import pluggy
 
 from seqkit import _hookspecs as hookspecs
+from seqkit._entrypoints import PluginEntryPoint, seqkit_entry_points
 from seqkit._errors import ConfigError, NameClashError, PluginError, UnknownNameError
 from seqkit._lazy import LazyFactory
 from seqkit._options import Option, resolve_options
 
-ENTRY_POINT_GROUP = "seqkit"
 KINDS: dict[str, str] = {
     "cell": "register_cells",
     "topology": "register_topologies",
@@ -179,28 +178,21 @@ class Registry:
         """Load every plugin in the `seqkit` entry-point group, honouring the env vars."""
         selected = _env_list(ENV_LOAD)
         disabled = set(_env_list(ENV_DISABLE) or [])
-        for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=_builtin_first):
-            dist = ep.dist.name if ep.dist else None
-            builtin = dist == "seqkit"
+        for ep in sorted(seqkit_entry_points(), key=_builtin_first):
+            builtin = ep.dist == "seqkit"
             if ep.name in disabled or (
                 not builtin and selected is not None and ep.name not in selected
             ):
                 continue
-            name = ep.name if ep.name not in self._plugins else f"{dist}:{ep.name}"
+            name = ep.name if ep.name not in self._plugins else f"{ep.dist}:{ep.name}"
             try:
                 plugin = ep.load()
             except Exception as exc:
-                info = PluginInfo(name, dist, ep.dist.version if ep.dist else None, builtin)
+                info = PluginInfo(name, ep.dist, ep.version, builtin)
                 self._plugins[name] = info
                 self._fail(info, exc, during="import")
                 continue
-            self.add_plugin(
-                plugin,
-                name,
-                distribution=dist,
-                version=ep.dist.version if ep.dist else None,
-                builtin=builtin,
-            )
+            self.add_plugin(plugin, name, distribution=ep.dist, version=ep.version, builtin=builtin)
 
     def _call(self, info: PluginInfo, kind: str, hook: Callable[..., Any]) -> None:
         """Call one plugin's hook; its names are added only if the whole hook succeeds."""
@@ -409,6 +401,8 @@ def plugin_version(plugin: object) -> str | None:
         from seqkit import __version__
 
         return __version__
+    import importlib.metadata as md
+
     for dist in _packages_distributions().get(top, []):
         try:
             return md.version(dist)
@@ -421,6 +415,8 @@ def plugin_version(plugin: object) -> str | None:
 def _packages_distributions() -> Mapping[str, list[str]]:
     """Top-level package -> the distributions providing it (scanned once: it reads every
     installed distribution's metadata)."""
+    import importlib.metadata as md
+
     return md.packages_distributions()
 
 
@@ -437,8 +433,8 @@ def _plugin_name(plugin: object) -> str:
     return getattr(plugin, "name", None) or type(plugin).__name__
 
 
-def _builtin_first(ep: md.EntryPoint) -> tuple[int, str]:
-    return (0 if ep.dist is not None and ep.dist.name == "seqkit" else 1, ep.name)
+def _builtin_first(ep: PluginEntryPoint) -> tuple[int, str]:
+    return (0 if ep.dist == "seqkit" else 1, ep.name)
 
 
 def _one_line(text: str) -> str:

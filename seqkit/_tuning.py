@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import statistics
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from seqkit import _distributed as distributed
+from seqkit._cache import cache_dir, read_json, write_json
 from seqkit._config import usable_cores
 from seqkit._registry import Resolved
 
@@ -54,7 +54,6 @@ MARGIN = 0.05
 more threads lose most when a neighbour gets busy later)."""
 SLOWER = 3.0
 """A candidate whose first step took this many times the quickest's is not timed further."""
-CACHE_ENV = "SEQKIT_CACHE_DIR"
 
 
 @dataclass
@@ -299,16 +298,6 @@ class Trial:
 # -- the cache -------------------------------------------------------------------------
 
 
-def cache_dir() -> Path:
-    """$SEQKIT_CACHE_DIR, else the user's cache directory (platformdirs: the XDG path
-    on Linux, ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows)."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("seqkit", appauthor=False))
-
-
 def cache_file() -> Path:
     return cache_dir() / "tuning.json"
 
@@ -353,21 +342,11 @@ def cache_key(the_plan: Plan, axes: dict[str, tuple[Any, ...]], data: Data) -> s
 def read_cache() -> dict[str, Any]:
     """The cached choices; an unreadable or foreign file counts as empty (it is only a
     cache: the next measurement rewrites it)."""
-    try:
-        data = json.loads(cache_file().read_text())
-    except (OSError, ValueError):
-        return {}
+    data = read_json(cache_file())
     return data if isinstance(data, dict) else {}
 
 
 def write_cache(key: str, entry: dict[str, Any]) -> None:
     """Add `entry`, replacing the file atomically (runs side by side may write at once;
     the last one wins). A cache that cannot be written is skipped."""
-    with contextlib.suppress(OSError):
-        path = cache_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = read_cache() | {key: entry}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tuning-")
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
-        os.replace(tmp, path)
+    write_json(cache_file(), read_cache() | {key: entry})

@@ -11,6 +11,7 @@ from seqkit_plugins.recurrent import Recurrent
 
 import seqkit
 from seqkit import _tuning as tuning
+from seqkit._cache import CACHE_ENV
 from seqkit._cli.main import cli
 from seqkit._config import RunConfig
 from seqkit._plan import plan
@@ -28,7 +29,7 @@ SMALL = dict(
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(tuning.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     return tmp_path / "cache" / "tuning.json"
 
 

@@ -1,25 +1,24 @@
-"""The `seqkit` command group, its error handling, and plugin-added commands."""
+"""The `seqkit` command group, its error handling, and plugin-added commands.
+
+The built-in commands are listed in `COMMANDS` with the summary `seqkit --help` shows;
+a command's module (and what it imports) is loaded only when that command runs or its
+own help is asked for, as in click's lazy-loading group pattern."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 import warnings
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from seqkit import __version__
-from seqkit._cli.check_cmd import check_cmd
-from seqkit._cli.compare_cmd import compare_cmd
-from seqkit._cli.explain_cmd import explain_cmd
-from seqkit._cli.gradients_cmd import gradients_cmd
-from seqkit._cli.listing import describe_cmd, list_cmd, plugins_cmd
-from seqkit._cli.new_cmd import new_cmd
-from seqkit._cli.predict_cmd import predict_cmd
-from seqkit._cli.report_cmd import report_cmd
-from seqkit._cli.run_cmd import run_cmd
-from seqkit._cli.suite_cmd import suite_cmd
 from seqkit._errors import NonFiniteError, SeqkitError, WorkerFailed
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 EXIT_USAGE = 2
 EXIT_NON_FINITE = 3
@@ -64,6 +63,127 @@ class SeqkitGroup(click.Group):
             ctx.exit(exc.exit_code)
 
 
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": (
+        "seqkit._cli.run_cmd:run_cmd",
+        "Train CELL on TASK, show progress, print a summary and example predictions.",
+    ),
+    "list": (
+        "seqkit._cli.listing:list_cmd",
+        "List cells, topologies, tasks and trainers (or just WHAT) with their plugins.",
+    ),
+    "describe": (
+        "seqkit._cli.listing:describe_cmd",
+        "What NAME is (a cell, topology, task or trainer), who provides it, and every "
+        "option it takes: help, type, default, choices and bounds.",
+    ),
+    "plugins": (
+        "seqkit._cli.listing:plugins_cmd",
+        "Loaded plugins: distribution, version, status and what each registers.",
+    ),
+    "explain": (
+        "seqkit._cli.explain_cmd:explain_cmd",
+        "Show each stage from the input batch to the loss with its tensor shapes, the "
+        "parameters, and the cell's per-step equations, for the sizes of this run.",
+    ),
+    "gradients": (
+        "seqkit._cli.gradients_cmd:gradients_cmd",
+        "Measure ||dL/dh_t|| at every step, at initialisation and after training, for each "
+        "cell; draw them in one plot (dashed: init, solid: trained) and print the table.",
+    ),
+    "compare": (
+        "seqkit._cli.compare_cmd:compare_cmd",
+        "Run every cell at every grid point with several seeds. Any run flag or plugin "
+        "option given several values is an axis (`--lr 1e-3,1e-2`, `--task-opt "
+        "seq_len=10,30`); print loss and metric (mean ± 95% interval over seeds), solved k/n "
+        "with its interval, the median steps to solve, parameters and hidden size. Each "
+        "finished run is kept as it completes: `--resume DIR` goes on after a crash.",
+    ),
+    "suite": (
+        "seqkit._cli.suite_cmd:suite_cmd",
+        "Run suite NAME (`long-range`: the classic memory tasks at the papers' lengths and "
+        "budgets) for --cells, each entry a comparison with --seeds seeds, and write its "
+        "leaderboard: leaderboard.md, .csv, .json and .html. `seqkit list suites` lists them.",
+    ),
+    "predict": (
+        "seqkit._cli.predict_cmd:predict_cmd",
+        "Load RUN_DIR's model and print its predictions in the task's own format.",
+    ),
+    "report": (
+        "seqkit._cli.report_cmd:report_cmd",
+        "Draw the plots of the run (or comparison) in DIRECTORY again and write its "
+        "report.html: one self-contained page, plots embedded, nothing fetched.",
+    ),
+    "check": (
+        "seqkit._cli.check_cmd:check_cmd",
+        "Check NAMES (or a --plugin's names, or --all) against their contracts: one line "
+        "per check, passed, failed with the reason, or skipped. Exit 1 if any failed.",
+    ),
+    "new": ("seqkit._cli.new_cmd:new_cmd", "Start something new from a template."),
+}
+"""Each built-in command: where it is defined, and the start of its help (the listing's
+summary; a test checks it against the command's own)."""
+
+
+class LazyGroup(SeqkitGroup):
+    """A group whose built-in commands are imported when one is used, not to list them.
+
+    Commands added with `add_command` (a plugin's) are kept as click keeps them and take
+    precedence over a built-in of the same name, as they did when every command was added.
+    """
+
+    def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy)
+        self._loaded: dict[str, click.Command] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.lazy, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in self.lazy:
+            return self.commands.get(cmd_name)
+        if cmd_name not in self._loaded:
+            module, _, attribute = self.lazy[cmd_name][0].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{module}:{attribute} is not a click command")
+            self._loaded[cmd_name] = command
+        return self._loaded[cmd_name]
+
+    def listed(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command as a listing shows it: a built-in not imported yet is a stand-in
+        that carries its name and summary."""
+        if cmd_name in self.commands or cmd_name in self._loaded or cmd_name not in self.lazy:
+            return self.get_command(ctx, cmd_name)
+        return click.Command(cmd_name, help=self.lazy[cmd_name][1])
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's listing of the commands, from `listed` (no command module imported)."""
+        shown = [
+            (name, cmd)
+            for name in self.list_commands(ctx)
+            if (cmd := self.listed(ctx, name)) is not None and not cmd.hidden
+        ]
+        if shown:
+            limit = formatter.width - 6 - max(len(name) for name, _ in shown)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in shown])
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """click's completion of command names (with their summaries), from `listed`."""
+        from click.shell_completion import CompletionItem
+
+        commands = [
+            CompletionItem(name, help=cmd.get_short_help_str())
+            for name in self.list_commands(ctx)
+            if name.startswith(incomplete)
+            and (cmd := self.listed(ctx, name)) is not None
+            and not cmd.hidden
+        ]
+        return commands + click.Command.shell_complete(self, ctx, incomplete)
+
+
 def _error(message: str) -> None:
     """`Error: MESSAGE` on stderr, on one line whatever the message holds."""
     one_line = " ".join(line.strip() for line in message.splitlines() if line.strip())
@@ -75,7 +195,7 @@ def _usage_message(exc: click.UsageError) -> str:
     return f"{exc.format_message()} (see '{where} --help')"
 
 
-@click.group(cls=SeqkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="seqkit")
 def cli() -> None:
     """Train, compare and understand recurrent sequence models (RNN, LSTM, GRU).
@@ -94,20 +214,6 @@ def cli() -> None:
     seqkit check --all                                  plugins against their contracts
     seqkit new plugin indrnn                            a plugin package to start from
     """
-
-
-cli.add_command(run_cmd)
-cli.add_command(list_cmd)
-cli.add_command(describe_cmd)
-cli.add_command(plugins_cmd)
-cli.add_command(explain_cmd)
-cli.add_command(gradients_cmd)
-cli.add_command(compare_cmd)
-cli.add_command(suite_cmd)
-cli.add_command(predict_cmd)
-cli.add_command(report_cmd)
-cli.add_command(check_cmd)
-cli.add_command(new_cmd)
 
 
 def _one_line_warning(
