@@ -228,13 +228,20 @@ def _one_line_warning(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `seqkit` script and `python -m seqkit`."""
+    """Entry point of the `seqkit` script and `python -m seqkit`; it ends by raising
+    SystemExit, as click's commands do."""
     warnings.showwarning = _one_line_warning
+    from seqkit._cli import process
     from seqkit._registry import get_registry
+
+    process.owned = True
 
     try:
         get_registry().add_commands(cli)
     except SeqkitError as exc:  # strict plugin mode
         _error(str(exc))
         sys.exit(EXIT_USAGE)
-    cli.main(args=argv, prog_name="seqkit")
+    try:
+        cli.main(args=argv, prog_name="seqkit")
+    finally:
+        process.leave_to_exit()

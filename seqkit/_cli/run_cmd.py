@@ -21,6 +21,7 @@ from seqkit._cli.config_options import (
     given_settings,
     was_given,
 )
+from seqkit._cli.process import collected_after
 from seqkit._errors import ConfigError, Interrupted, WorkerFailed
 from seqkit._format import percent
 from seqkit._interfaces import Callback, TrainState
@@ -71,9 +72,10 @@ RUN_ONLY = {"out", "overwrite"}
 )
 def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
     """Train CELL on TASK, show progress, print a summary and example predictions."""
-    from seqkit._drawing import Drawer
-    from seqkit._plan import plan
-    from seqkit._runner import default_run_dir, execute, resume
+    with collected_after():
+        from seqkit._drawing import Drawer
+        from seqkit._plan import plan
+        from seqkit._runner import default_run_dir, execute, resume
 
     every = kw["log_every"]
     progress = None if kw["quiet"] else (lambda chance: _progress(every, chance))
