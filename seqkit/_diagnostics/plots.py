@@ -79,12 +79,10 @@ def plot_losses(
             fontsize=8,
             color="0.25",
         )
-    ax.set(
-        xlabel="epoch",
-        ylabel="loss (log scale)",
-        yscale="log",
-        title=f"{title}: loss per epoch",
-    )
+    ax.set(xlabel="epoch", ylabel="loss (log scale)", yscale="log")
+    # At the top, where matplotlib would put it (nothing is drawn above the axes): given,
+    # so that drawing does not first measure both axes' tick labels to place it.
+    ax.set_title(f"{title}: loss per epoch", y=1.0)
     ax.grid(alpha=0.3, which="both")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     handles, labels = ax.get_legend_handles_labels()
