@@ -103,12 +103,7 @@ def seqkit_entry_points() -> list[PluginEntryPoint]:
             return [PluginEntryPoint(*row) for row in record["entry_points"]]
     rows, files = scan()
     if files is not None:
-        record = {
-            "format": FORMAT,
-            "path": stamps,
-            "files": {f: file_stamp(f) for f in files},
-            "entry_points": rows,
-        }
+        record = {"format": FORMAT, "path": stamps, "files": files, "entry_points": rows}
         others = [r for r in records if isinstance(r, dict) and r.get("path") != stamps]
         write_records([record, *others][:KEEP])
     return [PluginEntryPoint(*row) for row in rows]
@@ -149,20 +144,21 @@ def file_stamp(path: str) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size]
 
 
-def scan() -> tuple[list[list[Any]], list[str] | None]:
+def scan() -> tuple[list[list[Any]], dict[str, list[int] | None] | None]:
     """The entry points found by importlib.metadata, as rows `[name, value, dist, version]`,
-    and the `entry_points.txt` path of every distribution it read (None if one of them is
-    not a directory on disk, whose changes could not be stamped)."""
+    and the stamp of every distribution's `entry_points.txt`, taken before any is read
+    (None if a distribution's metadata is not a directory on disk, which cannot be
+    stamped)."""
     import importlib.metadata as md
 
-    dists = list(md.distributions())
-    files: list[str] | None = []
-    for dist in dists:
+    files: dict[str, list[int] | None] | None = {}
+    for dist in md.distributions():  # their directories, found; nothing in them read yet
         where = getattr(dist, "_path", None)  # PathDistribution's metadata directory
         if files is None or not isinstance(where, Path) or not where.is_dir():
             files = None
             continue
-        files.append(str(where.absolute() / "entry_points.txt"))
+        path = str(where.absolute() / "entry_points.txt")
+        files[path] = file_stamp(path)
     rows = []
     for ep in md.entry_points(group=GROUP):
         name, version = (ep.dist.name, ep.dist.version) if ep.dist else (None, None)
