@@ -261,6 +261,8 @@ def test_a_plugin_command_is_listed_and_wins_over_a_built_in_of_its_name():
     assert CliRunner().invoke(group, ["hello"]).output == "hello\n"
     assert CliRunner().invoke(group, ["report"]).output == "theirs\n"
     assert group.list_commands(click.Context(group)) == sorted([*COMMANDS, "hello"])
+    for typo, meant in (("helo", "hello"), ("descibe", "describe")):  # either kind
+        assert f"Did you mean '{meant}'?" in CliRunner().invoke(group, [typo]).output
 
 
 def test_completing_a_command_name_imports_no_command():

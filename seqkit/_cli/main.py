@@ -125,6 +125,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 summary; a test checks it against the command's own)."""
 
 
+NO_SUCH_COMMAND: Any = getattr(click.exceptions, "NoSuchCommand", ())
+"""click's error for an unknown command, which suggests the nearest (click 8.4 and later;
+before, a plain usage error without suggestions)."""
+
+
 class LazyGroup(SeqkitGroup):
     """A group whose built-in commands are imported when one is used, not to list them.
 
@@ -150,6 +155,18 @@ class LazyGroup(SeqkitGroup):
                 raise TypeError(f"{module}:{attribute} is not a click command")
             self._loaded[cmd_name] = command
         return self._loaded[cmd_name]
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """click's, with its did-you-mean for an unknown command (click 8.4 and later)
+        drawn from every command, not only those in `commands`."""
+        try:
+            return super().resolve_command(ctx, args)
+        except NO_SUCH_COMMAND as exc:
+            raise type(exc)(
+                exc.command_name, possibilities=self.list_commands(ctx), ctx=ctx
+            ) from None
 
     def listed(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """The command as a listing shows it: a built-in not imported yet is a stand-in
