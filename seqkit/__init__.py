@@ -48,8 +48,8 @@ _LAZY = {
     "RecurrentMatrices": "seqkit._interfaces",
     "RunsDistributed": "seqkit._interfaces",
     "State": "seqkit._interfaces",
-    "Suite": "seqkit._interfaces",
-    "SuiteEntry": "seqkit._interfaces",
+    "Suite": "seqkit._suite_entries",
+    "SuiteEntry": "seqkit._suite_entries",
     "Task": "seqkit._interfaces",
     "TaskKind": "seqkit._interfaces",
     "TopologyFactory": "seqkit._interfaces",
@@ -131,8 +131,6 @@ if TYPE_CHECKING:
         RecurrentMatrices,
         RunsDistributed,
         State,
-        Suite,
-        SuiteEntry,
         Task,
         TaskKind,
         TopologyFactory,
@@ -147,6 +145,7 @@ if TYPE_CHECKING:
     from seqkit._registry import Entry, Registry, Resolved, get_registry, load_registry
     from seqkit._runner import RunResult, resume, run
     from seqkit._suite import Leaderboard, resume_suite, run_suite
+    from seqkit._suite_entries import Suite, SuiteEntry
     from seqkit._training import LoopTrainer, Step
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from seqkit._config import RunConfig
 from seqkit._contracts import Broken
-from seqkit._interfaces import Suite, SuiteEntry
 from seqkit._registry import Entry, Registry
+from seqkit._suite_entries import Suite, SuiteEntry
 
 ITEMS = [3, 1, 4, 1, 5]
 

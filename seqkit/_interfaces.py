@@ -432,30 +432,3 @@ class Executor(Protocol):
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]: ...
 
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class SuiteEntry:
-    """One comparison of a suite: a task with its options and the budget to train it."""
-
-    name: str
-    """How the leaderboard names the entry (`adding T=100`)."""
-    task: str
-    task_options: Mapping[str, Any] = field(default_factory=dict)
-    settings: Mapping[str, Any] = field(default_factory=dict)
-    """RunConfig fields for every run of the entry: `epochs`, `lr`, `hidden_size`, ..."""
-    source: str = ""
-    """Where the task and budget come from (a paper, a benchmark's config)."""
-    evaluate_on: Mapping[str, Sequence[Any]] = field(default_factory=dict)
-    """Other settings of the task each trained model is also scored at, e.g.
-    `{"seq_len": [40, 100]}` (length generalisation; see `Task.evaluable`)."""
-
-
-@dataclass(frozen=True)
-class Suite:
-    """A fixed, documented set of comparisons (`seqkit suite NAME`). A plugin registers a
-    factory `() -> Suite` with `register_suites`: `register("long-range", make_suite)`."""
-
-    entries: Sequence[SuiteEntry]
-    about: str = ""
-    """What the suite measures and how its budgets were chosen, for the leaderboard."""

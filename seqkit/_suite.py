@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from seqkit import _rundir as rundir
 from seqkit._config import RunConfig
 from seqkit._errors import ConfigError, SeqkitError, UnknownNameError
-from seqkit._interfaces import Suite, SuiteEntry
 from seqkit._registry import Registry, get_registry
+from seqkit._suite_entries import Suite, SuiteEntry
 
 if TYPE_CHECKING:  # `seqkit describe SUITE` reads a suite without importing torch
     from seqkit._compare import Comparison
