@@ -33,7 +33,7 @@ from torch import nn
 
 import seqkit
 from benchmarks.common import neighbour_process, write
-from seqkit import _tuning as tuning
+from seqkit._cache import CACHE_ENV
 
 N, D, H = 50, 10, 5
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -132,7 +132,7 @@ def epoch_times(t: int, rounds: int) -> list[dict]:
     )
     for neighbour in ("idle", "busy"):
         with neighbour_process(neighbour), tempfile.TemporaryDirectory() as cache:
-            os.environ[tuning.CACHE_ENV] = cache  # measured here, now, once per cell
+            os.environ[CACHE_ENV] = cache  # measured here, now, once per cell
             for kind in MODULES:
                 rows.append(cell_row(kind, t, rounds, threads, neighbour))
     torch.set_num_threads(threads)

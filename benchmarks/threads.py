@@ -25,6 +25,7 @@ from seqkit_plugins.recurrent import Recurrent
 
 from benchmarks.common import neighbour_process, write
 from seqkit import _tuning as tuning
+from seqkit._cache import CACHE_ENV
 from seqkit._config import RunConfig, usable_cores
 from seqkit._plan import plan
 from seqkit._runner import make_data
@@ -68,7 +69,7 @@ def auto_choice(kind: str, h: int, run: dict) -> tuple[dict, float]:
     config = RunConfig(cell=kind, hidden_size=h, epochs=EPOCHS[kind], **run)
     the_plan = plan(config)
     with tempfile.TemporaryDirectory() as cache:
-        os.environ[tuning.CACHE_ENV] = cache
+        os.environ[CACHE_ENV] = cache
         chosen, how = tuning.tune(the_plan, make_data(the_plan.task, 0, the_plan.device))
     assert how.how == "measured", how
     assert how.expected_s is not None
