@@ -189,7 +189,7 @@ def flatten(settings: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _spread(values: list[float], prefix: str) -> dict[str, Any]:
+def spread(values: list[float], prefix: str) -> dict[str, Any]:
     """Mean, standard deviation and 95% t-interval of `values`, keyed `prefix_...`."""
     interval = mean_interval(values)
     return {
@@ -249,9 +249,9 @@ def summarise(
             "seeds": len(outs),
             "parameters": outs[0]["parameters"],
             "hidden_size": outs[0]["hidden_size"],
-            **_spread([o["val_loss"] for o in outs], "val_loss"),
+            **spread([o["val_loss"] for o in outs], "val_loss"),
             "metric": metric,
-            **_spread([o["metrics"].get(metric, o["val_loss"]) for o in outs], "metric"),
+            **spread([o["metrics"].get(metric, o["val_loss"]) for o in outs], "metric"),
             "chance_loss": outs[0]["chance_loss"],
             "solved": k,
             "solved_ci95": list(wilson_interval(k, len(outs))) if k is not None else None,
@@ -262,9 +262,9 @@ def summarise(
             test_metric = "test_" + metric.removeprefix("val_")
             row |= {
                 "selected": dict(sorted(_counts(o["selected"] for o in outs).items())),
-                **_spread([o["test_loss"] for o in outs], "test_loss"),
+                **spread([o["test_loss"] for o in outs], "test_loss"),
                 "test_metric": test_metric,
-                **_spread(
+                **spread(
                     [o["test_metrics"].get(test_metric, o["test_loss"]) for o in outs],
                     "test_metric",
                 ),
@@ -278,20 +278,27 @@ def summarise(
 def _evaluation_spread(outs: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     """Per evaluation setting: test loss and the headline metric over seeds, solved k/n."""
     test_metric = "test_" + metric.removeprefix("val_")
-    spread = {}
-    for where in outs[0]["evaluations"]:
-        scores = [o["evaluations"][where] for o in outs]
-        solved = [s["solved"] for s in scores]
-        k = sum(1 for s in solved if s) if solved[0] is not None else None
-        spread[where] = {
-            **_spread([s["test_loss"] for s in scores], "test_loss"),
-            "metric": test_metric,
-            **_spread([s.get(test_metric, s["test_loss"]) for s in scores], "metric"),
-            "chance_loss": statistics.fmean(s["chance_loss"] for s in scores),
-            "solved": k,
-            "solved_ci95": list(wilson_interval(k, len(outs))) if k is not None else None,
+    return {
+        where: {
+            **test_spread([o["evaluations"][where] for o in outs], test_metric),
+            "chance_loss": statistics.fmean(o["evaluations"][where]["chance_loss"] for o in outs),
         }
-    return spread
+        for where in outs[0]["evaluations"]
+    }
+
+
+def test_spread(scores: list[dict[str, Any]], metric: str) -> dict[str, Any]:
+    """Over seeds' test scores (`test_loss`, the metric, `solved`): the loss and `metric`
+    (mean, std, 95% t-interval), and solved k/n with Wilson's interval."""
+    solved = [s["solved"] for s in scores]
+    k = sum(1 for x in solved if x) if solved[0] is not None else None
+    return {
+        **spread([s["test_loss"] for s in scores], "test_loss"),
+        "metric": metric,
+        **spread([s.get(metric, s["test_loss"]) for s in scores], "metric"),
+        "solved": k,
+        "solved_ci95": list(wilson_interval(k, len(scores))) if k is not None else None,
+    }
 
 
 def _counts(values: Any) -> dict[str, int]:

@@ -308,29 +308,14 @@ KEPT += ("median_steps_to_solve", "wall_s_mean", "evaluations")
 
 def _on_test(comparison: Comparison, cell: str, metric: str) -> dict[str, Any]:
     """A cell's runs on the test set: loss and metric over seeds, solved k/n."""
-    from seqkit._stats import wilson_interval
+    from seqkit._compare import test_spread
 
-    runs = [r for r in comparison.runs if r["cell"] == cell]
-    test_metric = "test_" + metric.removeprefix("val_")
-    solved = [r["test_solved"] for r in runs]
-    k = sum(1 for x in solved if x) if solved[0] is not None else None
-    return {
-        **_spread([r["test_loss"] for r in runs], "test_loss"),
-        "metric": test_metric,
-        **_spread([r["test_metrics"].get(test_metric, r["test_loss"]) for r in runs], "metric"),
-        "solved": k,
-        "solved_ci95": list(wilson_interval(k, len(runs))) if k is not None else None,
-    }
-
-
-def _spread(values: list[float], prefix: str) -> dict[str, Any]:
-    from seqkit._stats import mean_interval
-
-    interval = mean_interval(values)
-    return {
-        f"{prefix}_mean": statistics.fmean(values),
-        f"{prefix}_ci95": list(interval) if interval else None,
-    }
+    scores = [
+        {**r["test_metrics"], "solved": r["test_solved"]}
+        for r in comparison.runs
+        if r["cell"] == cell
+    ]
+    return test_spread(scores, "test_" + metric.removeprefix("val_"))
 
 
 def _still_improving(comparison: Comparison) -> dict[str, int]:
