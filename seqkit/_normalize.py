@@ -50,10 +50,37 @@ class Standardized(nn.Module):
         mean_y, std_y = _stats(y) if y is not None else (torch.zeros(()), torch.ones(()))
         self.register_buffer("y_mean", mean_y)
         self.register_buffer("y_std", std_y)
+        self._memo: list[tuple[tuple[Any, ...], Tensor, Tensor]] = []
 
     def forward(self, x: Tensor) -> Tensor:
         """`(B, T_in, D)` -> `(B, T_out, K)` in the task's units."""
-        return self._unscale(self.inner((x - self.x_mean) / self.x_std))
+        return self._unscale(self.inner(self._standardised(x)))
+
+    def _standardised(self, x: Tensor) -> Tensor:
+        """`(x - mean) / std`, computed once for an input seen again unchanged: full-batch
+        training and validation pass the same tensors every epoch, and on the notebook's
+        section 4 (T=20000) the two passes over the data were ~4% of an LSTM step.
+
+        An input is the same when its memory, layout and version counter (bumped by any
+        in-place write, on every view of the storage) are, and so are the statistics';
+        the memo holds the input, so its memory cannot be reused while it is kept. Inputs
+        that need a gradient, inference tensors and compiled graphs are not memoised."""
+        if x.requires_grad or x.is_inference() or torch.compiler.is_compiling():
+            return (x - self.x_mean) / self.x_std
+        key = (
+            x.data_ptr(), x.shape, x.stride(), x.dtype, x.device, x._version,
+            self.x_mean.data_ptr(), self.x_mean._version, self.x_std._version,
+        )  # fmt: skip
+        for seen, _, out in self._memo:
+            if seen == key:
+                return out
+        out = (x - self.x_mean) / self.x_std
+        self._memo = [(key, x, out), *self._memo[:1]]  # the training and validation data
+        return out
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles leave the memo behind (it holds whole data sets)."""
+        return {**super().__getstate__(), "_memo": []}
 
     @property
     def chunk_targets(self) -> ChunkTargets | None:

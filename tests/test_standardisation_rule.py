@@ -56,3 +56,44 @@ def test_the_adding_tasks_value_channel_is_still_standardised():
 def test_the_notebook_tasks_keep_their_standardisation():
     model = _run("sum", True).model
     assert float(model.x_std.min()) > 1.0 and float(model.y_std) > 1.0
+
+
+class Counting(torch.nn.Module):
+    """Records each input it is given (to see whether standardisation was recomputed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x):
+        self.seen.append(x)
+        return x.sum(-1, keepdim=True)
+
+
+def test_the_same_input_is_standardised_once_and_a_changed_one_again():
+    import copy
+
+    x = 3 + 2 * torch.randn(8, 50, 2, generator=torch.Generator().manual_seed(1))
+    model = Standardized(Counting(), x, None)
+    model(x[:])  # a fresh view of the same data, as full-batch training passes it
+    model(x[:])
+    first, again = model.inner.seen
+    assert again is first  # not recomputed
+    assert torch.equal(first, (x - model.x_mean) / model.x_std)
+
+    x[0, 0, 0] += 1.0  # an in-place write to the data: recomputed, and correct
+    model(x)
+    assert model.inner.seen[-1] is not first
+    assert torch.equal(model.inner.seen[-1], (x - model.x_mean) / model.x_std)
+
+    state = model.state_dict()
+    state["x_mean"] = state["x_mean"] + 1.0  # new statistics: recomputed with them
+    model.load_state_dict(state)
+    model(x)
+    assert torch.equal(model.inner.seen[-1], (x - model.x_mean) / model.x_std)
+
+    needing_grad = x.clone().requires_grad_()
+    model(needing_grad).sum().backward()  # not memoised: the gradient reaches the input
+    assert needing_grad.grad is not None and needing_grad.grad.abs().sum() > 0
+    model.inner.seen.clear()
+    assert model._memo and copy.deepcopy(model)._memo == []  # copies leave the data behind
