@@ -3,13 +3,13 @@
 A run that leaves `threads` at "auto", or a cell option that declares `tune=` (the
 built-in RNN's and GRU's `impl`) at its default, may run faster another way on this
 machine: one thread or every usable core, torch's fused module or seqkit's kernels.
-`tune(plan, data)` first times one step the default way; when the run is expected to
-last MIN_RUN_S or more, it times a few training steps of every candidate on the run's own
-batch (sequences cut to TRIAL_STEPS steps, so that a long sequence costs little to try),
-keeps the fastest, and caches the choice per machine, load, cell, shape and torch version
-in the user's cache directory. The choice is recorded like any setting, so a saved run's
-`--config` and `--resume` run the same way. Trials never touch the run's model, data or
-random streams.
+`tune(plan, data)` first times one step the default way on sequences cut to
+TRIAL_STEPS; when the run is expected to last MIN_RUN_S or more, it times a few training
+steps of every candidate on the run's own batch, cut to the longest length the budget
+affords (see `race_length`), keeps the fastest, and caches the choice per machine, load,
+cell, shape and torch version in the user's cache directory. The choice is recorded like
+any setting, so a saved run's `--config` and `--resume` run the same way. Trials never
+touch the run's model, data or random streams.
 """
 
 from __future__ import annotations
@@ -44,8 +44,14 @@ MIN_RUN_S = 20.0
 MAX_COST = 0.02
 """The trials may cost at most this share of the run's expected training time."""
 TRIAL_STEPS = 256
-"""Trials cut sequences to this many time steps: the per-step work, which decides the
-choice, is the same, and the cost of trying stays small on long sequences."""
+"""The first probe cuts sequences to this many time steps, so that a long sequence costs
+little to estimate."""
+MAX_TRIAL_STEPS = 4096
+"""The candidates are timed on sequences cut to at most this many steps."""
+GROWTH = 3.0
+"""How much more a time step may cost in a longer trial than in the probe (measured on
+the notebook's section 4: 13.5 us per LSTM step at 256 steps, 26-37 us at 1024-20000,
+as the activations outgrow the caches)."""
 MAX_ROUNDS, MIN_ROUNDS = 5, 2
 """Timed steps per candidate (interleaved rounds, median), as many as fit in MAX_COST;
 a run whose trials could not afford MIN_ROUNDS is not tried."""
@@ -68,11 +74,14 @@ class Tuning:
     """The tuned cell options' values (`{"impl": "kernels"}`)."""
     reason: str = ""
     times_ms: dict[str, float] = field(default_factory=dict)
-    """Milliseconds per trial step: the default way's probe and each candidate's median."""
+    """Milliseconds per trial step: the default way's probe (sequences cut to TRIAL_STEPS)
+    and each candidate's median (cut to `trial_steps`)."""
     expected_s: float | None = None
-    """The run's training time expected from the probe."""
+    """The run's training time expected from the trials (from the probe when not raced)."""
     cost_s: float = 0.0
     """Wall time the trials took."""
+    trial_steps: int | None = None
+    """The length the candidates' sequences were cut to."""
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -130,10 +139,9 @@ def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:
     start = time.perf_counter()
     try:
         with trial_model_rng():
-            trial = Trial(the_plan, data)
+            trial = Trial(the_plan, data, TRIAL_STEPS)
             probe = trial.time({}, rounds=1)
             expected = probe * trial.scale
-            budget = MAX_COST * expected
             combos = trial.combos(axes)
             if expected < MIN_RUN_S:
                 return keep(
@@ -142,13 +150,25 @@ def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:
                     expected_s=expected,
                     cost_s=time.perf_counter() - start,
                 )
+            budget = MAX_COST * expected
             if probe * (2 + len(combos) * (1 + MIN_ROUNDS)) > budget:
                 return keep(
                     f"default: trials would cost over {MAX_COST:.0%} of the run",
                     expected_s=expected,
                     cost_s=time.perf_counter() - start,
                 )
-            times = trial.race(combos, deadline=start + budget)
+            deadline = start + budget
+            if race_length(trial, [probe] * len(combos), budget) > trial.cut:
+                # Screen every candidate with one short step, then race the ones that
+                # can win at the longest cut their own step times afford.
+                screen = trial.race(combos, deadline, rounds=0)
+                quickest = min(t for _, t in screen)
+                kept = [(c, t) for c, t in screen if t <= SLOWER * quickest]
+                left = deadline - time.perf_counter()
+                cut = race_length(trial, [t for _, t in kept], left)
+                trial, combos = Trial(the_plan, data, cut), [c for c, _ in kept]
+            times = trial.race(combos, deadline)
+            expected = min(t for _, t in times) * trial.scale  # the chosen way's run
     except Exception as exc:  # a trial that fails leaves the run as it was: say why
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return keep(f"default: the trial failed ({reason[:120]})")
@@ -161,8 +181,21 @@ def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:
         times_ms=times_ms,
         expected_s=expected,
         cost_s=time.perf_counter() - start,
+        trial_steps=trial.cut,
     )
     return apply(the_plan, choice), tuning
+
+
+def race_length(trial: Trial, step_s: list[float], budget: float) -> int:
+    """The longest cut (a multiple of TRIAL_STEPS, up to MAX_TRIAL_STEPS and the run's own
+    length) at which 1 + MIN_ROUNDS steps of candidates whose steps took `step_s` on the
+    trial's cut fit in `budget`, allowing each time step GROWTH times that cost.
+
+    Longer is truer: on the notebook's section 4 (T=20000) a second thread made the LSTM's
+    step 6-9% faster at 1024 steps and more, but 18% slower at 256."""
+    per_step = GROWTH * (1 + MIN_ROUNDS) * sum(step_s) / trial.cut
+    cut = int(budget / per_step // TRIAL_STEPS) * TRIAL_STEPS if per_step > 0 else trial.steps
+    return max(trial.cut, min(cut, MAX_TRIAL_STEPS, trial.steps))
 
 
 def _chosen(choice: dict[str, Any], threads: int) -> dict[str, Any]:
@@ -208,18 +241,19 @@ def trial_model_rng() -> Iterator[None]:
 
 
 class Trial:
-    """Training steps of the run's model on the first batch of its data, cut to
-    TRIAL_STEPS time steps: forward, the task's loss, backward and a plain gradient
+    """Training steps of the run's model on the first batch of its data, cut to `cut`
+    time steps: forward, the task's loss, backward and a plain gradient
     update (torch.optim's first use imports torch._dynamo: the run pays that itself)."""
 
-    def __init__(self, the_plan: Plan, data: Data) -> None:
+    def __init__(self, the_plan: Plan, data: Data, cut: int) -> None:
         from seqkit._runner import assemble_model
 
         self.plan, self.assemble = the_plan, assemble_model
         config, x, y = the_plan.config, data.train_x, data.train_y
         n, steps = x.shape[0], x.shape[1]
         batch = min(config.batch_size or n, n)
-        cut = min(steps, TRIAL_STEPS)
+        cut = min(steps, cut)
+        self.cut, self.steps = cut, steps
         self.x = x[:batch, :cut]
         self.y = y[:batch, :cut] if y.dim() > 1 and y.shape[1] == steps else y[:batch]
         self.train_x, self.train_y = x, y
@@ -259,11 +293,11 @@ class Trial:
         return statistics.median(self.timed_step(choice) for _ in range(rounds))
 
     def race(
-        self, combos: list[dict[str, Any]], deadline: float
+        self, combos: list[dict[str, Any]], deadline: float, rounds: int = MAX_ROUNDS
     ) -> list[tuple[dict[str, Any], float]]:
         """Each candidate's median step time, the candidates taking turns in each round
         (so that a change in the machine's load falls on all of them), for as many rounds
-        (up to MAX_ROUNDS) as fit before `deadline` (candidates not reached by then are
+        (up to `rounds`) as fit before `deadline` (candidates not reached by then are
         left out). A candidate whose first step was SLOWER times the quickest's is not
         timed further (it cannot win) and reports that step."""
         first: list[float] = []
@@ -275,7 +309,7 @@ class Trial:
         kept = [i for i, t in enumerate(first) if t <= SLOWER * min(first)]
         times: dict[int, list[float]] = {i: [] for i in kept}
         per_round = sum(first[i] for i in kept)
-        for _ in range(MAX_ROUNDS):
+        for _ in range(rounds):
             if time.perf_counter() + per_round > deadline:
                 break
             t0 = time.perf_counter()
@@ -330,7 +364,7 @@ def cache_key(the_plan: Plan, axes: dict[str, tuple[Any, ...]], data: Data) -> s
         "cell": [the_plan.cell.entry.plugin, config.cell, fixed],
         "topology": [config.topology, config.topology_options],
         "io": [task.io.input_size, task.io.output_size, task.kind],
-        "shape": [batch, min(steps, TRIAL_STEPS), config.hidden_size],
+        "shape": [batch, steps, config.hidden_size],
         "precision": config.precision,
         "normalize": config.normalize,
         "axes": {k: list(v) for k, v in axes.items()},

@@ -86,6 +86,31 @@ def test_a_long_run_times_each_candidate_keeps_the_fastest_and_caches_it(cache, 
     assert other.how == "measured" and len(json.loads(cache.read_text())) == 2
 
 
+def test_long_sequences_are_timed_as_long_as_the_budget_affords(cache, monkeypatch):
+    """The candidates are timed on longer cuts of a long sequence when the 2% budget
+    allows: on short cuts a second thread's gain does not show (docs/scaling.md)."""
+
+    class Cut:
+        cut, steps = 256, 20000
+
+    # 1 + MIN_ROUNDS steps of each candidate at 3x (GROWTH) their cost per time step.
+    four_times = 4 * (3 * 3 * (0.01 + 0.02))
+    assert tuning.race_length(Cut(), [0.01, 0.02], four_times) == 1024
+    assert tuning.race_length(Cut(), [0.01, 0.02], four_times * 0.99) == 768
+    assert tuning.race_length(Cut(), [0.01, 0.02], 0.1) == 256  # no less than the probe
+    assert tuning.race_length(Cut(), [0.01], 1e6) == tuning.MAX_TRIAL_STEPS
+
+    long_run = {"task": "meansign", "task_options": {"num_samples": 8, "seq_len": 700}}
+    monkeypatch.setattr(tuning, "MIN_RUN_S", 0.0)
+    monkeypatch.setattr(tuning, "MAX_COST", 1e9)
+    monkeypatch.setattr(tuning, "MAX_ROUNDS", 2)
+    _, how = _tuned(**long_run, batch_size=8)
+    assert how.how == "measured" and how.trial_steps == 700  # the run's own length
+    monkeypatch.setattr(tuning, "MAX_TRIAL_STEPS", 512)
+    _, how = _tuned(**long_run, batch_size=8, hidden_size=12)
+    assert how.trial_steps == 512
+
+
 def test_pinned_settings_are_not_timed(cache, long_enough):
     the_plan, how = _tuned(threads=1, cell_options={"impl": "fused"})
     assert how.how == "not measured" and how.reason == "as set" and not how.times_ms
