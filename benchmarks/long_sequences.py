@@ -3,7 +3,7 @@ peak memory against T with and without truncated backpropagation (`--tbptt`).
 
 1. Epoch time: the notebook's loop as written (full batch, Adam 5e-3, BCE, torch's
    default threads) against `seqkit run --trainer fullbatch` doing the same training
-   (the notebook's 120 epochs, stopped after the second; seqkit's defaults otherwise:
+   (the notebook's 120 epochs, stopped after the third; seqkit's defaults otherwise:
    `--threads auto` and `impl=auto`, which time their candidates on this run), and
    seqkit with each fixed (threads, impl), on an idle machine and beside a busy
    neighbour, alternated in this process; medians. seqkit's figure is its epoch's
@@ -62,13 +62,16 @@ def notebook_epoch(kind: str, t: int, threads: int) -> float:
         torch.from_numpy(x_np.astype(np.float32)),
         torch.from_numpy(y_np.astype(np.float32)),
     )
-    t0 = time.perf_counter()
-    model.zero_grad()
-    loss = nn.BCEWithLogitsLoss()(model(inputs).squeeze(), targets)
-    loss.backward()
-    opt.step()
-    loss.item()
-    return time.perf_counter() - t0
+    times = []
+    for _ in range(3):  # as seqkit's: the median of the second and third epochs
+        t0 = time.perf_counter()
+        model.zero_grad()
+        loss = nn.BCEWithLogitsLoss()(model(inputs).squeeze(), targets)
+        loss.backward()
+        opt.step()
+        loss.item()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times[1:]))
 
 
 def seqkit_settings(kind: str, t: int, **extra: object) -> dict:
@@ -103,15 +106,15 @@ NOTEBOOK_EPOCHS = 120
 
 def seqkit_epoch(kind: str, t: int, **extra: object) -> dict[str, Any]:
     """One seqkit epoch of the notebook's section-4 run (120 epochs, stopped after the
-    second; the second is timed): its training time (steps, loss read), validation
-    time, and what `--threads auto` / `impl=auto` chose and what that cost."""
+    third; the median of the second and third): its training time (steps, loss read),
+    validation time, and what `--threads auto` / `impl=auto` chose and what that cost."""
     settings = seqkit_settings(kind, t, **extra) | {"epochs": NOTEBOOK_EPOCHS}
-    result = seqkit.run(**settings, callbacks=[StopAfter(2)])
-    record = result.history.epochs[-1]
+    result = seqkit.run(**settings, callbacks=[StopAfter(3)])
+    timed = result.history.epochs[1:]
     how = result.tuning
     return {
-        "train": record["train_time"],
-        "val": record["epoch_time"] - record["train_time"],
+        "train": float(np.median([r["train_time"] for r in timed])),
+        "val": float(np.median([r["epoch_time"] - r["train_time"] for r in timed])),
         "chose": f"{result.config.threads} thr {result.config.cell_options.get('impl')}",
         "tuning": how.how if how else "",
         "trial_share": how.cost_s / how.expected_s if how and how.expected_s else 0.0,
