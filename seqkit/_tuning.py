@@ -53,11 +53,15 @@ GROWTH = 3.0
 the notebook's section 4: 13.5 us per LSTM step at 256 steps, 26-37 us at 1024-20000,
 as the activations outgrow the caches)."""
 MAX_ROUNDS, MIN_ROUNDS = 5, 2
-"""Timed steps per candidate (interleaved rounds, median), as many as fit in MAX_COST;
+"""Timed steps per candidate after its first (interleaved rounds, the quickest step
+counts), as many as fit in MAX_COST;
 a run whose trials could not afford MIN_ROUNDS is not tried."""
 MARGIN = 0.05
 """A less preferred candidate must be this much faster to be chosen (timing noise, and
 more threads lose most when a neighbour gets busy later)."""
+HEADROOM = 0.9
+"""The race plans to end by this share of its budget: a step can take longer than the one
+before it, and building the trial models and writing the cache cost a little too."""
 SLOWER = 3.0
 """A candidate whose first step took this many times the quickest's is not timed further."""
 
@@ -75,7 +79,7 @@ class Tuning:
     reason: str = ""
     times_ms: dict[str, float] = field(default_factory=dict)
     """Milliseconds per trial step: the default way's probe (sequences cut to TRIAL_STEPS)
-    and each candidate's median (cut to `trial_steps`)."""
+    and each candidate's quickest step (cut to `trial_steps`)."""
     expected_s: float | None = None
     """The run's training time expected from the trials (from the probe when not raced)."""
     cost_s: float = 0.0
@@ -157,17 +161,17 @@ def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:
                     expected_s=expected,
                     cost_s=time.perf_counter() - start,
                 )
-            deadline = start + budget
             if race_length(trial, [probe] * len(combos), budget) > trial.cut:
                 # Screen every candidate with one short step, then race the ones that
                 # can win at the longest cut their own step times afford.
-                screen = trial.race(combos, deadline, rounds=0)
+                screen = trial.race(combos, start, budget, rounds=0)
                 quickest = min(t for _, t in screen)
                 kept = [(c, t) for c, t in screen if t <= SLOWER * quickest]
-                left = deadline - time.perf_counter()
+                budget = min(budget, MAX_COST * quickest * trial.scale)
+                left = start + budget - time.perf_counter()
                 cut = race_length(trial, [t for _, t in kept], left)
                 trial, combos = Trial(the_plan, data, cut), [c for c, _ in kept]
-            times = trial.race(combos, deadline)
+            times = trial.race(combos, start, budget)
             expected = min(t for _, t in times) * trial.scale  # the chosen way's run
     except Exception as exc:  # a trial that fails leaves the run as it was: say why
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -293,33 +297,42 @@ class Trial:
         return statistics.median(self.timed_step(choice) for _ in range(rounds))
 
     def race(
-        self, combos: list[dict[str, Any]], deadline: float, rounds: int = MAX_ROUNDS
+        self,
+        combos: list[dict[str, Any]],
+        start: float,
+        budget: float,
+        rounds: int = MAX_ROUNDS,
     ) -> list[tuple[dict[str, Any], float]]:
-        """Each candidate's median step time, the candidates taking turns in each round
-        (so that a change in the machine's load falls on all of them), for as many rounds
-        (up to `rounds`) as fit before `deadline` (candidates not reached by then are
-        left out). A candidate whose first step was SLOWER times the quickest's is not
-        timed further (it cannot win) and reports that step."""
+        """Each candidate's quickest step (noise on a shared machine only adds time, so
+        the minimum estimates a step best, as `timeit` does), the candidates taking turns
+        in each round (so that a change in the machine's load falls on all of them), for
+        as many rounds (up to `rounds`) as end within `budget` seconds of `start`, and
+        within MAX_COST of the run the quickest candidate yet would make: the run the
+        trials serve, which may be shorter than the one `budget` was drawn from
+        (candidates not reached by then are left out). A candidate whose first step was
+        SLOWER times the quickest's is not timed further (it cannot win)."""
+
+        def deadline(quickest: float) -> float:
+            return start + HEADROOM * min(budget, MAX_COST * quickest * self.scale)
+
         first: list[float] = []
         for choice in combos:  # the preferred first: past the deadline the rest are not run
-            if first and time.perf_counter() > deadline:
+            if first and time.perf_counter() + min(first) > deadline(min(first)):
                 break
             first.append(self.timed_step(choice))
         combos = combos[: len(first)]
         kept = [i for i, t in enumerate(first) if t <= SLOWER * min(first)]
-        times: dict[int, list[float]] = {i: [] for i in kept}
+        times: dict[int, list[float]] = {i: [first[i]] for i in kept}
         per_round = sum(first[i] for i in kept)
         for _ in range(rounds):
-            if time.perf_counter() + per_round > deadline:
+            quickest = min(min(ts) for ts in times.values())
+            if time.perf_counter() + per_round > deadline(quickest):
                 break
             t0 = time.perf_counter()
             for i in kept:
                 times[i].append(self.timed_step(combos[i]))
             per_round = time.perf_counter() - t0
-        return [
-            (c, statistics.median(times[i]) if times.get(i) else first[i])
-            for i, c in enumerate(combos)
-        ]
+        return [(c, min(times.get(i, [first[i]]))) for i, c in enumerate(combos)]
 
     def timed_step(self, choice: dict[str, Any]) -> float:
         model = self.model(choice)

@@ -86,6 +86,50 @@ def test_a_long_run_times_each_candidate_keeps_the_fastest_and_caches_it(cache, 
     assert other.how == "measured" and len(json.loads(cache.read_text())) == 2
 
 
+def test_the_race_costs_at_most_its_share_of_the_run_it_serves(monkeypatch):
+    """The budget is drawn from the default's run; when a candidate is faster, the run
+    the trials serve is shorter, and so is what they may spend (a fake clock)."""
+    clock = [0.0]
+    monkeypatch.setattr(tuning.time, "perf_counter", lambda: clock[0])
+
+    class Fake(tuning.Trial):
+        def __init__(self) -> None:
+            self.scale = 1000.0  # a step x this = the run
+
+        def timed_step(self, choice: dict) -> float:
+            step = {1: 0.1, 2: 0.05}[choice["threads"]]
+            clock[0] += step
+            return step
+
+    budget = tuning.MAX_COST * 0.1 * 1000  # the default (one thread)'s run: 2 s
+    times = Fake().race([{"threads": 1}, {"threads": 2}], 0.0, budget, rounds=100)
+    assert dict((c["threads"], t) for c, t in times) == {1: 0.1, 2: 0.05}
+    served = tuning.MAX_COST * 0.05 * 1000  # two threads' run: 1 s
+    assert 0.7 * served <= clock[0] <= tuning.HEADROOM * served
+
+
+def test_a_step_slowed_by_the_machine_does_not_decide_the_race(monkeypatch):
+    """Noise on a shared machine only adds time: each candidate's quickest step counts,
+    so one slow step (a neighbour waking up) does not hand the race to the slower way."""
+    clock = [0.0]
+    monkeypatch.setattr(tuning.time, "perf_counter", lambda: clock[0])
+    spikes = {2: [0.3, 0.3, 0.05, 0.3, 0.05, 0.05]}  # two threads: 0.05 s, often slowed
+
+    class Fake(tuning.Trial):
+        def __init__(self) -> None:
+            self.scale = 1e6
+
+        def timed_step(self, choice: dict) -> float:
+            threads = choice["threads"]
+            step = spikes[threads].pop(0) if threads in spikes else 0.1
+            clock[0] += step
+            return step
+
+    times = Fake().race([{"threads": 1}, {"threads": 2}], 0.0, 1e6, rounds=3)
+    assert dict((c["threads"], t) for c, t in times) == {1: 0.1, 2: 0.05}
+    assert tuning.fastest(times) == {"threads": 2}
+
+
 def test_long_sequences_are_timed_as_long_as_the_budget_affords(cache, monkeypatch):
     """The candidates are timed on longer cuts of a long sequence when the 2% budget
     allows: on short cuts a second thread's gain does not show (docs/scaling.md)."""
