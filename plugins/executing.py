@@ -75,8 +75,10 @@ class RayExecutor:
                 settings["num_cpus"] = jobs
             try:
                 ray.init(**settings)
-            except ConnectionError as exc:
-                raise ConfigError(f"--executor ray: cannot join {address!r}: {exc}") from None
+            except Exception as exc:  # Ray raises ConnectionError, ValueError, RuntimeError...
+                where = f"cannot join {address!r}" if address else "cannot start a local Ray"
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ConfigError(f"--executor ray: {where}: {first}") from None
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         ray = self.ray
