@@ -306,8 +306,8 @@ class Trial:
         """Each candidate's quickest step (noise on a shared machine only adds time, so
         the minimum estimates a step best, as `timeit` does), the candidates taking turns
         in each round (so that a change in the machine's load falls on all of them), for
-        as many rounds (up to `rounds`) as end within `budget` seconds of `start`, and
-        within MAX_COST of the run the quickest candidate yet would make: the run the
+        as many rounds (up to `rounds`) as end within HEADROOM of `budget` seconds from
+        `start`, and of MAX_COST of the run the quickest candidate yet would make: the run the
         trials serve, which may be shorter than the one `budget` was drawn from
         (candidates not reached by then are left out). A candidate whose first step was
         SLOWER times the quickest's is not timed further (it cannot win)."""
