@@ -64,9 +64,9 @@ def step(cell: Recurrent, x: torch.Tensor, opt: torch.optim.Optimizer, threads: 
     return time.perf_counter() - t0
 
 
-def auto_choice(kind: str, h: int, run: dict) -> tuple[dict, float]:
-    """What seqkit chooses for a run of this shape of a minute or two, here and now, and
-    what the trials cost as a share of that run."""
+def auto_choice(kind: str, h: int, run: dict) -> tuple[dict, float, dict]:
+    """What seqkit chooses for a run of this shape of a minute or two, here and now, what
+    the trials cost as a share of that run, and the trial step times (ms) it chose from."""
     config = RunConfig(cell=kind, hidden_size=h, epochs=EPOCHS[kind], **run)
     the_plan = plan(config)
     with tempfile.TemporaryDirectory() as cache:
@@ -77,7 +77,8 @@ def auto_choice(kind: str, h: int, run: dict) -> tuple[dict, float]:
     impl = chosen.config.cell_options.get("impl", "fused")
     if impl == "auto":  # the LSTM, whose auto is torch's fused module
         impl = "fused"
-    return {"threads": chosen.config.threads, "impl": impl}, how.cost_s / how.expected_s
+    choice = {"threads": chosen.config.threads, "impl": impl}
+    return choice, how.cost_s / how.expected_s, how.times_ms
 
 
 def measure(name: str, rounds: int) -> dict:
@@ -85,7 +86,7 @@ def measure(name: str, rounds: int) -> dict:
     default_threads = torch.get_num_threads()
     impls = ["fused", "kernels"] if kind != "lstm" else ["fused"]
     fixed = [(n, i) for n in sorted({1, usable_cores()}) for i in impls]
-    choice, cost = auto_choice(kind, h, run)
+    choice, cost, trial_ms = auto_choice(kind, h, run)
     x = torch.randn(b, t, d)
     cells = {i: Recurrent(kind, d, h, impl=i) for i in impls}
     opts = {i: torch.optim.Adam(c.parameters()) for i, c in cells.items()}
@@ -116,6 +117,7 @@ def measure(name: str, rounds: int) -> dict:
         "torch_default_over_auto": quickest["torch default"] / auto,
         "auto_over_best_fixed": auto / best_fixed,
         "trial_cost_share": cost,
+        "trial_ms": trial_ms,
     }
 
 
@@ -139,6 +141,8 @@ def main() -> None:
                     flush=True,
                 )
                 print("    " + "  ".join(f"{k}: {v:.2f}" for k, v in row["ms"].items()))
+                trials = row["trial_ms"].items()
+                print("    trials: " + "  ".join(f"{k}: {v:.2f}" for k, v in trials))
                 rows.append(row)
     print("written:", write("threads", rows))
 
