@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -236,6 +237,35 @@ def test_ray_executor_options_are_checked(tmp_path):
     res = _compare(*GRID, "--executor", "slurm")
     assert res.returncode == 2
     assert "unknown executor 'slurm'" in res.stderr and "process, ray" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("address", "error", "line"),
+    [
+        (
+            "127.0.0.1:1",
+            ConnectionError("Could not connect\nretrying"),
+            "cannot join '127.0.0.1:1': Could not connect",
+        ),
+        ("", RuntimeError(""), "cannot start a local Ray: RuntimeError"),
+    ],
+)
+def test_a_ray_that_cannot_start_is_one_line(monkeypatch, address, error, line):
+    # A fake `ray`: the real one retries a dead address for minutes before it fails.
+    from seqkit_plugins.executing import RayExecutor
+
+    from seqkit import ConfigError
+
+    def init(**settings):
+        assert settings.get("address", "") == address
+        raise error
+
+    fake = types.SimpleNamespace(is_initialized=lambda: False, init=init)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        RayExecutor(jobs=2, address=address)
+    assert str(caught.value) == f"--executor ray: {line}"
 
 
 def test_ctrl_c_says_what_is_kept_and_how_to_go_on(tmp_path):
