@@ -271,10 +271,19 @@ def test_a_ray_that_cannot_start_is_one_line(monkeypatch, address, error, line):
 def test_ctrl_c_says_what_is_kept_and_how_to_go_on(tmp_path):
     out = tmp_path / "c"
     command = [sys.executable, "-m", "seqkit", "compare", *GRID, "--jobs", "1", "--out", str(out)]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # As from a terminal: a shell's background job (`nohup ... &`, as CI may run) ignores
+    # SIGINT, and a Python started so never raises KeyboardInterrupt.
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     while not _started_points(out) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert proc.poll() is None, "the comparison ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
