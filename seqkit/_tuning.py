@@ -147,6 +147,8 @@ def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:
             probe = trial.time({}, rounds=1)
             expected = probe * trial.scale
             combos = trial.combos(axes)
+            default = {"threads": threads, **options} if "threads" in axes else options
+            known = {i: probe for i, c in enumerate(combos) if c == default}  # timed already
             if expected < MIN_RUN_S:
                 return keep(
                     f"default: the run is expected to take {expected:.2g} s, "
@@ -164,14 +166,14 @@ def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:
             if race_length(trial, [probe] * len(combos), budget) > trial.cut:
                 # Screen every candidate with one short step, then race the ones that
                 # can win at the longest cut their own step times afford.
-                screen = trial.race(combos, start, budget, rounds=0)
+                screen = trial.race(combos, start, budget, rounds=0, known=known)
                 quickest = min(t for _, t in screen)
                 kept = [(c, t) for c, t in screen if t <= SLOWER * quickest]
                 budget = min(budget, MAX_COST * quickest * trial.scale)
-                left = start + budget - time.perf_counter()
+                left = start + HEADROOM * budget - time.perf_counter()
                 cut = race_length(trial, [t for _, t in kept], left)
-                trial, combos = Trial(the_plan, data, cut), [c for c, _ in kept]
-            times = trial.race(combos, start, budget)
+                trial, combos, known = Trial(the_plan, data, cut), [c for c, _ in kept], {}
+            times = trial.race(combos, start, budget, known=known)
             expected = min(t for _, t in times) * trial.scale  # the chosen way's run
     except Exception as exc:  # a trial that fails leaves the run as it was: say why
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -302,6 +304,7 @@ class Trial:
         start: float,
         budget: float,
         rounds: int = MAX_ROUNDS,
+        known: dict[int, float] | None = None,
     ) -> list[tuple[dict[str, Any], float]]:
         """Each candidate's quickest step (noise on a shared machine only adds time, so
         the minimum estimates a step best, as `timeit` does), the candidates taking turns
@@ -310,18 +313,24 @@ class Trial:
         `start`, and of MAX_COST of the run the quickest candidate yet would make: the run the
         trials serve, which may be shorter than the one `budget` was drawn from
         (candidates not reached by then are left out). A candidate whose first step was
-        SLOWER times the quickest's is not timed further (it cannot win)."""
+        SLOWER times the quickest's is not timed further (it cannot win).
+
+        `known`: first steps already timed on this trial, by candidate (the probe is the
+        default way's). A candidate's first step is expected to take as long as the
+        slowest first step yet: the quickest's says nothing of a way that is slower."""
 
         def deadline(quickest: float) -> float:
             return start + HEADROOM * min(budget, MAX_COST * quickest * self.scale)
 
-        first: list[float] = []
-        for choice in combos:  # the preferred first: past the deadline the rest are not run
-            if first and time.perf_counter() + min(first) > deadline(min(first)):
+        first: dict[int, float] = dict(known or {})
+        for i, choice in enumerate(combos):  # preferred first: past the deadline, no more
+            if i in first:
+                continue
+            if first and time.perf_counter() + max(first.values()) > deadline(min(first.values())):
                 break
-            first.append(self.timed_step(choice))
-        combos = combos[: len(first)]
-        kept = [i for i, t in enumerate(first) if t <= SLOWER * min(first)]
+            first[i] = self.timed_step(choice)
+        reached = sorted(first)
+        kept = [i for i in reached if first[i] <= SLOWER * min(first.values())]
         times: dict[int, list[float]] = {i: [first[i]] for i in kept}
         per_round = sum(first[i] for i in kept)
         for _ in range(rounds):
@@ -332,7 +341,7 @@ class Trial:
             for i in kept:
                 times[i].append(self.timed_step(combos[i]))
             per_round = time.perf_counter() - t0
-        return [(c, min(times.get(i, [first[i]]))) for i, c in enumerate(combos)]
+        return [(combos[i], min(times.get(i, [first[i]]))) for i in reached]
 
     def timed_step(self, choice: dict[str, Any]) -> float:
         model = self.model(choice)
