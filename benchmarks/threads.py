@@ -2,9 +2,11 @@
 what `--threads auto` / `impl=auto` choose, on an idle machine and beside a busy
 neighbour (a second process multiplying matrices on one core), at three sizes.
 
-Per row, the candidates take turns within each round (each round a median of steps; the
-quickest round counts, since a shared machine's noise only adds time): torch's
-module on torch's default thread count, each fixed (threads, impl) pair, and seqkit's
+Per row, the candidates take turns within each round (each round an untimed step, then a
+median of steps; the quickest round counts, since a shared machine's noise only adds
+time): torch's module on torch's default thread count (where that is a fixed pair, all
+cores and torch's module, it is timed once as that pair), each fixed (threads, impl)
+pair, and seqkit's
 choice, made by `seqkit._tuning` under the same conditions (a fresh cache, the
 neighbour running) for a run of the row's shape long enough to be timed. Reported:
 torch's default / auto (>= 1.0 means auto is at least as fast) and auto / the best
@@ -93,12 +95,14 @@ def measure(name: str, rounds: int) -> dict:
     reps = 3 if t * h > 10_000 else 60
 
     def timed(threads: int, impl: str) -> float:
+        step(cells[impl], x, opts[impl], threads)  # untimed: the first after a thread change
         return statistics.median(step(cells[impl], x, opts[impl], threads) for _ in range(reps))
 
-    candidates = [
-        ("torch default", (default_threads, "fused")),
-        *((f"{n} thr {i}", (n, i)) for n, i in fixed),
-    ]
+    # Where torch's default is one of the fixed choices (all cores, its module), it is
+    # timed once under that name: two timings of one configuration differ only by noise.
+    same = f"{default_threads} thr fused" if (default_threads, "fused") in fixed else None
+    candidates = [] if same else [("torch default", (default_threads, "fused"))]
+    candidates += [(f"{n} thr {i}", (n, i)) for n, i in fixed]
     for _, (n, i) in candidates:  # warm-up
         timed(n, i)
     times: dict[str, list[float]] = {label: [] for label, _ in candidates}
@@ -107,11 +111,14 @@ def measure(name: str, rounds: int) -> dict:
             times[label].append(timed(n, i))
     torch.set_num_threads(default_threads)
     quickest = {label: min(ts) for label, ts in times.items()}
+    if same:
+        quickest = {"torch default": quickest[same], **quickest}
     auto = quickest[f"{choice['threads']} thr {choice['impl']}"]
     best_fixed = min(v for k, v in quickest.items() if k != "torch default")
     return {
         "size": name,
         "ms": {k: v * 1e3 for k, v in quickest.items()},
+        "torch_default_is": same,
         "auto": f"{choice['threads']} thr {choice['impl']}",
         "auto_ms": auto * 1e3,
         "torch_default_over_auto": quickest["torch default"] / auto,
@@ -140,7 +147,11 @@ def main() -> None:
                     f"{row['auto_over_best_fixed']:>9.2f}x{row['trial_cost_share']:>8.2%}",
                     flush=True,
                 )
-                print("    " + "  ".join(f"{k}: {v:.2f}" for k, v in row["ms"].items()))
+                alias = {"torch default": f"torch default (= {row['torch_default_is']})"}
+                ms = row["ms"].items()
+                if not row["torch_default_is"]:
+                    alias = {}
+                print("    " + "  ".join(f"{alias.get(k, k)}: {v:.2f}" for k, v in ms))
                 trials = row["trial_ms"].items()
                 print("    trials: " + "  ".join(f"{k}: {v:.2f}" for k, v in trials))
                 rows.append(row)
