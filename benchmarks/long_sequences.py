@@ -118,6 +118,8 @@ def seqkit_epoch(kind: str, t: int, **extra: object) -> dict[str, Any]:
         "chose": f"{result.config.threads} thr {result.config.cell_options.get('impl')}",
         "tuning": how.how if how else "",
         "trial_share": how.cost_s / how.expected_s if how and how.expected_s else 0.0,
+        "trial_ms": how.times_ms if how else {},
+        "trial_steps": how.trial_steps if how else None,
     }
 
 
@@ -167,10 +169,14 @@ def cell_row(kind: str, t: int, rounds: int, threads: int, neighbour: str) -> di
         f"  {first['chose']} ({first['tuning']}, {first['trial_share']:.2%})",
         flush=True,
     )
+    if first["trial_ms"]:  # what the choice was made from, to tell a wrong one from noise
+        trials = "  ".join(f"{k}: {v:.1f}" for k, v in first["trial_ms"].items())
+        print(f"    trials (ms per step, cut to {first['trial_steps']} steps): {trials}")
     return {
         "cell": kind, "T": t, "neighbour": neighbour, "notebook_s": a, "seqkit_auto_s": b,
         "speedup": a / b, "fixed_s": fixed_s, "auto_over_best_fixed": b / fixed_s[best],
         "auto_chose": first["chose"], "trial_share": first["trial_share"],
+        "trial_ms": first["trial_ms"], "trial_steps": first["trial_steps"],
         "validation_s": float(np.median([r["val"] for r in auto])),
     }  # fmt: skip
 
