@@ -118,6 +118,44 @@ def test_the_table_shows_the_resolved_settings_and_parameters(tmp_path):
     assert "95% t-interval over seeds" in res.stdout
 
 
+def test_lists_in_a_settings_file_are_axes_as_the_same_flags_would_be(tmp_path):
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        'task = "recall"\nlr = [0.003, 0.01]\nhidden_size = 8\nepochs = 1\n'
+        "[task_options]\nseq_len = [3, 4]\nnum_samples = 200\nval_samples = 100\n"
+        "[cell_options]\nnum_layers = [1, 2]\n"
+    )
+    common = ["--cells", "gru", "--batch-size", "50", "--jobs", "1", "--seeds", "1", "--json"]
+    from_file = _invoke("compare", "--config", str(grid), *common, "--out", str(tmp_path / "f"))
+    assert from_file.exit_code == 0, from_file.output
+    flags = ["--task", "recall", "--lr", "0.003,0.01", "--hidden-size", "8", "--epochs", "1"]
+    flags += ["--task-opt", "seq_len=3,4", "--task-opt", "num_samples=200"]
+    flags += ["--task-opt", "val_samples=100", "--num-layers", "1,2"]
+    by_flags = _invoke("compare", *flags, *common, "--out", str(tmp_path / "l"))
+    assert by_flags.exit_code == 0, by_flags.output
+    a, b = json.loads(from_file.stdout), json.loads(by_flags.stdout)
+    assert set(a["grid"]) == {"lr", "seq_len", "cell.num_layers"} == set(b["grid"])
+    assert len(a["rows"]) == 8
+    settings = sorted(
+        (json.dumps(r["settings"], sort_keys=True), r["val_loss_mean"]) for r in a["rows"]
+    )
+    assert settings == sorted(
+        (json.dumps(r["settings"], sort_keys=True), r["val_loss_mean"]) for r in b["rows"]
+    )
+    # A flag on the command line still wins over the file's list.
+    pinned = _invoke(
+        "compare", "--config", str(grid), "--lr", "0.01", "--task-opt", "seq_len=3", *common,
+        "--out", str(tmp_path / "p"),
+    )  # fmt: skip
+    assert pinned.exit_code == 0, pinned.output
+    assert list(json.loads(pinned.stdout)["grid"]) == ["cell.num_layers"]
+    grid.write_text('task = "recall"\nlr = []\n')
+    _refused(
+        _invoke("compare", "--config", str(grid), *common, "--out", str(tmp_path / "e")),
+        "lr is an empty list",
+    )
+
+
 # -- item 5: intervals over seeds -----------------------------------------------------------
 
 

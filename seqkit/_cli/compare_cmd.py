@@ -23,7 +23,7 @@ from seqkit._cli.config_options import (
     was_given,
 )
 from seqkit._cli.params import parse_cells
-from seqkit._config import usable_cores
+from seqkit._config import read_settings, usable_cores
 from seqkit._errors import ConfigError
 from seqkit._options import parse_pairs
 
@@ -127,6 +127,43 @@ def split_axes(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[Any]]
                 axes[f"{kind}.{key}"] = [v.strip() for v in str(value).split(",")]
         single[flag] = tuple(f"{k}={v}" for k, v in pairs.items() if f"{kind}.{k}" not in axes)
     return single, axes
+
+
+def grid_from_file(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The options with `--config FILE`'s lists moved into them: a list of a list flag
+    (`"lr": [0.001, 0.01]`) or of a plugin option (`task_options = {seq_len = [10, 30]}`)
+    is an axis, as the same flag with those values would be; a flag given on the command
+    line still wins. Also the file's settings, less those lists (None: no file)."""
+    path = kw.get("config_file")
+    if not path:
+        return kw, None
+    settings = read_settings(path, f"--config {path}")
+    ctx, kw = click.get_current_context(), dict(kw)
+
+    def values(name: str, given: Any) -> list[Any] | None:
+        if not isinstance(given, list):
+            return None
+        if not given:
+            raise ConfigError(f"--config {path}: {name} is an empty list; give V or [V1, V2, ...]")
+        return given
+
+    for name in LIST_FLAGS:
+        listed = values(name, settings.get(name))
+        if listed is not None and not was_given(ctx, name):
+            kw[name], settings[name] = listed, listed[0]
+    for table, flag in OPTION_FIELDS.items():
+        options = settings.get(table)
+        if not isinstance(options, dict):
+            continue
+        on_line = parse_pairs(kw[flag], "--" + flag.replace("_", "-"))
+        for key, given in list(options.items()):
+            listed = values(f"{table}.{key}", given)
+            if listed is not None:
+                del options[key]
+                if key not in on_line:
+                    text = ",".join(v if isinstance(v, str) else json.dumps(v) for v in listed)
+                    kw[flag] = (*kw[flag], f"{key}={text}")
+    return kw, settings
 
 
 @click.command("compare", cls=CompareCommand)
@@ -237,8 +274,9 @@ def compare_cmd(
         names = parse_cells(cells)
         if match_params is not None and params is not None:
             raise ConfigError("give --match-params CELL or --params N, not both")
+        kw, settings = grid_from_file(kw)
         single, axes = split_axes(kw)
-        base = config_from_options({**single, "cell": names[0]})
+        base = config_from_options({**single, "cell": names[0]}, settings)
         if base.tensorboard:
             raise ConfigError(
                 "--tensorboard is for seqkit run: seqkit compare keeps each run's metrics in "

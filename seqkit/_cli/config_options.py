@@ -219,8 +219,9 @@ def cells_and_config_options(
     return decorate(command) if command is not None else decorate
 
 
-def config_from_options(kw: dict[str, Any]) -> RunConfig:
-    """The RunConfig the options describe, over the `--config` file's settings if given.
+def config_from_options(kw: dict[str, Any], settings: dict[str, Any] | None = None) -> RunConfig:
+    """The RunConfig the options describe, over the `--config` file's settings if given
+    (`settings`: those settings, already read).
 
     Cell flags (`--num-layers`, ...) go into cell_options. With a file, only the flags
     given on the command line override it; `K=V` options merge key by key.
@@ -236,7 +237,7 @@ def config_from_options(kw: dict[str, Any]) -> RunConfig:
     if not kw.get("config_file"):
         return RunConfig.from_dict({**flags, **options})
     path = kw["config_file"]
-    settings = read_settings(path, f"--config {path}")
+    settings = settings if settings is not None else read_settings(path, f"--config {path}")
     ctx = click.get_current_context(silent=True)
     for name, value in flags.items():
         if was_given(ctx, name):
