@@ -3,6 +3,7 @@ bits) as they are: the default no longer rescales a rare symbol to about sqrt(L)
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 import seqkit
@@ -40,9 +41,14 @@ def _run(task, normalize, **options):
     )
 
 
-def test_a_task_of_symbols_trains_as_on_raw_inputs():
-    """recall's inputs are all one-hot: the default equals --no-normalize, bit for bit."""
-    default, raw = _run("recall", True, seq_len=8), _run("recall", False, seq_len=8)
+@pytest.mark.parametrize("task", ["recall", "copy", "parity", "order"])
+def test_a_task_of_symbols_trains_as_on_raw_inputs(task):
+    """The long-range tasks' inputs other than adding's are all one-hot symbols, bits and
+    markers: the default equals --no-normalize, bit for bit (docs/gradients.md)."""
+    default, raw = _run(task, True, seq_len=10), _run(task, False, seq_len=10)
+    assert not isinstance(default.model, Standardized) or torch.equal(
+        default.model.x_std, torch.ones_like(default.model.x_std)
+    )
     assert default.metrics == raw.metrics
 
 
