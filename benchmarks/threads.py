@@ -6,9 +6,8 @@ Per row, the candidates take turns within each round (each round an untimed step
 median of steps; the quickest round counts, since a shared machine's noise only adds
 time): torch's module on torch's default thread count (where that is a fixed pair, all
 cores and torch's module, it is timed once as that pair), each fixed (threads, impl)
-pair, and seqkit's
-choice, made by `seqkit._tuning` under the same conditions (a fresh cache, the
-neighbour running) for a run of the row's shape long enough to be timed. Reported:
+pair, and seqkit's choice, made by `seqkit._tuning` under the same conditions (a fresh
+cache, the neighbour running) for a run of the row's shape long enough to be timed. Reported:
 torch's default / auto (>= 1.0 means auto is at least as fast) and auto / the best
 fixed choice (<= 1.2 is the target), and what the trials cost as a share of the run.
 
@@ -147,10 +146,9 @@ def main() -> None:
                     f"{row['auto_over_best_fixed']:>9.2f}x{row['trial_cost_share']:>8.2%}",
                     flush=True,
                 )
-                alias = {"torch default": f"torch default (= {row['torch_default_is']})"}
+                same = row["torch_default_is"]
+                alias = {"torch default": f"torch default (= {same})"} if same else {}
                 ms = row["ms"].items()
-                if not row["torch_default_is"]:
-                    alias = {}
                 print("    " + "  ".join(f"{alias.get(k, k)}: {v:.2f}" for k, v in ms))
                 trials = row["trial_ms"].items()
                 print("    trials: " + "  ".join(f"{k}: {v:.2f}" for k, v in trials))
