@@ -163,17 +163,24 @@ def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:
                     expected_s=expected,
                     cost_s=time.perf_counter() - start,
                 )
+            times = []
             if race_length(trial, [probe] * len(combos), budget) > trial.cut:
-                # Screen every candidate with one short step, then race the ones that
-                # can win at the longest cut their own step times afford.
-                screen = trial.race(combos, start, budget, rounds=0, known=known)
-                quickest = min(t for _, t in screen)
-                kept = [(c, t) for c, t in screen if t <= SLOWER * quickest]
+                # Screen every candidate with one short step after an untimed one (a
+                # way's first step pays for its thread pool and kernels: one cold step
+                # once dropped a way that was as fast), then race the ones that can win
+                # at the longest cut their own step times afford. The budget affords
+                # 18 probes and more per candidate, the screen costs two.
+                times = [(c, known.get(i) or trial.time(c, rounds=1)) for i, c in enumerate(combos)]
+                quickest = min(t for _, t in times)
+                kept = [(c, t) for c, t in times if t <= SLOWER * quickest]
                 budget = min(budget, MAX_COST * quickest * trial.scale)
                 left = start + HEADROOM * budget - time.perf_counter()
                 cut = race_length(trial, [t for _, t in kept], left)
-                trial, combos, known = Trial(the_plan, data, cut), [c for c, _ in kept], {}
-            times = trial.race(combos, start, budget, known=known)
+                if len(kept) > 1:  # one way left has nothing to race
+                    combos, known = [c for c, _ in kept], {}
+                    trial = Trial(the_plan, data, cut, trial.models)
+                    times = []
+            times = times or trial.race(combos, start, budget, known=known)
             expected = min(t for _, t in times) * trial.scale  # the chosen way's run
     except Exception as exc:  # a trial that fails leaves the run as it was: say why
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -251,7 +258,15 @@ class Trial:
     time steps: forward, the task's loss, backward and a plain gradient
     update (torch.optim's first use imports torch._dynamo: the run pays that itself)."""
 
-    def __init__(self, the_plan: Plan, data: Data, cut: int) -> None:
+    def __init__(
+        self,
+        the_plan: Plan,
+        data: Data,
+        cut: int,
+        models: dict[str, torch.nn.Module] | None = None,
+    ) -> None:
+        """`models`: the trial models built already (by an earlier trial of the same
+        run), by their cell options: building one standardises the whole training set."""
         from seqkit._runner import assemble_model
 
         self.plan, self.assemble = the_plan, assemble_model
@@ -268,7 +283,7 @@ class Trial:
         """Trial step time x this = the run's expected training time."""
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.precision)
         self.autocast = dtype
-        self.models: dict[str, torch.nn.Module] = {}
+        self.models: dict[str, torch.nn.Module] = models if models is not None else {}
 
     def combos(self, axes: dict[str, tuple[Any, ...]]) -> list[dict[str, Any]]:
         keys = list(axes)

@@ -155,6 +155,43 @@ def test_the_probe_counts_and_a_slower_way_is_not_expected_to_be_quick(cache, cl
     assert how.cost_s / how.expected_s <= tuning.MAX_COST
 
 
+def _long_two_way_plan():
+    """A run long enough to screen on short cuts and race on longer ones (T=2000, 1000
+    epochs), whose threads are left to choose between one (its default) and two."""
+    long_run = {"task": "meansign", "task_options": {"num_samples": 8, "seq_len": 2000}}
+    the_plan = plan(RunConfig(**{**SMALL, **long_run, "epochs": 1000, "batch_size": 8}))
+    return dataclasses.replace(
+        the_plan,
+        tunable={"threads": (1, 2)},
+        config=dataclasses.replace(the_plan.config, threads=1),
+    )
+
+
+def test_a_cold_first_step_does_not_drop_a_way_from_the_screen(cache, clock, monkeypatch):
+    """A way's first step pays for its thread pool and kernels. Measured in
+    benchmarks/long_sequences.py: two threads were dropped after one screen step and only
+    one thread was raced. Each screened way takes an untimed step first."""
+    the_plan = _long_two_way_plan()
+    seconds = {1: 0.010, 2: [0.05] + [0.005] * 50}  # cold, then twice as fast as one
+    monkeypatch.setattr(tuning, "Trial", lambda *a: Clocked(clock, seconds, *a))
+    _, how = tuning.tune(the_plan, make_data(the_plan.task, 0, the_plan.device))
+    assert how.how == "measured" and how.threads == 2
+    assert how.trial_steps > tuning.TRIAL_STEPS  # raced on a longer cut, both ways
+    assert how.times_ms == pytest.approx({"default": 10, "threads=1": 10, "threads=2": 5})
+    assert how.cost_s / how.expected_s <= tuning.MAX_COST
+
+
+def test_a_screen_that_leaves_one_way_does_not_race_it(cache, clock, monkeypatch):
+    the_plan = _long_two_way_plan()
+    seconds = {1: 0.010, 2: 0.050}  # five times one thread's step: out after the screen
+    monkeypatch.setattr(tuning, "Trial", lambda *a: Clocked(clock, seconds, *a))
+    _, how = tuning.tune(the_plan, make_data(the_plan.task, 0, the_plan.device))
+    assert how.how == "measured" and how.threads == 1
+    assert how.trial_steps == tuning.TRIAL_STEPS
+    assert how.times_ms == pytest.approx({"default": 10, "threads=1": 10, "threads=2": 50})
+    assert clock[0] == pytest.approx(2 * 0.010 + 2 * 0.050)  # the probe's and the screen's
+
+
 def test_long_sequences_are_timed_as_long_as_the_budget_affords(cache, monkeypatch):
     """The candidates are timed on longer cuts of a long sequence when the 2% budget
     allows: on short cuts a second thread's gain does not show (docs/scaling.md)."""
