@@ -123,7 +123,7 @@ def seqkit_epoch(kind: str, t: int, **extra: object) -> dict[str, Any]:
     }
 
 
-def epoch_times(t: int, rounds: int) -> list[dict]:
+def epoch_times(t: int, rounds: int, cells: list[str]) -> list[dict]:
     """Per cell and neighbour (idle, then a process keeping one core busy), taking turns
     in each round: the notebook's loop (torch's default threads), seqkit with its
     defaults (`--threads auto`, `impl=auto`, timed on a fresh cache under the same
@@ -138,7 +138,7 @@ def epoch_times(t: int, rounds: int) -> list[dict]:
     for neighbour in ("idle", "busy"):
         with neighbour_process(neighbour), tempfile.TemporaryDirectory() as cache:
             os.environ[CACHE_ENV] = cache  # measured here, now, once per cell
-            for kind in MODULES:
+            for kind in cells:
                 rows.append(cell_row(kind, t, rounds, threads, neighbour))
     torch.set_num_threads(threads)
     return rows
@@ -150,16 +150,24 @@ def cell_row(kind: str, t: int, rounds: int, threads: int, neighbour: str) -> di
     nb: list[float] = []
     auto: list[dict] = []
     pinned: dict[str, list[float]] = {f"{n} thr {i}": [] for n, i in fixed}
-    for _ in range(rounds):
-        nb.append(notebook_epoch(kind, t, threads))
-        torch.set_num_threads(threads)
-        auto.append(seqkit_epoch(kind, t))
+    for r in range(rounds):
+        # Which of the two goes first alternates, so that neither always runs right
+        # after the fixed choices (what a process did last can slow its next epoch).
+        for which in ("notebook", "auto") if r % 2 == 0 else ("auto", "notebook"):
+            torch.set_num_threads(threads)
+            if which == "notebook":
+                nb.append(notebook_epoch(kind, t, threads))
+            else:
+                auto.append(seqkit_epoch(kind, t))
         for n, i in fixed:
             pinned[f"{n} thr {i}"].append(
                 seqkit_epoch(kind, t, threads=n, cell_options={"impl": i})["train"]
             )
     a = float(np.median(nb))
     b = float(np.median([r["train"] for r in auto]))
+    # Each round times the notebook and seqkit back to back: the per-round ratio pairs
+    # them under the same machine state, which drifts more between rounds than within.
+    paired = [n / r["train"] for n, r in zip(nb, auto, strict=True)]
     fixed_s = {k: float(np.median(v)) for k, v in pinned.items()}
     best = min(fixed_s, key=fixed_s.__getitem__)
     first = auto[0]
@@ -172,9 +180,15 @@ def cell_row(kind: str, t: int, rounds: int, threads: int, neighbour: str) -> di
     if first["trial_ms"]:  # what the choice was made from, to tell a wrong one from noise
         trials = "  ".join(f"{k}: {v:.1f}" for k, v in first["trial_ms"].items())
         print(f"    trials (ms per step, cut to {first['trial_steps']} steps): {trials}")
+    print(
+        f"    notebook/auto per round: median {np.median(paired):.2f}x,"
+        f" {sum(r >= 1 for r in paired)}/{rounds} rounds at least 1.0x,"
+        f" range {min(paired):.2f}-{max(paired):.2f}x"
+    )
     return {
         "cell": kind, "T": t, "neighbour": neighbour, "notebook_s": a, "seqkit_auto_s": b,
-        "speedup": a / b, "fixed_s": fixed_s, "auto_over_best_fixed": b / fixed_s[best],
+        "speedup": a / b, "speedup_per_round": paired,
+        "fixed_s": fixed_s, "auto_over_best_fixed": b / fixed_s[best],
         "auto_chose": first["chose"], "trial_share": first["trial_share"],
         "trial_ms": first["trial_ms"], "trial_steps": first["trial_steps"],
         "validation_s": float(np.median([r["val"] for r in auto])),
@@ -245,21 +259,26 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=200)
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--skip", default="", help="comma list of: time, profile, memory")
+    parser.add_argument("--cells", default=",".join(MODULES), help="comma list of cells timed")
     args = parser.parse_args()
     lengths = [1000, 5000, 20000] + ([80000] if args.full else [])
     if args.full:
         args.rounds = 5
     skip = set(args.skip.split(","))
+    cells = args.cells.split(",")
+    if unknown := set(cells) - set(MODULES):
+        parser.error(f"--cells: unknown {', '.join(sorted(unknown))}; allowed: rnn, lstm, gru")
     result: dict = {}
     if "memory" not in skip:  # first: after the profiler ran, children measured nothing
         result["memory"] = memory(lengths, args.chunk)
     if "time" not in skip:
-        result["epoch_time"] = epoch_times(args.length, args.rounds)
+        result["epoch_time"] = epoch_times(args.length, args.rounds, cells)
     if "profile" not in skip:
         # The per-step work is the same at any length; at T=20000 the profiler's own
         # bookkeeping of the GRU's millions of small ops takes minutes.
         result["profile"] = profile(min(args.length, 2000))
-    print("\nwritten:", write("long_sequences", [result]))
+    name = "long_sequences" + ("" if set(cells) == set(MODULES) else "-" + "-".join(cells))
+    print("\nwritten:", write(name, [result]))  # a subset keeps the whole table's file
 
 
 if __name__ == "__main__":
