@@ -29,10 +29,6 @@ POINTS = "points"
 """The comparison directory's folder of run directories, one per grid point."""
 RESULT = "point.json"
 """A finished point's result, in its run directory."""
-TEST_SEED_OFFSET = 500_009
-"""The test set's generator seed is the run seed plus this: a stream apart from training
-(the seed) and validation (the seed + 1,000,003), and from the other seeds' streams
-while fewer than 500,009 seeds run."""
 
 
 @dataclass(frozen=True)
@@ -102,20 +98,8 @@ def _resumed(run_dir: Path, registry: Registry | None) -> RunResult | None:
         return None
 
 
-def heldout_set(task: Any, seed: int, device: Any) -> tuple[Any, Any]:
-    """The held-out test set of a run with `seed`: `val_samples` sequences from a stream
-    of its own (the seed + TEST_SEED_OFFSET), on `device`."""
-    import torch
-
-    generator = torch.Generator(device=device).manual_seed(seed + TEST_SEED_OFFSET)
-    x, y = task.generate(task.val_samples, generator, device)
-    return x, y
-
-
 def point_result(result: RunResult, wall: float) -> dict[str, Any]:
     """A finished run as plain data: its settings, validation and test numbers, curve."""
-    from seqkit._evaluate import evaluate
-
     task, config = result.task, result.config
     steps_to_solve = None
     for record in result.history.epochs:
@@ -123,8 +107,7 @@ def point_result(result: RunResult, wall: float) -> dict[str, Any]:
         if task.solved(metrics):
             steps_to_solve = int(record["step"])
             break
-    device = next(result.model.parameters()).device
-    test = evaluate(result.model, task, *heldout_set(task, config.seed, device), prefix="test_")
+    test = result.test
     as_val = {"val_" + k.removeprefix("test_"): v for k, v in test.items()}
     return {
         "settings": config.as_dict(),

@@ -39,6 +39,10 @@ RECORD_BOOKKEEPING = ("epoch", "step", "epoch_time", "train_time")
 """The keys of an epoch record that are not metrics."""
 VAL_SEED_OFFSET = 1_000_003
 """The validation set's generator seed is the run seed plus this: a stream of its own."""
+TEST_SEED_OFFSET = 500_009
+"""The test set's generator seed is the run seed plus this: a stream apart from training
+(the seed) and validation (the seed + 1,000,003), and from the other seeds' streams
+while fewer than 500,009 seeds run."""
 
 
 @dataclass
@@ -60,6 +64,9 @@ class RunResult:
     """GradientProbe's records when `probe_every` was set."""
     tuning: Tuning | None = None
     """How threads and tuned cell options were chosen (None for a resumed run)."""
+    test: dict[str, float] = field(default_factory=dict)
+    """Loss and metrics on the held-out test set (`test_loss`, `test_<metric>`), scored
+    once after training; selection and early stopping never see it."""
 
     def summary(self) -> dict[str, Any]:
         """The closing summary as plain JSON-able data."""
@@ -79,6 +86,8 @@ class RunResult:
             "metrics": {
                 k: v for k, v in self.metrics.items() if k not in ("train_loss", "val_loss")
             },
+            "test_loss": self.test.get("test_loss"),
+            "test_metrics": {k: v for k, v in self.test.items() if k != "test_loss"},
             "train_time_s": self.train_time,
             "device": self.device,
             "processes": distributed.world_size(),
@@ -127,6 +136,13 @@ def make_data(task: Task, seed: int, device: torch.device) -> Data:
         data.resample = lambda epoch: task.generate(task.num_samples, g_train, device)
         data.generator = g_train
     return data
+
+
+def heldout_set(task: Task, seed: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The held-out test set of a run with `seed`: `val_samples` sequences from a stream
+    of its own (the seed + TEST_SEED_OFFSET), on `device`."""
+    generator = torch.Generator(device=device).manual_seed(seed + TEST_SEED_OFFSET)
+    return task.generate(task.val_samples, generator, device)
 
 
 def assemble_model(the_plan: Plan, train_x: torch.Tensor, train_y: torch.Tensor) -> nn.Module:
@@ -244,6 +260,9 @@ def execute(
         for k, v in history.last.items()
         if k not in ("epoch", "step", "epoch_time", "train_time")
     }
+    test = {}
+    if not (history.interrupted or history.non_finite):
+        test = evaluate(model, task, *heldout_set(task, config.seed, device), prefix="test_")
     result = RunResult(
         model,
         task,
@@ -258,6 +277,7 @@ def execute(
         versions,
         probe.as_dict() if probe is not None else None,
         tuning,
+        test,
     )
     if history.interrupted:
         raise Interrupted(interrupted_message(history, out_dir))
@@ -407,4 +427,4 @@ def _versions(the_plan: Plan) -> dict[str, str]:
     return versions
 
 
-__all__ = ["RunResult", "evaluate", "make_data", "run"]
+__all__ = ["RunResult", "evaluate", "heldout_set", "make_data", "run"]

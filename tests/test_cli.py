@@ -70,6 +70,9 @@ def test_run_prints_summary_and_keeps_a_run_dir(runner, tmp_path):
     assert "epoch 4/8" in res.output and "epoch 8/8" in res.output
     assert "Input: [[1, 2], [3, 4], [5, 6]] -> Output: 1 (answer 1)" in res.output
     assert "chance" in res.output and f"run directory: {out}" in res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert f"test loss     {summary['test_loss']:.4g}" in res.output
+    assert f"test accuracy {summary['test_metrics']['test_accuracy']:.4g}" in res.output
     for name in ("config.json", "metrics.jsonl", "summary.json", "model.pt", "loss.png"):
         assert (out / name).is_file(), name
     lines = (out / "metrics.jsonl").read_text().splitlines()
@@ -104,6 +107,8 @@ def test_run_json_summary(runner, tmp_path):
     assert res.exit_code == 0, res.output
     s = json.loads(res.stdout)
     assert s["val_loss"] < 0.01 * s["chance_loss"]
+    # The held-out test set is another stream: near the validation loss, not equal to it.
+    assert s["test_loss"] < 0.01 * s["chance_loss"] and s["test_loss"] != s["val_loss"]
     assert s["device"] == "cpu" and s["config"]["seed"] == 1 and s["epochs_run"] == 20
     (ex,) = s["examples"]
     assert ex["input"] == [10, 11, 12, 13, 14] and ex["answer"] == [10, 21, 33, 46, 60]

@@ -368,8 +368,7 @@ def test_the_library_function_takes_axes_by_name_and_writes_nothing_without_out(
 
 
 def test_the_test_stream_is_its_own():
-    from seqkit._points import heldout_set
-    from seqkit._runner import make_data
+    from seqkit._runner import heldout_set, make_data
 
     task = seqkit.get_task("recall", seq_len=3, num_samples=100, val_samples=100)
     device = torch.device("cpu")
@@ -380,6 +379,25 @@ def test_the_test_stream_is_its_own():
     assert x.equal(again)  # the same seed gives the same test set
     assert not x.equal(data.val_x) and not x.equal(data.train_x)
     assert not x.equal(heldout_set(task, 1, device)[0])
+
+
+def test_a_run_is_scored_on_its_test_stream_and_a_comparison_reports_that_score():
+    from seqkit._evaluate import evaluate
+    from seqkit._points import point_result
+    from seqkit._runner import heldout_set
+
+    settings = dict(task_options={"seq_len": 3, "num_samples": 200, "val_samples": 100})
+    result = seqkit.run(cell="gru", task="recall", epochs=2, seed=4, quiet=True, **settings)
+    again = evaluate(
+        result.model, result.task, *heldout_set(result.task, 4, torch.device("cpu")), prefix="test_"
+    )
+    assert result.test == again and set(again) >= {"test_loss", "test_accuracy"}
+    assert result.test["test_loss"] != result.metrics["val_loss"]
+    summary = result.summary()
+    assert summary["test_loss"] == again["test_loss"]
+    assert summary["test_metrics"] == {"test_accuracy": again["test_accuracy"]}
+    point = point_result(result, wall=1.0)
+    assert point["test_loss"] == again["test_loss"] and point["test_metrics"] == again
 
 
 def test_select_finds_an_axis_by_its_flag_or_key():
