@@ -173,6 +173,9 @@ def summary_table(s: dict[str, Any]) -> str:
         ("chance", chance, "best input-blind prediction"),
     ]
     rows += [(k.replace("_", " "), v, "") for k, v in s["metrics"].items()]
+    if s.get("test_loss") is not None:  # absent from the summaries of older runs
+        rows.append(("test loss", s["test_loss"], against_chance(s["test_loss"]) + ", held out"))
+        rows += [(k.replace("_", " "), v, "") for k, v in s.get("test_metrics", {}).items()]
     if s.get("solved") is not None:
         rows.append(("solved", "yes" if s["solved"] else "no", s.get("solved_rule") or ""))
     if s.get("stopped"):

@@ -61,6 +61,11 @@ def test_the_run_directory_holds_a_self_contained_report(finished):
     assert rows["chance"][0] == f"{summary['chance_loss']:.4g}"
     assert rows["device"][0] == "cpu" and rows["epochs"][0] == "12"
     assert rows["val mae"][0] == f"{summary['metrics']['val_mae']:.4g}"
+    assert rows["test loss"] == [
+        f"{summary['test_loss']:.4g}",
+        f"{percent(summary['test_loss'] / summary['chance_loss'])}% of chance, held out",
+    ]
+    assert rows["test mae"][0] == f"{summary['test_metrics']['test_mae']:.4g}"
     assert [img["alt"] for img in parsed.images] == [
         "loss curves",
         "gradient flow",
