@@ -163,24 +163,28 @@ def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:
                     expected_s=expected,
                     cost_s=time.perf_counter() - start,
                 )
-            times = []
+            times: list[tuple[dict[str, Any], float]] = []
             if race_length(trial, [probe] * len(combos), budget) > trial.cut:
                 # Screen every candidate with one short step after an untimed one (a
                 # way's first step pays for its thread pool and kernels: one cold step
                 # once dropped a way that was as fast), then race the ones that can win
                 # at the longest cut their own step times afford. The budget affords
                 # 18 probes and more per candidate, the screen costs two.
-                times = [(c, known.get(i) or trial.time(c, rounds=1)) for i, c in enumerate(combos)]
-                quickest = min(t for _, t in times)
-                kept = [(c, t) for c, t in times if t <= SLOWER * quickest]
+                screen = [
+                    (c, known.get(i) or trial.time(c, rounds=1)) for i, c in enumerate(combos)
+                ]
+                quickest = min(t for _, t in screen)
+                kept = [(c, t) for c, t in screen if t <= SLOWER * quickest]
                 budget = min(budget, MAX_COST * quickest * trial.scale)
-                left = start + HEADROOM * budget - time.perf_counter()
-                cut = race_length(trial, [t for _, t in kept], left)
-                if len(kept) > 1:  # one way left has nothing to race
+                if len(kept) == 1:  # one way left: nothing to race
+                    times = screen
+                else:
+                    left = start + HEADROOM * budget - time.perf_counter()
+                    cut = race_length(trial, [t for _, t in kept], left)
                     combos, known = [c for c, _ in kept], {}
                     trial = Trial(the_plan, data, cut, trial.models)
-                    times = []
-            times = times or trial.race(combos, start, budget, known=known)
+            if not times:
+                times = trial.race(combos, start, budget, known=known)
             expected = min(t for _, t in times) * trial.scale  # the chosen way's run
     except Exception as exc:  # a trial that fails leaves the run as it was: say why
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
