@@ -183,6 +183,8 @@ def test_summary_shows_a_tiny_loss_as_a_nonzero_share_of_chance(capsys):
         "chance_loss": 100.0,
         "train_loss": 0.00183,
         "val_loss": 27.3,
+        "test_loss": 0.0004,
+        "test_metrics": {},
         "metrics": {},
         "solved": None,
         "solved_rule": None,
@@ -195,6 +197,7 @@ def test_summary_shows_a_tiny_loss_as_a_nonzero_share_of_chance(capsys):
     print_summary(result)
     out = capsys.readouterr().out
     assert "(0.0018% of chance)" in out and "(27% of chance)" in out
+    assert "(0.00040% of chance; held-out set)" in out
     assert "0.00%" not in out
 
 

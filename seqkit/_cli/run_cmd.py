@@ -241,10 +241,10 @@ def print_summary(result: RunResult) -> None:
     click.echo(f"  {'chance':<13} {chance:.4g}  (best input-blind prediction)")
     for key, value in s["metrics"].items():
         click.echo(f"  {key.replace('_', ' '):<13} {value:.4g}")
-    if s["test_loss"] is not None:  # a stream of its own, scored once after training
+    if s.get("test_loss") is not None:  # a stream of its own, scored once after training
         ratio = f"({percent(s['test_loss'] / chance)}% of chance; " if chance else "("
         click.echo(f"  {'test loss':<13} {s['test_loss']:.4g}  {ratio}held-out set)")
-        for key, value in s["test_metrics"].items():
+        for key, value in s.get("test_metrics", {}).items():
             click.echo(f"  {key.replace('_', ' '):<13} {value:.4g}")
     if s["solved"] is not None:
         click.echo(f"  {'solved':<13} {'yes' if s['solved'] else 'no'}  ({s['solved_rule']})")
