@@ -19,6 +19,7 @@ from torch import nn
 
 from seqkit import _distributed as distributed
 from seqkit import _drawing as drawing
+from seqkit import _heap as heap
 from seqkit import _rundir as rundir
 from seqkit import _tensorboard as tensorboard_log
 from seqkit._checkpoint import Checkpoint, Checkpointer
@@ -216,7 +217,21 @@ def execute(
     """Run a checked plan: data, model, callbacks, training, then what the run keeps.
     `progress(chance_loss)` builds a progress callback, if given; `resume` is a
     checkpoint to continue from (see `resume`); `drawer` draws the run's plots in
-    another process (the caller waits for it), else they are drawn here."""
+    another process (the caller waits for it), else they are drawn here. On the CPU,
+    memory a training step frees is kept for the next one (`seqkit._heap`)."""
+    on_cpu = the_plan.device.type == "cpu"
+    with heap.keep_freed_memory() if on_cpu else contextlib.nullcontext():
+        return _execute(the_plan, out_dir, callbacks, progress, resume, drawer)
+
+
+def _execute(
+    the_plan: Plan,
+    out_dir: Path | None,
+    callbacks: list[Callback],
+    progress: Callable[[float], Callback] | None,
+    resume: Checkpoint | None,
+    drawer: Drawer | None,
+) -> RunResult:
     task, device = the_plan.task, the_plan.device
     if not distributed.is_main():  # under torchrun, rank 0 alone prints and writes
         out_dir, progress = None, None
