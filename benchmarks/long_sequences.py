@@ -3,13 +3,17 @@ peak memory against T with and without truncated backpropagation (`--tbptt`).
 
 1. Epoch time: the notebook's loop as written (full batch, Adam 5e-3, BCE, torch's
    default threads) against `seqkit run --trainer fullbatch` doing the same training
-   (the notebook's 120 epochs, stopped after the third; seqkit's defaults otherwise:
+   (the notebook's 120 epochs, stopped after the fifth; seqkit's defaults otherwise:
    `--threads auto` and `impl=auto`, which time their candidates on this run), and
    seqkit with each fixed (threads, impl), on an idle machine and beside a busy
-   neighbour, alternated in this process; medians. seqkit's figure is its epoch's
-   training time; its validation pass (10 sequences) is shown apart.
-2. Profile: the top operators of one seqkit epoch per cell (torch.profiler, T=2000).
-3. Memory: peak resident memory of a fresh process that trains one full-batch step at
+   neighbour, alternated in this process; the median of epochs 2-5 on both sides, then
+   medians over rounds. seqkit's figure is its epoch's training time; its validation
+   pass (10 sequences) is shown apart.
+2. The heap: the same two on an idle machine, each with glibc's malloc as it is and with
+   the memory a step frees kept for the next (seqkit's default during a CPU run,
+   `seqkit._heap`; SEQKIT_MALLOC=system turns it off): epoch time and page faults.
+3. Profile: the top operators of one seqkit epoch per cell (torch.profiler, T=2000).
+4. Memory: peak resident memory of a fresh process that trains one full-batch step at
    length T, minus the same process's peak before training, with and without --tbptt.
 
     python -m benchmarks.long_sequences            # T=20000, 3 rounds; memory T up to 20000
@@ -19,12 +23,15 @@ peak memory against T with and without truncated backpropagation (`--tbptt`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -34,9 +41,18 @@ from torch import nn
 import seqkit
 from benchmarks.common import neighbour_process, write
 from seqkit._cache import CACHE_ENV
+from seqkit._heap import MALLOC_ENV, keep_freed_memory
 
 N, D, H = 50, 10, 5
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+EPOCHS = 5
+"""Epochs timed on each side; the first is left out (warm-up: thread pools, kernels and,
+with the heap kept, glibc settling into reusing it), the median of the rest counts."""
+
+
+def faults() -> int:
+    """This process's minor page faults so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 class Notebook(nn.Module):
@@ -52,7 +68,9 @@ class Notebook(nn.Module):
         return self.fc(out[:, -1, :])
 
 
-def notebook_epoch(kind: str, t: int, threads: int) -> float:
+def notebook_epoch(kind: str, t: int, threads: int, keep: bool = False) -> dict[str, float]:
+    """The notebook's loop: the median training time and page faults of epochs 2-EPOCHS;
+    `keep`: inside `keep_freed_memory()`, as seqkit runs."""
     torch.set_num_threads(threads)
     x_np = np.random.randn(N, t, D)
     y_np = np.array([1 if x.mean() > 0 else 0 for x in x_np])
@@ -62,16 +80,18 @@ def notebook_epoch(kind: str, t: int, threads: int) -> float:
         torch.from_numpy(x_np.astype(np.float32)),
         torch.from_numpy(y_np.astype(np.float32)),
     )
-    times = []
-    for _ in range(3):  # as seqkit's: the median of the second and third epochs
-        t0 = time.perf_counter()
-        model.zero_grad()
-        loss = nn.BCEWithLogitsLoss()(model(inputs).squeeze(), targets)
-        loss.backward()
-        opt.step()
-        loss.item()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times[1:]))
+    times, faulted = [], []
+    with keep_freed_memory() if keep else contextlib.nullcontext():
+        for _ in range(EPOCHS):
+            f0, t0 = faults(), time.perf_counter()
+            model.zero_grad()
+            loss = nn.BCEWithLogitsLoss()(model(inputs).squeeze(), targets)
+            loss.backward()
+            opt.step()
+            loss.item()
+            times.append(time.perf_counter() - t0)
+            faulted.append(faults() - f0)
+    return {"train": float(np.median(times[1:])), "faults": float(np.median(faulted[1:]))}
 
 
 def seqkit_settings(kind: str, t: int, **extra: object) -> dict:
@@ -91,12 +111,18 @@ def seqkit_settings(kind: str, t: int, **extra: object) -> dict:
 
 class StopAfter(seqkit.Callback):
     """Ends a run after `epochs` epochs: the run is planned (and its threads and kernels
-    chosen) as the notebook's 120-epoch run, and only its first epochs are timed."""
+    chosen) as the notebook's 120-epoch run, and only its first epochs are timed. Counts
+    each epoch's page faults (`faulted`)."""
 
     def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
+        self.epochs, self.faulted, self.last = epochs, list[int](), 0
+
+    def on_fit_start(self, state: seqkit.TrainState) -> None:
+        self.last = faults()
 
     def on_epoch_end(self, state: seqkit.TrainState, record: dict[str, float]) -> None:
+        self.faulted.append(faults() - self.last)
+        self.last = faults()
         if state.epoch >= self.epochs:
             state.stop = "benchmark"
 
@@ -105,16 +131,19 @@ NOTEBOOK_EPOCHS = 120
 
 
 def seqkit_epoch(kind: str, t: int, **extra: object) -> dict[str, Any]:
-    """One seqkit epoch of the notebook's section-4 run (120 epochs, stopped after the
-    third; the median of the second and third): its training time (steps, loss read),
-    validation time, and what `--threads auto` / `impl=auto` chose and what that cost."""
+    """One seqkit epoch of the notebook's section-4 run (120 epochs, stopped after
+    EPOCHS; the median of epochs 2-EPOCHS): its training time (steps, loss read),
+    validation time and page faults (with validation), and what `--threads auto` /
+    `impl=auto` chose and what that cost."""
     settings = seqkit_settings(kind, t, **extra) | {"epochs": NOTEBOOK_EPOCHS}
-    result = seqkit.run(**settings, callbacks=[StopAfter(3)])
+    stop = StopAfter(EPOCHS)
+    result = seqkit.run(**settings, callbacks=[stop])
     timed = result.history.epochs[1:]
     how = result.tuning
     return {
         "train": float(np.median([r["train_time"] for r in timed])),
         "val": float(np.median([r["epoch_time"] - r["train_time"] for r in timed])),
+        "faults": float(np.median(stop.faulted[1:])),
         "chose": f"{result.config.threads} thr {result.config.cell_options.get('impl')}",
         "tuning": how.how if how else "",
         "trial_share": how.cost_s / how.expected_s if how and how.expected_s else 0.0,
@@ -156,7 +185,7 @@ def cell_row(kind: str, t: int, rounds: int, threads: int, neighbour: str) -> di
         for which in ("notebook", "auto") if r % 2 == 0 else ("auto", "notebook"):
             torch.set_num_threads(threads)
             if which == "notebook":
-                nb.append(notebook_epoch(kind, t, threads))
+                nb.append(notebook_epoch(kind, t, threads)["train"])
             else:
                 auto.append(seqkit_epoch(kind, t))
         for n, i in fixed:
@@ -193,6 +222,62 @@ def cell_row(kind: str, t: int, rounds: int, threads: int, neighbour: str) -> di
         "trial_ms": first["trial_ms"], "trial_steps": first["trial_steps"],
         "validation_s": float(np.median([r["val"] for r in auto])),
     }  # fmt: skip
+
+
+@contextlib.contextmanager
+def glibc_as_it_is(on: bool) -> Iterator[None]:
+    """With `on`, seqkit leaves malloc as it is (SEQKIT_MALLOC=system) in the block."""
+    before = os.environ.pop(MALLOC_ENV, None)
+    if on:
+        os.environ[MALLOC_ENV] = "system"
+    try:
+        yield
+    finally:
+        os.environ.pop(MALLOC_ENV, None)
+        if before is not None:
+            os.environ[MALLOC_ENV] = before
+
+
+def heap_effect(t: int, rounds: int, cells: list[str]) -> list[dict]:
+    """Per cell, on an idle machine: the notebook's loop and seqkit's defaults, each with
+    glibc's malloc as it is and with the memory a step frees kept for the next, taking
+    turns in each round; medians of the epoch's training time and page faults (seqkit's
+    with its validation pass). seqkit's threads and kernels are measured once, by the
+    first run, and reused from the cache by the others."""
+    threads = torch.get_num_threads()
+    print(f"\nthe heap: glibc as it is / freed memory kept, N={N}, T={t} (median of {rounds})")
+    print(
+        f"{'cell':<6}{'loop':<10}{'as is s':>9}{'kept s':>8}{'speed-up':>10}"
+        f"{'faults/epoch as is':>20}{'kept':>8}"
+    )
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ[CACHE_ENV] = cache
+        for kind in cells:
+            runs: dict[tuple[str, bool], list[dict]] = {
+                (loop, keep): [] for loop in ("notebook", "seqkit") for keep in (False, True)
+            }
+            for r in range(rounds):
+                for keep in (True, False) if r % 2 == 0 else (False, True):
+                    torch.set_num_threads(threads)
+                    runs["notebook", keep].append(notebook_epoch(kind, t, threads, keep))
+                    with glibc_as_it_is(not keep):
+                        runs["seqkit", keep].append(seqkit_epoch(kind, t))
+            for loop in ("notebook", "seqkit"):
+                s, f = {}, {}
+                for keep in (False, True):
+                    s[keep] = float(np.median([e["train"] for e in runs[loop, keep]]))
+                    f[keep] = float(np.median([e["faults"] for e in runs[loop, keep]]))
+                print(
+                    f"{kind:<6}{loop:<10}{s[False]:>9.2f}{s[True]:>8.2f}{s[False] / s[True]:>9.2f}x"
+                    f"{f[False]:>20,.0f}{f[True]:>8,.0f}",
+                    flush=True,
+                )
+                row = {"cell": kind, "loop": loop, "T": t, "as_is_s": s[False]}
+                row |= {"kept_s": s[True], "speedup": s[False] / s[True]}
+                rows.append(row | {"faults_as_is": f[False], "faults_kept": f[True]})
+    torch.set_num_threads(threads)
+    return rows
 
 
 def profile(t: int) -> dict[str, list]:
@@ -258,7 +343,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=200)
     parser.add_argument("--full", action="store_true")
-    parser.add_argument("--skip", default="", help="comma list of: time, profile, memory")
+    parser.add_argument("--skip", default="", help="comma list of: time, heap, profile, memory")
     parser.add_argument("--cells", default=",".join(MODULES), help="comma list of cells timed")
     args = parser.parse_args()
     lengths = [1000, 5000, 20000] + ([80000] if args.full else [])
@@ -273,6 +358,8 @@ def main() -> None:
         result["memory"] = memory(lengths, args.chunk)
     if "time" not in skip:
         result["epoch_time"] = epoch_times(args.length, args.rounds, cells)
+    if "heap" not in skip:
+        result["heap"] = heap_effect(args.length, args.rounds, cells)
     if "profile" not in skip:
         # The per-step work is the same at any length; at T=20000 the profiler's own
         # bookkeeping of the GRU's millions of small ops takes minutes.
