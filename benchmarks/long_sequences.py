@@ -31,8 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import torch
@@ -115,7 +115,8 @@ class StopAfter(seqkit.Callback):
     each epoch's page faults (`faulted`)."""
 
     def __init__(self, epochs: int) -> None:
-        self.epochs, self.faulted, self.last = epochs, list[int](), 0
+        self.epochs, self.last = epochs, 0
+        self.faulted: list[int] = []
 
     def on_fit_start(self, state: seqkit.TrainState) -> None:
         self.last = faults()
@@ -224,18 +225,10 @@ def cell_row(kind: str, t: int, rounds: int, threads: int, neighbour: str) -> di
     }  # fmt: skip
 
 
-@contextlib.contextmanager
-def glibc_as_it_is(on: bool) -> Iterator[None]:
-    """With `on`, seqkit leaves malloc as it is (SEQKIT_MALLOC=system) in the block."""
-    before = os.environ.pop(MALLOC_ENV, None)
-    if on:
-        os.environ[MALLOC_ENV] = "system"
-    try:
-        yield
-    finally:
-        os.environ.pop(MALLOC_ENV, None)
-        if before is not None:
-            os.environ[MALLOC_ENV] = before
+def glibc_as_it_is(on: bool) -> Any:
+    """A block in which seqkit leaves malloc as it is (SEQKIT_MALLOC=system) with `on`,
+    and keeps freed memory (its default) without."""
+    return mock.patch.dict(os.environ, {MALLOC_ENV: "system" if on else ""})
 
 
 def heap_effect(t: int, rounds: int, cells: list[str]) -> list[dict]:

@@ -8,9 +8,10 @@ zeroes each one: at the notebook's section 4 (N=50, T=20000, H=5) that is about 
 page faults a step and nearly half of an LSTM epoch (benchmarks/long_sequences.py). For
 the run, seqkit takes every block from the heap (M_MMAP_MAX=0) and keeps freed memory
 there (a high M_TRIM_THRESHOLD), the trade PyTorch's CUDA caching allocator makes; after
-it, glibc's defaults are restored and the kept memory goes back to the system
-(malloc_trim). The numbers a run computes do not change, only where its memory comes
-from.
+it, glibc's defaults are restored and malloc_trim gives back the free memory it can (free
+memory at the top of a heap that could not grow in one piece stays, for later
+allocations to reuse). The numbers a run computes do not change, only where its memory
+comes from.
 
 Nothing is changed off glibc, where the environment already chose an allocator or malloc
 settings (LD_PRELOAD of one, MALLOC_*_ variables, glibc.malloc tunables), or with
