@@ -56,6 +56,7 @@ class Adding(LongRangeTask):
         "batch_size": 50,
     }
     options: ClassVar[dict[str, Option]] = OPTIONS["adding"]
+    ranges: ClassVar[dict[str, tuple[float, float]]] = {"within_0.04": (0, 1)}
 
     @property
     def io(self) -> IOSpec:
@@ -130,6 +131,7 @@ class Copy(LongRangeTask):
     default_topology = "many-to-many"
     headline_metric = "recalled"  # accuracy counts the blanks, which any model gets right
     solved_rule = "recalled accuracy > 99%"
+    ranges: ClassVar[dict[str, tuple[float, float]]] = {"recalled": (0, 1)}
     defaults: ClassVar[dict[str, Any]] = {
         "hidden_size": 128,
         "epochs": 30,

@@ -44,9 +44,10 @@ from seqkit._grid import (
     match_hidden_sizes,
 )
 from seqkit._interfaces import Executor
+from seqkit._objectives import UNBOUNDED
 from seqkit._param_match import TOLERANCE
 from seqkit._plan import plan
-from seqkit._points import Job, run_job
+from seqkit._points import Job, run_job, value_range
 from seqkit._registry import Registry, get_registry
 from seqkit._stats import MEAN_INTERVAL, SOLVED_INTERVAL, mean_interval, overlap, wilson_interval
 
@@ -189,9 +190,12 @@ def flatten(settings: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def spread(values: list[float], prefix: str) -> dict[str, Any]:
-    """Mean, standard deviation and 95% t-interval of `values`, keyed `prefix_...`."""
-    interval = mean_interval(values)
+def spread(
+    values: list[float], prefix: str, within: tuple[float, float] = UNBOUNDED
+) -> dict[str, Any]:
+    """Mean, standard deviation and 95% t-interval of `values` (cut to `within`, where
+    they lie), keyed `prefix_...`."""
+    interval = mean_interval(values, within)
     return {
         f"{prefix}_mean": statistics.fmean(values),
         f"{prefix}_std": statistics.stdev(values) if len(values) > 1 else 0.0,
@@ -241,6 +245,7 @@ def summarise(
         solved = [o[solved_key] for o in outs]
         k = sum(1 for s in solved if s) if solved[0] is not None else None
         settings = flatten(outs[0]["settings"])
+        ranges = outs[0].get("ranges", {})
         if select is not None:  # each seed's own choice: in `selected`, not a setting
             settings.pop(display(select), None)
         row: dict[str, Any] = {
@@ -249,9 +254,13 @@ def summarise(
             "seeds": len(outs),
             "parameters": outs[0]["parameters"],
             "hidden_size": outs[0]["hidden_size"],
-            **spread([o["val_loss"] for o in outs], "val_loss"),
+            **spread([o["val_loss"] for o in outs], "val_loss", value_range(ranges, "val_loss")),
             "metric": metric,
-            **spread([o["metrics"].get(metric, o["val_loss"]) for o in outs], "metric"),
+            **spread(
+                [o["metrics"].get(metric, o["val_loss"]) for o in outs],
+                "metric",
+                value_range(ranges, metric),
+            ),
             "chance_loss": outs[0]["chance_loss"],
             "solved": k,
             "solved_ci95": list(wilson_interval(k, len(outs))) if k is not None else None,
@@ -262,11 +271,14 @@ def summarise(
             test_metric = "test_" + metric.removeprefix("val_")
             row |= {
                 "selected": dict(sorted(_counts(o["selected"] for o in outs).items())),
-                **spread([o["test_loss"] for o in outs], "test_loss"),
+                **spread(
+                    [o["test_loss"] for o in outs], "test_loss", value_range(ranges, "test_loss")
+                ),
                 "test_metric": test_metric,
                 **spread(
                     [o["test_metrics"].get(test_metric, o["test_loss"]) for o in outs],
                     "test_metric",
+                    value_range(ranges, test_metric),
                 ),
             }
         if "evaluations" in outs[0]:
@@ -278,24 +290,30 @@ def summarise(
 def _evaluation_spread(outs: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     """Per evaluation setting: test loss and the headline metric over seeds, solved k/n."""
     test_metric = "test_" + metric.removeprefix("val_")
+    ranges = outs[0].get("ranges", {})
     return {
         where: {
-            **test_spread([o["evaluations"][where] for o in outs], test_metric),
+            **test_spread([o["evaluations"][where] for o in outs], test_metric, ranges),
             "chance_loss": statistics.fmean(o["evaluations"][where]["chance_loss"] for o in outs),
         }
         for where in outs[0]["evaluations"]
     }
 
 
-def test_spread(scores: list[dict[str, Any]], metric: str) -> dict[str, Any]:
+def test_spread(
+    scores: list[dict[str, Any]], metric: str, ranges: Mapping[str, Any]
+) -> dict[str, Any]:
     """Over seeds' test scores (`test_loss`, the metric, `solved`): the loss and `metric`
-    (mean, std, 95% t-interval), and solved k/n with Wilson's interval."""
+    (mean, std, 95% t-interval cut to `ranges`, where they lie), and solved k/n with
+    Wilson's interval."""
     solved = [s["solved"] for s in scores]
     k = sum(1 for x in solved if x) if solved[0] is not None else None
     return {
-        **spread([s["test_loss"] for s in scores], "test_loss"),
+        **spread([s["test_loss"] for s in scores], "test_loss", value_range(ranges, "test_loss")),
         "metric": metric,
-        **spread([s.get(metric, s["test_loss"]) for s in scores], "metric"),
+        **spread(
+            [s.get(metric, s["test_loss"]) for s in scores], "metric", value_range(ranges, metric)
+        ),
         "solved": k,
         "solved_ci95": list(wilson_interval(k, len(scores))) if k is not None else None,
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -492,6 +492,39 @@ def task_categorical_inputs_are_channels(s: TaskSubject) -> None:
         )
 
 
+def task_values_lie_in_their_ranges(s: TaskSubject) -> None:
+    """`ranges` names the loss or metrics, as (low, high) pairs, and the loss and metrics
+    of blind and random outputs lie in `value_range` (intervals over seeds are cut to it)."""
+    task = s.task
+    _, y = s.generate()
+    g = torch.Generator().manual_seed(0)
+    outputs = [torch.zeros(*y.shape[:2], task.io.output_size)]
+    outputs.append(3 * torch.randn(*outputs[0].shape, generator=g))
+    values = [{"loss": task.loss(out, y), **task.metrics(out, y)} for out in outputs]
+    declared = getattr(task, "ranges", {})
+    if not isinstance(declared, Mapping):
+        raise Broken(f"ranges must map loss and metric names to (low, high) (got {declared!r})")
+    for name, pair in declared.items():
+        if name not in values[0]:
+            known = ", ".join(values[0])
+            raise Broken(f"ranges names '{name}', which is not the loss or a metric ({known})")
+        if not (
+            isinstance(pair, tuple | list)
+            and len(pair) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
+            and pair[0] <= pair[1]
+        ):
+            raise Broken(f"ranges['{name}'] must be (low, high) with low <= high (got {pair!r})")
+    for found in values:
+        for name, value in found.items():
+            low, high = task.value_range(name)
+            if not low <= float(value) <= high:
+                raise Broken(
+                    f"{name} is {float(value):.4g}, outside the range [{low}, {high}] it is "
+                    f"said to lie in: declare its range in ranges (math.inf for an open end)"
+                )
+
+
 TASK_CHECKS: dict[str, Callable[[Any], None]] = {
     "io_is_an_iospec": task_io_is_an_iospec,
     "generates_what_its_io_declares": task_generates_what_its_io_declares,
@@ -502,6 +535,7 @@ TASK_CHECKS: dict[str, Callable[[Any], None]] = {
     "metrics_and_rules_fit": task_metrics_and_rules_fit,
     "evaluable_options_are_declared": task_evaluable_options_are_declared,
     "categorical_inputs_are_channels": task_categorical_inputs_are_channels,
+    "values_lie_in_their_ranges": task_values_lie_in_their_ranges,
 }
 
 
@@ -755,6 +789,7 @@ def check_factory(kind: str, entry: Entry, args: tuple[Any, ...], options: dict[
 
 
 CHEAP_TASK = ("io_is_an_iospec", "generates_what_its_io_declares", "probes_and_their_answers")
+CHEAP_TASK += ("values_lie_in_their_ranges",)
 CHEAP_CELL = ("forward_shapes", "step_shapes", "step_matches_forward", "h_t_comes_from_the_state")
 """What `plan()` checks on every run: milliseconds on one tiny batch."""
 

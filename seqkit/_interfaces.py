@@ -203,6 +203,11 @@ class Task:
     """Options that may differ between training and evaluation: `("seq_len",)` lets
     `compare --eval-task-opt seq_len=100,200` score a model trained at one length at
     others (length generalisation). Only options that keep the input and output sizes."""
+    ranges: ClassVar[Mapping[str, tuple[float, float]]] = {}
+    """Where `loss` (`"loss"`) and each metric (its name in `metrics()`) lie, where the
+    defaults are not right: `{"recalled": (0, 1)}`. Intervals over seeds are kept inside
+    it. The defaults: the kind's loss >= 0 (unbounded for a task that overrides `loss`),
+    `accuracy` in [0, 1], `mae` >= 0, any other metric unbounded. `math.inf` is an open end."""
     defaults: ClassVar[Mapping[str, Any]] = {}
     """Default hyper-parameters: any of hidden_size, epochs, lr, batch_size, optimizer."""
     options: ClassVar[Mapping[str, Option]] = sample_options(1000, 500)
@@ -259,6 +264,17 @@ class Task:
     def metrics(self, out: Tensor, y: Tensor) -> dict[str, Tensor]:
         """Metric tensors (0-dim) for a batch; averaged over batches by the trainer."""
         return objectives.metrics(self.kind, out, y)
+
+    def value_range(self, name: str) -> tuple[float, float]:
+        """Where `name` (`"loss"`, or a metric without `val_`) lies: `ranges`, else the
+        defaults (see `ranges`)."""
+        if name in self.ranges:
+            low, high = self.ranges[name]
+            return float(low), float(high)
+        if name == "loss":
+            built_in = type(self).loss is Task.loss
+            return objectives.LOSS_RANGE if built_in else objectives.UNBOUNDED
+        return objectives.METRIC_RANGES.get(name, objectives.UNBOUNDED)
 
     def chance_loss(self, y: Tensor) -> float:
         """Loss of the best input-blind predictor on targets `y`."""

@@ -6,6 +6,7 @@ floats, K = 1, outputs are logits), classification targets `(B, T_out)` int64.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported where a loss is computed: a task's class can be defined without it
@@ -14,6 +15,11 @@ if TYPE_CHECKING:  # imported where a loss is computed: a task's class can be de
 LOSS_NAMES = {"regression": "MSE", "classification": "cross-entropy", "binary": "BCE-with-logits"}
 HEADLINE_METRICS = {"regression": "mae", "classification": "accuracy", "binary": "accuracy"}
 """The metric of `metrics(kind, ...)` that comparisons report beside the loss."""
+UNBOUNDED = (-math.inf, math.inf)
+LOSS_RANGE = (0.0, math.inf)
+"""Where `loss(kind, ...)` lies: MSE, cross-entropy and BCE are never below 0."""
+METRIC_RANGES = {"mae": (0.0, math.inf), "accuracy": (0.0, 1.0)}
+"""Where the metrics of `metrics(kind, ...)` lie."""
 
 
 def loss(kind: str, out: Tensor, y: Tensor) -> Tensor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -127,7 +128,24 @@ def point_result(result: RunResult, wall: float) -> dict[str, Any]:
         "references": task.reference_losses,
         "solved_rule": task.solved_rule,
         "headline_metric": f"val_{task.main_metric}",
+        "ranges": value_ranges(task, [k[4:] for k in result.metrics if k.startswith("val_")]),
     }
+
+
+def value_ranges(task: Any, names: list[str]) -> dict[str, list[float | None]]:
+    """Where the loss and each metric lie (`Task.value_range`) as JSON keeps it: `[0, None]`."""
+    ranges: dict[str, list[float | None]] = {}
+    for name in dict.fromkeys(names):
+        low, high = task.value_range(name)
+        ranges[name] = [low if math.isfinite(low) else None, high if math.isfinite(high) else None]
+    return ranges
+
+
+def value_range(ranges: Mapping[str, Any], key: str) -> tuple[float, float]:
+    """The range of `key` (`val_loss`, `test_accuracy`) in `value_ranges`' form; a name it
+    does not hold (a result kept by an older seqkit) is unbounded."""
+    low, high = ranges.get(key.split("_", 1)[1] if "_" in key else key, (None, None))
+    return (-math.inf if low is None else low, math.inf if high is None else high)
 
 
 def failure(failed: Mapping[str, BaseException], out_dir: Path | None) -> SeqkitError:

@@ -70,8 +70,9 @@ class Leaderboard:
             "",
             self.about,
             "",
-            "On the held-out test set: mean over seeds with a 95% t-interval; solved k/n "
-            "with a 95% Wilson interval; resolved: the test-loss intervals do not overlap.",
+            "On the held-out test set: mean over seeds with a 95% t-interval (cut to the "
+            "range the value can take); solved k/n with a 95% Wilson interval; resolved: "
+            "the test-loss intervals do not overlap.",
             "",
             "| entry | cell | params | hidden | metric | test loss | solved | steps to solve |",
             "|---|---|---|---|---|---|---|---|",
@@ -310,12 +311,9 @@ def _on_test(comparison: Comparison, cell: str, metric: str) -> dict[str, Any]:
     """A cell's runs on the test set: loss and metric over seeds, solved k/n."""
     from seqkit._compare import test_spread
 
-    scores = [
-        {**r["test_metrics"], "solved": r["test_solved"]}
-        for r in comparison.runs
-        if r["cell"] == cell
-    ]
-    return test_spread(scores, "test_" + metric.removeprefix("val_"))
+    runs = [r for r in comparison.runs if r["cell"] == cell]
+    scores = [{**r["test_metrics"], "solved": r["test_solved"]} for r in runs]
+    return test_spread(scores, "test_" + metric.removeprefix("val_"), runs[0].get("ranges", {}))
 
 
 def _still_improving(comparison: Comparison) -> dict[str, int]:

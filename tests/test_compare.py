@@ -45,6 +45,10 @@ def test_grid_table_json_csv_and_plots(tmp_path):
     assert gru["metric_mean"] > 0.99
     saved = json.loads((out / "results.json").read_text())
     assert len(saved["runs"]) == 8 and {r["seed"] for r in saved["runs"]} == {0, 1}
+    # where each value lies, kept with every run; every interval stays inside it
+    assert saved["runs"][0]["ranges"] == {"loss": [0.0, None], "accuracy": [0.0, 1.0]}
+    for r in rows.values():
+        assert r["val_loss_ci95"][0] >= 0 and 0 <= r["metric_ci95"][0] <= r["metric_ci95"][1] <= 1
     with (out / "results.csv").open() as f:
         assert len(list(csv.DictReader(f))) == 4
     assert [p.name for p in sorted(out.glob("loss-*.png"))] == ["loss-1.png", "loss-2.png"]

@@ -191,6 +191,24 @@ def test_rows_carry_t_intervals_and_wilson_intervals_computed_by_hand():
     assert not diff["resolved"] and diff["lower"] is None and diff["seeds"] == 3
 
 
+def test_intervals_stay_where_the_loss_and_metric_can_be():
+    def out(loss: float, accuracy: float, ranges: dict | None) -> dict:
+        kept = {**_out(loss, False), "metrics": {"val_loss": loss, "val_accuracy": accuracy}}
+        return {**kept, "ranges": ranges} if ranges is not None else kept
+
+    seeds = [(0.0001, 1.0), (0.0002, 1.0), (0.0009, 0.24)]
+    built_in = {"loss": [0.0, None], "accuracy": [0.0, 1.0]}
+    (row,) = summarise([(GridPoint("gru", (), s), out(*v, built_in)) for s, v in enumerate(seeds)])
+    assert row["val_loss_ci95"][0] == 0.0 and row["val_loss_ci95"][1] > 0.0009
+    assert row["metric_ci95"] == [0.0, 1.0]
+    # a loss declared unbounded (a task's own, say a Gaussian NLL), or a result kept by an
+    # older seqkit without ranges: the plain t-interval
+    for ranges in ({"loss": [None, None], "accuracy": [None, None]}, None):
+        results = [(GridPoint("gru", (), s), out(*v, ranges)) for s, v in enumerate(seeds)]
+        (row,) = summarise(results)
+        assert row["val_loss_ci95"][0] < 0 and row["metric_ci95"][1] > 1
+
+
 def test_apart_intervals_are_a_resolved_difference_naming_the_lower():
     results = [(GridPoint("rnn", (), s), _out(v, False)) for s, v in enumerate([2.0, 2.1, 2.2])]
     results += [

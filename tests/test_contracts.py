@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -145,6 +146,25 @@ class WrongChance(GoodTask):
         return 10 * super().chance_loss(y)
 
 
+class NarrowLoss(GoodTask):
+    ranges: ClassVar[dict[str, tuple[float, float]]] = {"loss": (0, 1)}  # MSE can exceed 1
+
+
+class UnknownRange(GoodTask):
+    ranges: ClassVar[dict[str, tuple[float, float]]] = {"recalled": (0, 1)}
+
+
+class ReversedRange(GoodTask):
+    ranges: ClassVar[dict[str, tuple[float, float]]] = {"mae": (1, 0)}
+
+
+class GaussianNLL(GoodTask):
+    """Its own loss, which is negative where the variance is small: not cut at 0."""
+
+    def loss(self, out, y):
+        return torch.nn.functional.gaussian_nll_loss(out, y, torch.full_like(y, 1e-3))
+
+
 class Plugin:
     """One in-process plugin registering the good parts and every broken variant."""
 
@@ -169,6 +189,10 @@ class Plugin:
             BinaryPlusMinus,
             FewerTargets,
             WrongChance,
+            NarrowLoss,
+            UnknownRange,
+            ReversedRange,
+            GaussianNLL,
         ):
             register(cls.__name__.lower(), cls)
 
@@ -246,6 +270,27 @@ CASES = [
         "binary targets must be 0 or 1, got values [-1.0, 1.0]",
     ),
     (
+        "good",
+        "narrowloss",
+        "task 'narrowloss'",
+        "values_lie_in_their_ranges",
+        "outside the range [0.0, 1.0] it is said to lie in: declare its range in ranges",
+    ),
+    (
+        "good",
+        "unknownrange",
+        "task 'unknownrange'",
+        "values_lie_in_their_ranges",
+        "ranges names 'recalled', which is not the loss or a metric (loss, mae)",
+    ),
+    (
+        "good",
+        "reversedrange",
+        "task 'reversedrange'",
+        "values_lie_in_their_ranges",
+        "ranges['mae'] must be (low, high) with low <= high (got (1, 0))",
+    ),
+    (
         "otherrecurrence",
         "good",
         "cell 'otherrecurrence'",
@@ -309,6 +354,23 @@ def test_the_good_parts_train(wrongs):
         registry=wrongs,
     )
     assert result.metrics["val_loss"] < 0.2 * result.chance_loss
+
+
+def test_a_task_says_where_its_loss_and_metrics_lie(wrongs):
+    good, nll = GoodTask(), GaussianNLL()
+    assert good.value_range("loss") == (0.0, math.inf)  # the built-in MSE
+    assert good.value_range("mae") == (0.0, math.inf)
+    assert good.value_range("anything") == (-math.inf, math.inf)
+    assert nll.value_range("loss") == (-math.inf, math.inf)  # its own loss: not assumed
+    assert nll.loss(torch.zeros(4, 1, 1), torch.zeros(4, 1, 1)) < 0
+    (ranges,) = [
+        c
+        for c in seqkit.testing.task_checks("gaussiannll", registry=wrongs)
+        if c.name == "values_lie_in_their_ranges"
+    ]
+    assert ranges().passed  # its negative loss is allowed: its range was not assumed
+    copy = seqkit.get_registry().resolve("task", "copy", {}).entry.factory
+    assert copy(**dict.fromkeys(copy.options)).value_range("recalled") == (0.0, 1.0)
 
 
 # -- the full checks ---------------------------------------------------------------------------

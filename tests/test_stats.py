@@ -47,6 +47,21 @@ def test_mean_interval_by_hand():
     assert mean_interval([3.0, 3.0, 3.0]) == (3.0, 3.0)
 
 
+def test_mean_interval_is_cut_to_where_the_values_lie():
+    losses = [0.0001, 0.0002, 0.0009]  # a loss near 0 over 3 seeds, as the GRU's on adding
+    whole = mean_interval(losses)
+    assert whole is not None and whole[0] < 0  # the plain t-interval reaches below 0
+    assert mean_interval(losses, (0.0, math.inf)) == (0.0, whole[1])
+    accuracies = [1.0, 1.0, 0.24]
+    low, high = mean_interval(accuracies)  # type: ignore[misc]
+    assert low < 0 and high > 1
+    assert mean_interval(accuracies, (0.0, 1.0)) == (0.0, 1.0)
+    # inside the range nothing changes
+    assert mean_interval([10.0, 11.0, 12.0], (0.0, math.inf)) == mean_interval([10.0, 11.0, 12.0])
+    # a value outside the declared range: the declaration is wrong, so nothing is cut
+    assert mean_interval([-0.5, 0.1, 0.2], (0.0, math.inf)) == mean_interval([-0.5, 0.1, 0.2])
+
+
 @pytest.mark.parametrize(
     ("k", "n", "low", "high"),
     [  # Wilson score intervals, z = 1.959964
