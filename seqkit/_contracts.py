@@ -788,8 +788,8 @@ def check_factory(kind: str, entry: Entry, args: tuple[Any, ...], options: dict[
         ) from None
 
 
-CHEAP_TASK = ("io_is_an_iospec", "generates_what_its_io_declares", "probes_and_their_answers")
-CHEAP_TASK += ("values_lie_in_their_ranges",)
+CHEAP_TASK: tuple[str, ...] = ("io_is_an_iospec", "generates_what_its_io_declares")
+CHEAP_TASK += ("probes_and_their_answers", "values_lie_in_their_ranges")
 CHEAP_CELL = ("forward_shapes", "step_shapes", "step_matches_forward", "h_t_comes_from_the_state")
 """What `plan()` checks on every run: milliseconds on one tiny batch."""
 
