@@ -61,6 +61,10 @@ class RunConfig:
     """fp32, or autocast the forward pass to bf16 / fp16 (fp16 with a gradient scaler)."""
     compile: bool = False
     """torch.compile the model for the training steps."""
+    flush_denormals: bool = True
+    """On the CPU, compute subnormal floats as 0 during the run (`seqkit._denormals`):
+    vanishing gradients made long backward passes several times slower. False keeps IEEE
+    arithmetic."""
     tensorboard: bool = False
     """Also write TensorBoard event files into the run directory."""
     probe_every: int = 0
@@ -100,7 +104,7 @@ class RunConfig:
             value = getattr(self, table)
             if not isinstance(value, dict):
                 raise ConfigError(f"{table} must be a table of option = value (got {value!r})")
-        for flag in ("normalize", "compile", "tensorboard"):
+        for flag in ("normalize", "compile", "flush_denormals", "tensorboard"):
             if not isinstance(getattr(self, flag), bool):
                 raise ConfigError(f"--{flag} must be true or false (got {getattr(self, flag)!r})")
         _positive_int("hidden-size", self.hidden_size, 1_000_000)

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from seqkit import _denormals as denormals
 from seqkit import _distributed as distributed
 from seqkit import _drawing as drawing
 from seqkit import _heap as heap
@@ -218,9 +219,11 @@ def execute(
     `progress(chance_loss)` builds a progress callback, if given; `resume` is a
     checkpoint to continue from (see `resume`); `drawer` draws the run's plots in
     another process (the caller waits for it), else they are drawn here. On the CPU,
-    memory a training step frees is kept for the next one (`seqkit._heap`)."""
-    on_cpu = the_plan.device.type == "cpu"
-    with heap.keep_freed_memory() if on_cpu else contextlib.nullcontext():
+    memory a training step frees is kept for the next one (`seqkit._heap`), and subnormal
+    floats are flushed to 0 unless the run keeps them (`seqkit._denormals`)."""
+    if the_plan.device.type != "cpu":
+        return _execute(the_plan, out_dir, callbacks, progress, resume, drawer)
+    with heap.keep_freed_memory(), denormals.flushed(the_plan.config.flush_denormals):
         return _execute(the_plan, out_dir, callbacks, progress, resume, drawer)
 
 
