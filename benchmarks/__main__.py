@@ -28,6 +28,7 @@ TRIMMED = {
     "cells": ["--sizes", "notebook,compute", "--rounds", "3"],
     "plan_checks": ["--rounds", "3"],
     "startup": ["--rounds", "3"],
+    "denormals": ["--rounds", "3"],
 }
 FULL = {
     "overhead": [],
@@ -40,6 +41,7 @@ FULL = {
     "cells": [],
     "plan_checks": [],
     "startup": [],
+    "denormals": ["--rounds", "9"],
 }
 
 

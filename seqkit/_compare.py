@@ -121,6 +121,8 @@ def run_points(
         raise ConfigError(
             "a registry object cannot reach worker processes: use jobs=1 and the process executor"
         )
+    # absolute: a worker on another node, or in another directory, writes the same place
+    out_dir = out_dir.absolute() if out_dir is not None else None
     work = [
         Job(
             c,
@@ -146,7 +148,7 @@ def run_points(
                 failed[i] = out
                 continue
             if (run_dir := work[i].run_dir) is not None:
-                points_.keep(run_dir, out)
+                points_.keep(run_dir, out, points[i].describe())
             found[i] = out
             if on_done:
                 on_done(points[i], out)

@@ -106,7 +106,8 @@ class RunConfig:
                 raise ConfigError(f"{table} must be a table of option = value (got {value!r})")
         for flag in ("normalize", "compile", "flush_denormals", "tensorboard"):
             if not isinstance(getattr(self, flag), bool):
-                raise ConfigError(f"--{flag} must be true or false (got {getattr(self, flag)!r})")
+                name = flag.replace("_", "-")
+                raise ConfigError(f"--{name} must be true or false (got {getattr(self, flag)!r})")
         _positive_int("hidden-size", self.hidden_size, 1_000_000)
         _positive_int("epochs", self.epochs, 10_000_000)
         _positive_int("batch-size", self.batch_size, 100_000_000)

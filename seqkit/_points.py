@@ -66,7 +66,16 @@ def finished(run_dir: Path) -> dict[str, Any] | None:
     return None
 
 
-def keep(run_dir: Path, result: Mapping[str, Any]) -> None:
+def keep(run_dir: Path, result: Mapping[str, Any], point: str = "a point") -> None:
+    """Keep a finished point's result beside its run directory, which the worker that ran
+    it wrote: where that directory is not here, the worker ran on a node that does not
+    share this machine's storage, and nothing could be resumed."""
+    if not (run_dir / rundir.CONFIG).exists():
+        raise ConfigError(
+            f"{point} finished, but its run directory {run_dir} is not on this machine: the "
+            "worker wrote it on a node that does not share the comparison's storage; give "
+            "--out a path every node reaches (NFS or a cluster file system)"
+        )
     rundir.write_json(run_dir / RESULT, result)
 
 

@@ -290,3 +290,72 @@ def test_ctrl_c_says_what_is_kept_and_how_to_go_on(tmp_path):
     assert "Traceback" not in stderr
     (error,) = [line for line in stderr.splitlines() if line.startswith("Error:")]
     assert "Ctrl-C" in error and f"seqkit compare --resume {out}" in error
+
+
+@pytest.fixture
+def two_ray_nodes():
+    """A Ray cluster of two nodes on this machine (a head and a worker: two raylets, two
+    object stores), one CPU each, as `ray start --head` and `ray start --address` make."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False}
+    )
+    worker = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    yield cluster, worker
+    cluster.shutdown()
+
+
+def test_a_comparison_over_two_ray_nodes_survives_losing_one(
+    tmp_path, uninterrupted, two_ray_nodes
+):
+    """Once a point runs on the worker node (in a Ray worker below that node's raylet), the
+    node is killed, raylet and all: Ray runs the point again on the head, from its
+    checkpoint, and the table is the process executor's."""
+    cluster, worker = two_ray_nodes
+    _, whole = uninterrupted
+    out = tmp_path / "c"
+    command = [sys.executable, "-m", "seqkit", "compare", *GRID, "--executor", "ray"]
+    command += ["--executor-opt", f"address={cluster.address}", "--out", str(out), "--json"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    raylet = worker.all_processes["raylet"][0].process.pid
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _processes("ray::run_job", raylet):  # a point is running on the worker node
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the comparison ended before a point ran on the worker node"
+    assert _processes("ray::run_job", raylet), "no point ran on the worker node"
+    cluster.remove_node(worker, allow_graceful=False)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert _table(stdout) == whole
+    assert len(cluster.list_all_nodes()) == 1  # the rest ran on the head alone
+
+
+class _ElsewhereExecutor:
+    """Runs each point "on another node": it returns results, and the run directories are
+    written somewhere this machine does not see."""
+
+    in_process = True
+
+    def map(self, fn, items):
+        for i, job in enumerate(items):
+            yield i, {"val_loss": 1.0, "settings": job.config.as_dict()}
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_point_written_on_storage_this_machine_does_not_see_is_one_clear_error(tmp_path):
+    from seqkit._compare import prepare_grid, run_points
+
+    base = seqkit.RunConfig(task="sum", cell="rnn", epochs=1)
+    points, configs = prepare_grid(base, ["rnn"], {}, 2)
+    with pytest.raises(seqkit.ConfigError) as caught:
+        run_points(points, configs, _ElsewhereExecutor(), 1, out_dir=tmp_path / "c")
+    message = str(caught.value)
+    assert message.startswith("rnn defaults seed 0 finished, but its run directory ")
+    assert "is not on this machine" in message and "give --out a path every node reaches" in message
+    assert not list((tmp_path / "c").rglob("point.json"))  # nothing claims to be finished
