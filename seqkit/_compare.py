@@ -122,11 +122,11 @@ def run_points(
             "a registry object cannot reach worker processes: use jobs=1 and the process executor"
         )
     # absolute: a worker on another node, or in another directory, writes the same place
-    out_dir = out_dir.absolute() if out_dir is not None else None
+    where = out_dir.absolute() if out_dir is not None else None
     work = [
         Job(
             c,
-            points_.point_dir(out_dir, i, p) if out_dir else None,
+            points_.point_dir(where, i, p) if where else None,
             not alone,
             registry,
             tuple(evaluations),
@@ -155,7 +155,8 @@ def run_points(
     finally:
         executor.close()
     if failed:
-        raise points_.failure({points[i].describe(): e for i, e in failed.items()}, out_dir)
+        said = {points[i].describe(): e for i, e in failed.items()}
+        raise points_.failure(said, out_dir, where)
     return [(p, found[i]) for i, p in enumerate(points)]
 
 

@@ -157,9 +157,14 @@ def value_range(ranges: Mapping[str, Any], key: str) -> tuple[float, float]:
     return (-math.inf if low is None else low, math.inf if high is None else high)
 
 
-def failure(failed: Mapping[str, BaseException], out_dir: Path | None) -> SeqkitError:
-    """One error for the points that failed: what each said, and how to go on."""
-    said = "; ".join(f"{where}: {_said(exc)}" for where, exc in failed.items())
+def failure(
+    failed: Mapping[str, BaseException], out_dir: Path | None, absolute: Path | None = None
+) -> SeqkitError:
+    """One error for the points that failed: what each said, and how to go on. Paths under
+    `absolute` (the points' directory as the workers got it) are shown under `out_dir`,
+    as the user gave it."""
+    shown = (str(absolute), str(out_dir)) if absolute and out_dir else None
+    said = "; ".join(f"{where}: {_said(exc, shown)}" for where, exc in failed.items())
     n = len(failed)
     message = f"{n} grid point{'s' if n > 1 else ''} failed ({said})"
     if out_dir is not None:
@@ -174,6 +179,8 @@ def failure(failed: Mapping[str, BaseException], out_dir: Path | None) -> Seqkit
     return WorkerFailed(message)
 
 
-def _said(exc: BaseException) -> str:
+def _said(exc: BaseException, shown: tuple[str, str] | None = None) -> str:
     text = " ".join(str(exc).split())
+    if shown is not None:
+        text = text.replace(*shown)
     return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__

@@ -82,7 +82,7 @@ class Leaderboard:
                 f"| {r['entry']} | {r['cell']} | {r['parameters']:,} | {r['hidden_size']} "
                 f"| {r['metric']} {_interval(r['metric_mean'], r['metric_ci95'])} "
                 f"| {_interval(r['test_loss_mean'], r['test_loss_ci95'])} "
-                f"| {_solved(r)} | {r['median_steps_to_solve'] or '-'} |"
+                f"| {_solved(r)} | {_steps(r['median_steps_to_solve'])} |"
             )
         lines.append("")
         for e in self.entries:
@@ -314,6 +314,11 @@ def _on_test(comparison: Comparison, cell: str, metric: str) -> dict[str, Any]:
     runs = [r for r in comparison.runs if r["cell"] == cell]
     scores = [{**r["test_metrics"], "solved": r["test_solved"]} for r in runs]
     return test_spread(scores, "test_" + metric.removeprefix("val_"), runs[0].get("ranges", {}))
+
+
+def _steps(median: float | None) -> str:
+    """The median steps to solve as a count: `1,450` (the median of two seeds may be x.5)."""
+    return f"{median:,.0f}" if median else "-"
 
 
 def _still_improving(comparison: Comparison) -> dict[str, int]:
