@@ -148,7 +148,11 @@ def run_points(
                 failed[i] = out
                 continue
             if (run_dir := work[i].run_dir) is not None:
-                points_.keep(run_dir, out, points[i].describe())
+                try:
+                    points_.keep(run_dir, out)
+                except ConfigError as exc:  # storage the workers do not share: stop here
+                    failed[i] = exc
+                    break
             found[i] = out
             if on_done:
                 on_done(points[i], out)
@@ -248,7 +252,7 @@ def summarise(
         solved = [o[solved_key] for o in outs]
         k = sum(1 for s in solved if s) if solved[0] is not None else None
         settings = flatten(outs[0]["settings"])
-        ranges = outs[0].get("ranges", {})
+        ranges = kept_ranges(outs)
         if select is not None:  # each seed's own choice: in `selected`, not a setting
             settings.pop(display(select), None)
         row: dict[str, Any] = {
@@ -293,7 +297,7 @@ def summarise(
 def _evaluation_spread(outs: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     """Per evaluation setting: test loss and the headline metric over seeds, solved k/n."""
     test_metric = "test_" + metric.removeprefix("val_")
-    ranges = outs[0].get("ranges", {})
+    ranges = kept_ranges(outs)
     return {
         where: {
             **test_spread([o["evaluations"][where] for o in outs], test_metric, ranges),
@@ -320,6 +324,12 @@ def test_spread(
         "solved": k,
         "solved_ci95": list(wilson_interval(k, len(scores))) if k is not None else None,
     }
+
+
+def kept_ranges(outs: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """Where the values lie, from the first result that says (results kept by an older
+    seqkit, read back by a resume, do not)."""
+    return next((o["ranges"] for o in outs if "ranges" in o), {})
 
 
 def _counts(values: Any) -> dict[str, int]:

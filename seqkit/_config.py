@@ -64,7 +64,8 @@ class RunConfig:
     flush_denormals: bool = True
     """On the CPU, compute subnormal floats as 0 during the run (`seqkit._denormals`):
     vanishing gradients made long backward passes several times slower. False keeps IEEE
-    arithmetic."""
+    arithmetic on the run's thread; torch's worker threads that an earlier flushing run in
+    the same process started keep flushing."""
     tensorboard: bool = False
     """Also write TensorBoard event files into the run directory."""
     probe_every: int = 0

@@ -493,8 +493,9 @@ def task_categorical_inputs_are_channels(s: TaskSubject) -> None:
 
 
 def task_values_lie_in_their_ranges(s: TaskSubject) -> None:
-    """`ranges` names the loss or metrics, as (low, high) pairs, and the loss and metrics
-    of blind and random outputs lie in `value_range` (intervals over seeds are cut to it)."""
+    """`ranges` names the loss or metrics, as (low, high) pairs, and the finite loss and
+    metrics of blind and random outputs lie in `value_range` (intervals over seeds are cut
+    to it)."""
     task = s.task
     _, y = s.generate()
     g = torch.Generator().manual_seed(0)
@@ -514,11 +515,15 @@ def task_values_lie_in_their_ranges(s: TaskSubject) -> None:
             and all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
             and pair[0] <= pair[1]
         ):
-            raise Broken(f"ranges['{name}'] must be (low, high) with low <= high (got {pair!r})")
+            raise Broken(
+                f"ranges['{name}'] must be (low, high) numbers with low <= high, math.inf "
+                f"for an open end (got {pair!r})"
+            )
     for found in values:
         for name, value in found.items():
             low, high = task.value_range(name)
-            if not low <= float(value) <= high:
+            # a metric undefined on these outputs (0/0 as NaN) says nothing of its range
+            if math.isfinite(float(value)) and not low <= float(value) <= high:
                 raise Broken(
                     f"{name} is {float(value):.4g}, outside the range [{low}, {high}] it is "
                     f"said to lie in: declare its range in ranges (math.inf for an open end)"

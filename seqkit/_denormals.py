@@ -2,10 +2,11 @@
 
 Vanishing gradients pass through the subnormal floats on their way to 0 (below about
 1.2e-38 in float32, 2.2e-308 in float64), and x86 CPUs compute with those through
-microcode assists, tens of times slower than with normal numbers. A long sequence's
-backward pass is full of them: on adding at T=200 (hidden size 128, batch 50, one
-thread) a training step took 6x (RNN), 3x (LSTM) and 4x (GRU) as long as with
-subnormals flushed (`python -m benchmarks.denormals`). For the run, seqkit sets the CPU's
+microcode assists, many times slower than with normal numbers. A long sequence's
+backward pass can be full of them: on adding at T=200 (hidden size 128, batch 50, one
+thread) the first 40 training steps took 7.6x (RNN) and 6.9x (GRU) as long as with
+subnormals flushed, the LSTM's the same; at the notebook's section 4 (T=2000) the LSTM
+took 1.4x (`python -m benchmarks.denormals`). For the run, seqkit sets the CPU's
 flush-to-zero and denormals-are-zero modes (`torch.set_flush_denormal`), as TensorFlow's
 CPU threads do by default, and restores the thread's mode after it.
 
@@ -29,9 +30,10 @@ import torch
 
 
 def flushing() -> bool:
-    """Whether this thread flushes subnormals to zero now (torch has no getter: a
-    subnormal made here reads 0 when it does)."""
-    return torch.tensor(1e-40, dtype=torch.float32).item() == 0.0
+    """Whether this thread flushes subnormals to zero now, as a result (flush-to-zero) or
+    as an operand (denormals-are-zero): torch has no getter, so a subnormal is made and
+    used here, and reads 0 when either mode is on."""
+    return (torch.tensor(1e-40, dtype=torch.float32) * 1.0).item() == 0.0
 
 
 @contextmanager

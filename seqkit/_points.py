@@ -23,6 +23,7 @@ from seqkit._errors import ConfigError, NonFiniteError, SeqkitError, WorkerFaile
 from seqkit._evaluations import Setting, evaluate_all
 
 if TYPE_CHECKING:
+    from seqkit._interfaces import Task
     from seqkit._registry import Registry
     from seqkit._runner import RunResult
 
@@ -66,15 +67,14 @@ def finished(run_dir: Path) -> dict[str, Any] | None:
     return None
 
 
-def keep(run_dir: Path, result: Mapping[str, Any], point: str = "a point") -> None:
+def keep(run_dir: Path, result: Mapping[str, Any]) -> None:
     """Keep a finished point's result beside its run directory, which the worker that ran
     it wrote: where that directory is not here, the worker ran on a node that does not
-    share this machine's storage, and nothing could be resumed."""
+    share this machine's storage, and nothing could be resumed (ConfigError)."""
     if not (run_dir / rundir.CONFIG).exists():
         raise ConfigError(
-            f"{point} finished, but its run directory {run_dir} is not on this machine: the "
-            "worker wrote it on a node that does not share the comparison's storage; give "
-            "--out a path every node reaches (NFS or a cluster file system)"
+            "it ran on a node that does not share this machine's storage: give --out a "
+            f"path every node reaches (NFS or a cluster file system); not here: {run_dir}"
         )
     rundir.write_json(run_dir / RESULT, result)
 
@@ -141,7 +141,7 @@ def point_result(result: RunResult, wall: float) -> dict[str, Any]:
     }
 
 
-def value_ranges(task: Any, names: list[str]) -> dict[str, list[float | None]]:
+def value_ranges(task: Task, names: list[str]) -> dict[str, list[float | None]]:
     """Where the loss and each metric lie (`Task.value_range`) as JSON keeps it: `[0, None]`."""
     ranges: dict[str, list[float | None]] = {}
     for name in dict.fromkeys(names):

@@ -309,11 +309,11 @@ KEPT += ("median_steps_to_solve", "wall_s_mean", "evaluations")
 
 def _on_test(comparison: Comparison, cell: str, metric: str) -> dict[str, Any]:
     """A cell's runs on the test set: loss and metric over seeds, solved k/n."""
-    from seqkit._compare import test_spread
+    from seqkit._compare import kept_ranges, test_spread
 
     runs = [r for r in comparison.runs if r["cell"] == cell]
     scores = [{**r["test_metrics"], "solved": r["test_solved"]} for r in runs]
-    return test_spread(scores, "test_" + metric.removeprefix("val_"), runs[0].get("ranges", {}))
+    return test_spread(scores, "test_" + metric.removeprefix("val_"), kept_ranges(runs))
 
 
 def _steps(median: float | None) -> str:

@@ -165,6 +165,17 @@ class GaussianNLL(GoodTask):
         return torch.nn.functional.gaussian_nll_loss(out, y, torch.full_like(y, 1e-3))
 
 
+class WithPrecision(BinaryTask):
+    """A metric that is 0/0 (NaN) when nothing is predicted positive, as on blind outputs."""
+
+    ranges: ClassVar[dict[str, tuple[float, float]]] = {"precision": (0, 1)}
+
+    def metrics(self, out, y):
+        predicted = out > 0
+        hits = (predicted & (y == 1)).sum()
+        return {**super().metrics(out, y), "precision": hits / predicted.sum()}
+
+
 class Plugin:
     """One in-process plugin registering the good parts and every broken variant."""
 
@@ -193,6 +204,7 @@ class Plugin:
             UnknownRange,
             ReversedRange,
             GaussianNLL,
+            WithPrecision,
         ):
             register(cls.__name__.lower(), cls)
 
@@ -288,7 +300,7 @@ CASES = [
         "reversedrange",
         "task 'reversedrange'",
         "values_lie_in_their_ranges",
-        "ranges['mae'] must be (low, high) with low <= high (got (1, 0))",
+        "ranges['mae'] must be (low, high) numbers with low <= high, math.inf for an open end",
     ),
     (
         "otherrecurrence",
@@ -369,6 +381,12 @@ def test_a_task_says_where_its_loss_and_metrics_lie(wrongs):
         if c.name == "values_lie_in_their_ranges"
     ]
     assert ranges().passed  # its negative loss is allowed: its range was not assumed
+    (ranges,) = [
+        c
+        for c in seqkit.testing.task_checks("withprecision", registry=wrongs)
+        if c.name == "values_lie_in_their_ranges"
+    ]
+    assert ranges().passed  # NaN on blind outputs (0/0) is not outside [0, 1]
     copy = seqkit.get_registry().resolve("task", "copy", {}).entry.factory
     assert copy(**dict.fromkeys(copy.options)).value_range("recalled") == (0.0, 1.0)
 
