@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
 import tempfile
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,21 +68,44 @@ def write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block ends, then act as they would have. torch's
+    file writer turns an exception raised inside a write (Ctrl-C's KeyboardInterrupt)
+    into a RuntimeError about its position, which would read as a failed run, not a
+    stopped one. Only the main thread handles signals; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, _: caught.append(signum)) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        if caught:
+            signal.raise_signal(caught[0])
+
+
 def save_tensors(path: Path, payload: Any) -> None:
     """torch.save atomically: temporary file, fsync, rename. A process killed at any
-    moment leaves either the previous complete file or the new one."""
+    moment leaves either the previous complete file or the new one; Ctrl-C or SIGTERM
+    while it writes takes effect once the file is in place."""
     import torch
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with signals_deferred():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(payload, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def save_model(path: Path, model: Any) -> None:

@@ -141,3 +141,23 @@ def test_resume_errors(tmp_path):
     (tmp_path / "done" / "checkpoint.pt").unlink()
     with pytest.raises(ConfigError, match=r"no checkpoint\.pt"):
         resume(tmp_path / "done")
+
+
+class _CtrlCMidWrite:
+    """Sends this process SIGINT while torch.save pickles it: Ctrl-C during a checkpoint."""
+
+    def __reduce__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        return (dict, ())
+
+
+def test_ctrl_c_while_a_checkpoint_is_written_waits_until_the_file_is_whole(tmp_path):
+    from seqkit import _rundir
+
+    path = tmp_path / "checkpoint.pt"
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C still stops the run...
+        _rundir.save_tensors(path, {"w": torch.ones(3), "ctrl_c": _CtrlCMidWrite()})
+    kept = torch.load(path, weights_only=False)  # ...once the file is complete
+    assert torch.equal(kept["w"], torch.ones(3)) and kept["ctrl_c"] == {}
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temporary left
