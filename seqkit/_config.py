@@ -13,7 +13,14 @@ from seqkit._errors import ConfigError
 
 OPTION_TABLES = ("cell_options", "task_options", "topology_options", "trainer_options")
 """The fields that hold a plugin's options, `name = value` each."""
-FALLBACK = {"hidden_size": 64, "epochs": 20, "lr": 1e-3, "batch_size": 64, "optimizer": "adam"}
+FALLBACK = {
+    "hidden_size": 64,
+    "epochs": 20,
+    "lr": 1e-3,
+    "batch_size": 64,
+    "optimizer": "adam",
+    "normalize": True,
+}
 """Hyper-parameters used when neither the user nor the task chooses one."""
 SCHEDULES = ("cosine", "constant")
 """Learning-rate schedules: cosine decay to 0 over all steps, or a constant rate."""
@@ -46,7 +53,10 @@ class RunConfig:
     grad_clip: float | None = None
     seed: int = 0
     device: str = "auto"
-    normalize: bool = True
+    normalize: bool | None = None
+    """Standardise continuous inputs and a regression target inside the model; None: the
+    task's choice (`Task.defaults`), else on. The long-range tasks choose off, as their
+    sources train on raw inputs."""
     checkpoint_every: int = 1
     """Write checkpoint.pt every N epochs (and at the end); 0: only at the end."""
     threads: int | str | None = None
@@ -106,6 +116,8 @@ class RunConfig:
             if not isinstance(value, dict):
                 raise ConfigError(f"{table} must be a table of option = value (got {value!r})")
         for flag in ("normalize", "compile", "flush_denormals", "tensorboard"):
+            if flag == "normalize" and self.normalize is None:
+                continue  # the task's choice, until resolved
             if not isinstance(getattr(self, flag), bool):
                 name = flag.replace("_", "-")
                 raise ConfigError(f"--{name} must be true or false (got {getattr(self, flag)!r})")

@@ -197,7 +197,7 @@ class Task:
     """What `solved` checks, in words (e.g. "MSE < 0.01")."""
     categorical_inputs: ClassVar[tuple[int, ...] | Literal["all"]] = ()
     """Input channels that are symbols, markers or bits (one-hot, 0/1): standardisation
-    (`normalize`, on by default) leaves them as they are and standardises the rest.
+    (`normalize`) leaves them as they are and standardises the rest.
     `"all"` for a task whose every channel is categorical."""
     evaluable: ClassVar[tuple[str, ...]] = ()
     """Options that may differ between training and evaluation: `("seq_len",)` lets
@@ -209,7 +209,8 @@ class Task:
     it. The defaults: the kind's loss >= 0 (unbounded for a task that overrides `loss`),
     `accuracy` in [0, 1], `mae` >= 0, any other metric unbounded. `math.inf` is an open end."""
     defaults: ClassVar[Mapping[str, Any]] = {}
-    """Default hyper-parameters: any of hidden_size, epochs, lr, batch_size, optimizer."""
+    """Default hyper-parameters: any of hidden_size, epochs, lr, batch_size, optimizer,
+    normalize (False: train on raw inputs and targets, as a task's source does)."""
     options: ClassVar[Mapping[str, Option]] = sample_options(1000, 500)
     """Declared options; extend with `{**sample_options(n, val), "seq_len": Option(...)}`."""
 

@@ -92,7 +92,7 @@ def test_run_probe_every_records_at_init_every_k_and_end(tmp_path):
     assert [rec["epoch"] for rec in records] == [0, 2, 4, 5]
     assert len(r.diagnostics["grad_norm"]) == 5 * 10  # every step, before clipping
     assert max(r.diagnostics["grad_norm"]) > 0.05  # pre-clip values: a clipped one is <= 0.01
-    group = r.diagnostics["group_norms"]["inner.cell.rnn.weight_hh_l0"]
+    group = r.diagnostics["group_norms"]["cell.rnn.weight_hh_l0"]  # raw inputs: no wrapper
     assert len(group) == 50 and all(v >= 0 for v in group)
     rec = records[0]
     assert set(rec["log10_grad"]) == {"h", "c"} and len(rec["keep_gate"]) == 20

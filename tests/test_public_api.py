@@ -315,6 +315,14 @@ def test_describe_shows_one_name_and_refuses_unknown_ones():
     assert "options (--cell-opt NAME=VALUE)" in text and "forget_bias" in text
 
 
+def test_describe_shows_the_settings_a_task_chooses():
+    runner = CliRunner()
+    adding = json.loads(runner.invoke(cli, ["describe", "adding", "--json"]).output)
+    assert adding["defaults"]["normalize"] is False and adding["defaults"]["hidden_size"] == 128
+    text = runner.invoke(cli, ["describe", "sum"]).output
+    assert "normalize=True" in text and "hidden_size=50" in text and "optimizer=adam" in text
+
+
 class FlagCell(torch.nn.Module):
     """A third-party cell whose `width_scale` option asks for a flag of its own."""
 

@@ -3,6 +3,9 @@ bits) as they are: the default no longer rescales a rare symbol to about sqrt(L)
 
 from __future__ import annotations
 
+import json
+from typing import Any, ClassVar
+
 import pytest
 import torch
 
@@ -42,26 +45,75 @@ def _run(task, normalize, **options):
 
 
 @pytest.mark.parametrize("task", ["recall", "copy", "parity", "order"])
-def test_a_task_of_symbols_trains_as_on_raw_inputs(task):
+def test_standardising_a_task_of_symbols_changes_nothing(task):
     """The long-range tasks' inputs other than adding's are all one-hot symbols, bits and
-    markers: the default equals --no-normalize, bit for bit (docs/gradients.md)."""
-    default, raw = _run(task, True, seq_len=10), _run(task, False, seq_len=10)
-    assert not isinstance(default.model, Standardized) or torch.equal(
-        default.model.x_std, torch.ones_like(default.model.x_std)
-    )
+    markers: even `--normalize` trains as on raw inputs, bit for bit."""
+    standardised, raw = _run(task, True, seq_len=10), _run(task, False, seq_len=10)
+    assert isinstance(standardised.model, Standardized)
+    assert torch.equal(
+        standardised.model.x_std, torch.ones_like(standardised.model.x_std)
+    ) and not torch.any(standardised.model.x_mean)
+    assert standardised.metrics == raw.metrics
+
+
+@pytest.mark.parametrize("task", ["adding", "recall", "copy", "parity", "order"])
+def test_the_long_range_tasks_train_on_raw_inputs_by_default(task):
+    """Their sources' recipe: no standardisation of inputs or targets unless asked for
+    (docs/reference.md#standardisation)."""
+    default, raw = _run(task, None, seq_len=10), _run(task, False, seq_len=10)
+    assert not isinstance(default.model, Standardized)
+    assert default.config.normalize is False  # resolved, as config.json records it
     assert default.metrics == raw.metrics
 
 
-def test_the_adding_tasks_value_channel_is_still_standardised():
+def test_asked_for_the_adding_tasks_value_channel_is_standardised_and_its_marker_not():
     model = _run("adding", True, seq_len=10).model
     assert isinstance(model, Standardized)
     assert float(model.x_mean[0, 0, 0]) > 0.4 and float(model.x_std[0, 0, 0]) < 0.4  # U[0, 1]
     assert float(model.x_mean[0, 0, 1]) == 0.0 and float(model.x_std[0, 0, 1]) == 1.0  # marker
+    assert float(model.y_mean) > 0.9  # the sum of two U[0, 1] values: mean 1
 
 
 def test_the_notebook_tasks_keep_their_standardisation():
-    model = _run("sum", True).model
-    assert float(model.x_std.min()) > 1.0 and float(model.y_std) > 1.0
+    result = _run("sum", None)
+    assert result.config.normalize is True
+    assert float(result.model.x_std.min()) > 1.0 and float(result.model.y_std) > 1.0
+
+
+class Scaled(seqkit.Task):
+    """A third party's regression task on unit-scale values that trains raw by default."""
+
+    name = "scaled"
+    default_topology = "many-to-one"
+    defaults: ClassVar[dict[str, Any]] = {"hidden_size": 8, "epochs": 1, "normalize": False}
+
+    @property
+    def io(self):
+        return seqkit.IOSpec(input_size=1, output_size=1, input_len=5, output_len=1)
+
+    def inputs(self, n, generator, device):
+        return torch.rand(n, 5, 1, generator=generator, device=device)
+
+    def targets(self, x):
+        return x.sum(dim=1, keepdim=True)
+
+
+class ScaledPlugin:
+    @seqkit.hookimpl
+    def register_tasks(self, register):
+        register("scaled", Scaled)
+
+
+@pytest.mark.parametrize("given, standardised", [(None, False), (True, True), (False, False)])
+def test_a_task_chooses_the_default_and_the_user_overrides_it(given, standardised, tmp_path):
+    registry = seqkit.load_registry(plugins=[ScaledPlugin()])
+    out = tmp_path / "r"
+    result = seqkit.run(
+        task="scaled", cell="rnn", normalize=given, registry=registry, out=out, quiet=True
+    )
+    assert isinstance(result.model, Standardized) is standardised
+    recorded = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert recorded["normalize"] is standardised
 
 
 class Counting(torch.nn.Module):

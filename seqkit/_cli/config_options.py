@@ -51,9 +51,9 @@ CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda[:N], mps."),
     click.option(
         "--normalize/--no-normalize",
-        default=True,
-        show_default=True,
-        help="Standardise inputs and regression targets inside the model.",
+        default=None,
+        help="Standardise continuous inputs and regression targets inside the model "
+        "[default: the task's choice: on, off for the long-range tasks].",
     ),
     click.option(
         "--checkpoint-every",

@@ -86,6 +86,8 @@ def describe_cmd(name: str, kind: str | None, as_json: bool) -> None:
     info = entry_info(get_registry().get(kind, name))
     if kind == "suite":
         info["entries"] = suite_entries(name)
+    if kind == "task":
+        info["defaults"] = task_defaults(get_registry().get(kind, name))
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -100,6 +102,9 @@ def describe_cmd(name: str, kind: str | None, as_json: bool) -> None:
             click.echo(f"    {e['slug']:<14} {e['task']}: {settings}")
             click.echo(f"    {'':<14} {e['source']}")
         return
+    if info.get("defaults"):
+        chosen = ", ".join(f"{k}={v}" for k, v in info["defaults"].items())
+        click.echo(f"  defaults (a flag overrides each): {chosen}")
     flag = f"--{info['kind']}-opt"
     if info["options"]:
         click.echo(f"  options ({flag} NAME=VALUE):")
@@ -107,6 +112,13 @@ def describe_cmd(name: str, kind: str | None, as_json: bool) -> None:
             click.echo(line)
     else:
         click.echo("  no options")
+
+
+def task_defaults(entry: Entry) -> dict[str, Any]:
+    """The run settings a task chooses (`Task.defaults`), with the rest seqkit's own."""
+    from seqkit._config import FALLBACK
+
+    return {**FALLBACK, **dict(getattr(entry.factory, "defaults", None) or {})}
 
 
 def suite_entries(name: str) -> list[dict[str, Any]]:
