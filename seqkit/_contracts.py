@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqkit._config import RunConfig
+from seqkit._config import FALLBACK, RunConfig
 from seqkit._diagnostics.gradflow import rebuild, tensors
 from seqkit._errors import PluginError, SeqkitError
 from seqkit._interfaces import (
@@ -530,6 +530,23 @@ def task_values_lie_in_their_ranges(s: TaskSubject) -> None:
                 )
 
 
+def task_defaults_are_run_settings(s: TaskSubject) -> None:
+    """`defaults` maps run settings seqkit lets a task choose to values a run accepts."""
+    defaults = getattr(s.task, "defaults", {})
+    if not isinstance(defaults, Mapping):
+        raise Broken(f"defaults must map run settings to values (got {defaults!r})")
+    unknown = [k for k in defaults if k not in FALLBACK]
+    if unknown:
+        raise Broken(
+            f"defaults names '{unknown[0]}', which a task cannot choose "
+            f"(it can choose {', '.join(FALLBACK)})"
+        )
+    try:
+        RunConfig(task=s.entry.name, cell="-", **defaults).validate()
+    except SeqkitError as exc:
+        raise Broken(f"its defaults are not a run's settings: {exc}") from None
+
+
 TASK_CHECKS: dict[str, Callable[[Any], None]] = {
     "io_is_an_iospec": task_io_is_an_iospec,
     "generates_what_its_io_declares": task_generates_what_its_io_declares,
@@ -541,6 +558,7 @@ TASK_CHECKS: dict[str, Callable[[Any], None]] = {
     "evaluable_options_are_declared": task_evaluable_options_are_declared,
     "categorical_inputs_are_channels": task_categorical_inputs_are_channels,
     "values_lie_in_their_ranges": task_values_lie_in_their_ranges,
+    "defaults_are_run_settings": task_defaults_are_run_settings,
 }
 
 
@@ -795,6 +813,7 @@ def check_factory(kind: str, entry: Entry, args: tuple[Any, ...], options: dict[
 
 CHEAP_TASK: tuple[str, ...] = ("io_is_an_iospec", "generates_what_its_io_declares")
 CHEAP_TASK += ("probes_and_their_answers", "values_lie_in_their_ranges")
+CHEAP_TASK += ("defaults_are_run_settings",)
 CHEAP_CELL = ("forward_shapes", "step_shapes", "step_matches_forward", "h_t_comes_from_the_state")
 """What `plan()` checks on every run: milliseconds on one tiny batch."""
 

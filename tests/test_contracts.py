@@ -158,6 +158,14 @@ class ReversedRange(GoodTask):
     ranges: ClassVar[dict[str, tuple[float, float]]] = {"mae": (1, 0)}
 
 
+class MisspeltDefault(GoodTask):
+    defaults: ClassVar[dict[str, Any]] = {"normalise": False}
+
+
+class WordyDefault(GoodTask):
+    defaults: ClassVar[dict[str, Any]] = {"normalize": "no"}
+
+
 class GaussianNLL(GoodTask):
     """Its own loss, which is negative where the variance is small: not cut at 0."""
 
@@ -203,6 +211,8 @@ class Plugin:
             NarrowLoss,
             UnknownRange,
             ReversedRange,
+            MisspeltDefault,
+            WordyDefault,
             GaussianNLL,
             WithPrecision,
         ):
@@ -301,6 +311,20 @@ CASES = [
         "task 'reversedrange'",
         "values_lie_in_their_ranges",
         "ranges['mae'] must be (low, high) numbers with low <= high, math.inf for an open end",
+    ),
+    (
+        "good",
+        "misspeltdefault",
+        "task 'misspeltdefault'",
+        "defaults_are_run_settings",
+        "defaults names 'normalise', which a task cannot choose (it can choose hidden_size",
+    ),
+    (
+        "good",
+        "wordydefault",
+        "task 'wordydefault'",
+        "defaults_are_run_settings",
+        "its defaults are not a run's settings: --normalize must be true or false (got 'no')",
     ),
     (
         "otherrecurrence",
