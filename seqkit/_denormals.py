@@ -4,8 +4,8 @@ Vanishing gradients pass through the subnormal floats on their way to 0 (below a
 1.2e-38 in float32, 2.2e-308 in float64), and x86 CPUs compute with those through
 microcode assists, many times slower than with normal numbers. A long sequence's
 backward pass can be full of them: on adding at T=200 (hidden size 128, batch 50, one
-thread) the first 40 training steps took 7.6x (RNN) and 6.9x (GRU) as long as with
-subnormals flushed, the LSTM's the same; at the notebook's section 4 (T=2000) the LSTM
+thread, raw inputs) the first 40 training steps took 7.3x (RNN) and 3.3x (GRU) as long
+as with subnormals flushed, the LSTM's the same; at the notebook's section 4 (T=2000) the LSTM
 took 1.4x (`python -m benchmarks.denormals`). For the run, seqkit sets the CPU's
 flush-to-zero and denormals-are-zero modes (`torch.set_flush_denormal`), as TensorFlow's
 CPU threads do by default, and restores the thread's mode after it.

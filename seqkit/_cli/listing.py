@@ -83,11 +83,12 @@ def describe_cmd(name: str, kind: str | None, as_json: bool) -> None:
     """What NAME is (a cell, topology, task or trainer), who provides it, and every
     option it takes: help, type, default, choices and bounds."""
     kind = kind_of(name, kind)
-    info = entry_info(get_registry().get(kind, name))
+    entry = get_registry().get(kind, name)
+    info = entry_info(entry)
     if kind == "suite":
         info["entries"] = suite_entries(name)
     if kind == "task":
-        info["defaults"] = task_defaults(get_registry().get(kind, name))
+        info["defaults"] = task_defaults(entry)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
