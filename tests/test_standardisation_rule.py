@@ -155,3 +155,17 @@ def test_the_same_input_is_standardised_once_and_a_changed_one_again():
     assert needing_grad.grad is not None and needing_grad.grad.abs().sum() > 0
     model.inner.seen.clear()
     assert model._memo and copy.deepcopy(model)._memo == []  # copies leave the data behind
+
+
+@pytest.mark.parametrize("flag, recorded", [([], False), (["--normalize"], True)])
+def test_the_command_line_leaves_the_choice_to_the_task_unless_told(flag, recorded, tmp_path):
+    from click.testing import CliRunner
+
+    from seqkit._cli.main import cli
+
+    args = ["run", "--cell", "rnn", "--task", "adding", "--epochs", "1", "--hidden-size", "4"]
+    args += ["--task-opt", "seq_len=5", "--task-opt", "num_samples=20", "--task-opt"]
+    args += ["val_samples=10", "--out", str(tmp_path / "r"), *flag]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["normalize"] is recorded
