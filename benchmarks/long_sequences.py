@@ -11,7 +11,7 @@ peak memory against T with and without truncated backpropagation (`--tbptt`).
    pass (10 sequences) is shown apart.
 2. The heap: the same two on an idle machine, each with glibc's malloc as it is and with
    the memory a step frees kept for the next (seqkit's default during a CPU run,
-   `seqkit._heap`; SEQKIT_MALLOC=system turns it off): epoch time and page faults.
+   `seqkit._train.heap`; SEQKIT_MALLOC=system turns it off): epoch time and page faults.
 3. Profile: the top operators of one seqkit epoch per cell (torch.profiler, T=2000).
 4. Memory: peak resident memory of a fresh process that trains one full-batch step at
    length T, minus the same process's peak before training, with and without --tbptt.
@@ -40,8 +40,8 @@ from torch import nn
 
 import seqkit
 from benchmarks.common import neighbour_process, write
-from seqkit._cache import CACHE_ENV
-from seqkit._heap import MALLOC_ENV, keep_freed_memory
+from seqkit._core.cache import CACHE_ENV
+from seqkit._train.heap import MALLOC_ENV, keep_freed_memory
 
 N, D, H = 50, 10, 5
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -294,7 +294,7 @@ def profile(t: int) -> dict[str, list]:
 
 CHILD = """
 import json, resource, sys, torch, seqkit
-from seqkit._runner import make_data
+from seqkit._run.runner import make_data
 from benchmarks.long_sequences import seqkit_settings
 kind, t, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 torch.set_num_threads(1)

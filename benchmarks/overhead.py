@@ -23,8 +23,8 @@ from torch import nn
 
 import seqkit
 from benchmarks.common import write
-from seqkit._diagnostics.probe import GradientProbe
-from seqkit._runner import assemble_model, make_data
+from seqkit._run.runner import assemble_model, make_data
+from seqkit._train.probe import GradientProbe
 
 CASES = {
     "notebook sum, gru H=50": dict(

@@ -18,21 +18,22 @@ import torch
 
 import seqkit
 from benchmarks.common import alternate, write
-from seqkit import _contracts, _plan
+from seqkit._contracts import checks as contracts
+from seqkit._run import plan as plan_
 
 CHECKS = ("check_factory", "check_task_cheaply", "check_cells_cheaply", "check_model_on_task")
 
 
 @contextlib.contextmanager
 def without_checks() -> Iterator[None]:
-    saved = {name: getattr(_contracts, name) for name in CHECKS}
+    saved = {name: getattr(contracts, name) for name in CHECKS}
     for name in CHECKS:
-        setattr(_contracts, name, lambda *args, **kwargs: None)
+        setattr(contracts, name, lambda *args, **kwargs: None)
     try:
         yield
     finally:
         for name, fn in saved.items():
-            setattr(_contracts, name, fn)
+            setattr(contracts, name, fn)
 
 
 def main() -> None:
@@ -42,7 +43,7 @@ def main() -> None:
     parser.add_argument("--tasks", default="toy,square,multiples,sum,cumsum")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    assert _plan.contracts is _contracts  # what without_checks patches is what plan calls
+    assert plan_.contracts is contracts  # what without_checks patches is what plan calls
     rows = []
     for task in args.tasks.split(","):
         for cell in args.cells.split(","):

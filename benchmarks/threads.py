@@ -6,7 +6,7 @@ Per row, the candidates take turns within each round (each round an untimed step
 median of steps; the quickest round counts, since a shared machine's noise only adds
 time): torch's module on torch's default thread count (where that is a fixed pair, all
 cores and torch's module, it is timed once as that pair), each fixed (threads, impl)
-pair, and seqkit's choice, made by `seqkit._tuning` under the same conditions (a fresh
+pair, and seqkit's choice, made by `seqkit._run.autotune` under the same conditions (a fresh
 cache, the neighbour running) for a run of the row's shape long enough to be timed. Reported:
 torch's default / auto (>= 1.0 means auto is at least as fast) and auto / the best
 fixed choice (<= 1.2 is the target), and what the trials cost as a share of the run.
@@ -26,11 +26,11 @@ import torch
 from seqkit_plugins.recurrent import Recurrent
 
 from benchmarks.common import neighbour_process, write
-from seqkit import _tuning as tuning
-from seqkit._cache import CACHE_ENV
-from seqkit._config import RunConfig, usable_cores
-from seqkit._plan import plan
-from seqkit._runner import make_data
+from seqkit._core.cache import CACHE_ENV
+from seqkit._core.config import RunConfig, usable_cores
+from seqkit._run import autotune as tuning
+from seqkit._run.plan import plan
+from seqkit._run.runner import make_data
 
 SIZES = {  # cell, B, T, D, H, and the seqkit run of that shape
     "notebook sum (gru)": (

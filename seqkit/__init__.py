@@ -2,7 +2,7 @@
 
 This module is seqkit's whole public API, for library users and plugin authors alike:
 every name in `__all__` is documented in docs/api.md and kept stable. The modules
-whose names start with an underscore (`seqkit._runner`, ...) are internal and may change
+whose names start with an underscore (`seqkit._run.runner`, ...) are internal and may change
 at any time; a plugin imports only from `seqkit` (the built-in plugins do).
 
     import seqkit
@@ -22,85 +22,82 @@ __version__ = "0.1.0"
 # lazy` loads only the modules those need (never torch), and `seqkit --help` and
 # `seqkit list` pay for nothing they do not use.
 _LAZY = {
-    "RunConfig": "seqkit._config",
-    "ConfigError": "seqkit._errors",
-    "NameClashError": "seqkit._errors",
-    "NonFiniteError": "seqkit._errors",
-    "PluginError": "seqkit._errors",
-    "SeqkitError": "seqkit._errors",
-    "UnknownNameError": "seqkit._errors",
-    "hookimpl": "seqkit._hookspecs",
-    "Callback": "seqkit._interfaces",
-    "Cell": "seqkit._interfaces",
-    "CellFactory": "seqkit._interfaces",
-    "ChecksSettings": "seqkit._interfaces",
-    "ChunkedTopology": "seqkit._interfaces",
-    "ChunkTargets": "seqkit._interfaces",
-    "Constrained": "seqkit._interfaces",
-    "Data": "seqkit._interfaces",
-    "Equations": "seqkit._interfaces",
-    "Executor": "seqkit._interfaces",
-    "ForgetGates": "seqkit._interfaces",
-    "History": "seqkit._interfaces",
-    "IOSpec": "seqkit._interfaces",
-    "MakeCell": "seqkit._interfaces",
-    "NamedStateParts": "seqkit._interfaces",
-    "RecurrentMatrices": "seqkit._interfaces",
-    "RunsDistributed": "seqkit._interfaces",
-    "State": "seqkit._interfaces",
-    "Suite": "seqkit._suite_entries",
-    "SuiteEntry": "seqkit._suite_entries",
-    "Task": "seqkit._interfaces",
-    "TaskKind": "seqkit._interfaces",
-    "TopologyFactory": "seqkit._interfaces",
-    "Trainer": "seqkit._interfaces",
-    "TrainState": "seqkit._interfaces",
-    "lazy": "seqkit._lazy",
-    "Option": "seqkit._options",
-    "sample_options": "seqkit._options",
-    "Entry": "seqkit._registry",
-    "Registry": "seqkit._registry",
-    "Resolved": "seqkit._registry",
-    "get_registry": "seqkit._registry",
-    "load_registry": "seqkit._registry",
-    "Checkpoint": "seqkit._checkpoint",
-    "Comparison": "seqkit._compare",
-    "compare": "seqkit._compare",
-    "resume_comparison": "seqkit._compare",
-    "Leaderboard": "seqkit._suite",
-    "run_suite": "seqkit._suite",
-    "resume_suite": "seqkit._suite",
-    "ContractError": "seqkit._contracts",
-    "Finding": "seqkit._contracts",
-    "launched_by_torchrun": "seqkit._distributed:launched",
-    "evaluate": "seqkit._evaluate",
-    "explain": "seqkit._explain",
-    "GradientReport": "seqkit._gradients",
-    "gradients": "seqkit._gradients",
-    "LoadedRun": "seqkit._load",
-    "load_run": "seqkit._load",
-    "OPTIMIZERS": "seqkit._optim",
-    "make_optimizer": "seqkit._optim",
-    "make_schedule": "seqkit._optim",
-    "Plan": "seqkit._plan",
-    "build_model": "seqkit._plan",
-    "plan": "seqkit._plan",
-    "RunResult": "seqkit._runner",
-    "resume": "seqkit._runner",
-    "run": "seqkit._runner",
-    "LoopTrainer": "seqkit._training",
-    "Step": "seqkit._training",
+    "RunConfig": "seqkit._core.config",
+    "ConfigError": "seqkit._core.errors",
+    "NameClashError": "seqkit._core.errors",
+    "NonFiniteError": "seqkit._core.errors",
+    "PluginError": "seqkit._core.errors",
+    "SeqkitError": "seqkit._core.errors",
+    "UnknownNameError": "seqkit._core.errors",
+    "hookimpl": "seqkit._plugins.hookspecs",
+    "Callback": "seqkit._plugins.interfaces",
+    "Cell": "seqkit._plugins.interfaces",
+    "CellFactory": "seqkit._plugins.interfaces",
+    "ChecksSettings": "seqkit._plugins.interfaces",
+    "ChunkedTopology": "seqkit._plugins.interfaces",
+    "ChunkTargets": "seqkit._plugins.interfaces",
+    "Constrained": "seqkit._plugins.interfaces",
+    "Data": "seqkit._plugins.interfaces",
+    "Equations": "seqkit._plugins.interfaces",
+    "Executor": "seqkit._plugins.interfaces",
+    "ForgetGates": "seqkit._plugins.interfaces",
+    "History": "seqkit._plugins.interfaces",
+    "IOSpec": "seqkit._plugins.interfaces",
+    "MakeCell": "seqkit._plugins.interfaces",
+    "NamedStateParts": "seqkit._plugins.interfaces",
+    "RecurrentMatrices": "seqkit._plugins.interfaces",
+    "RunsDistributed": "seqkit._plugins.interfaces",
+    "State": "seqkit._plugins.interfaces",
+    "Suite": "seqkit._plugins.suite_entries",
+    "SuiteEntry": "seqkit._plugins.suite_entries",
+    "Task": "seqkit._plugins.interfaces",
+    "TaskKind": "seqkit._plugins.interfaces",
+    "TopologyFactory": "seqkit._plugins.interfaces",
+    "Trainer": "seqkit._plugins.interfaces",
+    "TrainState": "seqkit._plugins.interfaces",
+    "lazy": "seqkit._core.lazy",
+    "Option": "seqkit._core.options",
+    "sample_options": "seqkit._core.options",
+    "Entry": "seqkit._plugins.registry",
+    "Registry": "seqkit._plugins.registry",
+    "Resolved": "seqkit._plugins.registry",
+    "get_registry": "seqkit._plugins.registry",
+    "load_registry": "seqkit._plugins.registry",
+    "Checkpoint": "seqkit._train.checkpoint",
+    "Comparison": "seqkit._study.compare",
+    "compare": "seqkit._study.compare",
+    "resume_comparison": "seqkit._study.compare",
+    "Leaderboard": "seqkit._study.suite",
+    "run_suite": "seqkit._study.suite",
+    "resume_suite": "seqkit._study.suite",
+    "ContractError": "seqkit._contracts.checks",
+    "Finding": "seqkit._contracts.checks",
+    "launched_by_torchrun": "seqkit._train.distributed:launched",
+    "evaluate": "seqkit._train.evaluate",
+    "explain": "seqkit._study.explain",
+    "GradientReport": "seqkit._study.gradients",
+    "gradients": "seqkit._study.gradients",
+    "LoadedRun": "seqkit._run.load",
+    "load_run": "seqkit._run.load",
+    "OPTIMIZERS": "seqkit._model.optim",
+    "make_optimizer": "seqkit._model.optim",
+    "make_schedule": "seqkit._model.optim",
+    "Plan": "seqkit._run.plan",
+    "build_model": "seqkit._run.plan",
+    "plan": "seqkit._run.plan",
+    "RunResult": "seqkit._run.runner",
+    "resume": "seqkit._run.runner",
+    "run": "seqkit._run.runner",
+    "LoopTrainer": "seqkit._train.loop",
+    "Step": "seqkit._train.loop",
     "testing": "seqkit.testing:",
 }
 
 if TYPE_CHECKING:
     from seqkit import testing
-    from seqkit._checkpoint import Checkpoint
-    from seqkit._compare import Comparison, compare, resume_comparison
-    from seqkit._config import RunConfig
-    from seqkit._contracts import ContractError, Finding
-    from seqkit._distributed import launched as launched_by_torchrun
-    from seqkit._errors import (
+    from seqkit._contracts.checks import ContractError, Finding
+    from seqkit._core.config import RunConfig
+    from seqkit._core.errors import (
         ConfigError,
         NameClashError,
         NonFiniteError,
@@ -108,11 +105,11 @@ if TYPE_CHECKING:
         SeqkitError,
         UnknownNameError,
     )
-    from seqkit._evaluate import evaluate
-    from seqkit._explain import explain
-    from seqkit._gradients import GradientReport, gradients
-    from seqkit._hookspecs import hookimpl
-    from seqkit._interfaces import (
+    from seqkit._core.lazy import lazy
+    from seqkit._core.options import Option, sample_options
+    from seqkit._model.optim import OPTIMIZERS, make_optimizer, make_schedule
+    from seqkit._plugins.hookspecs import hookimpl
+    from seqkit._plugins.interfaces import (
         Callback,
         Cell,
         CellFactory,
@@ -137,16 +134,19 @@ if TYPE_CHECKING:
         Trainer,
         TrainState,
     )
-    from seqkit._lazy import lazy
-    from seqkit._load import LoadedRun, load_run
-    from seqkit._optim import OPTIMIZERS, make_optimizer, make_schedule
-    from seqkit._options import Option, sample_options
-    from seqkit._plan import Plan, build_model, plan
-    from seqkit._registry import Entry, Registry, Resolved, get_registry, load_registry
-    from seqkit._runner import RunResult, resume, run
-    from seqkit._suite import Leaderboard, resume_suite, run_suite
-    from seqkit._suite_entries import Suite, SuiteEntry
-    from seqkit._training import LoopTrainer, Step
+    from seqkit._plugins.registry import Entry, Registry, Resolved, get_registry, load_registry
+    from seqkit._plugins.suite_entries import Suite, SuiteEntry
+    from seqkit._run.load import LoadedRun, load_run
+    from seqkit._run.plan import Plan, build_model, plan
+    from seqkit._run.runner import RunResult, resume, run
+    from seqkit._study.compare import Comparison, compare, resume_comparison
+    from seqkit._study.explain import explain
+    from seqkit._study.gradients import GradientReport, gradients
+    from seqkit._study.suite import Leaderboard, resume_suite, run_suite
+    from seqkit._train.checkpoint import Checkpoint
+    from seqkit._train.distributed import launched as launched_by_torchrun
+    from seqkit._train.evaluate import evaluate
+    from seqkit._train.loop import LoopTrainer, Step
 
 
 def __getattr__(name: str) -> Any:
@@ -165,7 +165,7 @@ def __dir__() -> list[str]:
 
 def _or_default(registry: Registry | None) -> Registry:
     """`registry`, else the process-wide one (a module-level name is no import)."""
-    from seqkit._registry import get_registry
+    from seqkit._plugins.registry import get_registry
 
     return registry or get_registry()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seqkit._registry import Registry, load_registry
+from seqkit._plugins.registry import Registry, load_registry
 
 
 @pytest.fixture(scope="session")

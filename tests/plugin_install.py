@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from seqkit._cache import CACHE_ENV
+from seqkit._core.cache import CACHE_ENV
 
 
 def install_plugin(source: Path, root: Path) -> dict[str, str]:

@@ -35,9 +35,9 @@ import pytest
 import torch
 
 import seqkit
-from seqkit import _rundir as rundir
-from seqkit._errors import ConfigError, SeqkitError, UnknownNameError
-from seqkit._runner import resume
+from seqkit._core.errors import ConfigError, SeqkitError, UnknownNameError
+from seqkit._run import rundir
+from seqkit._run.runner import resume
 
 
 def _as_python_m() -> int:

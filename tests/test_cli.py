@@ -202,7 +202,7 @@ def test_progress_prints_the_last_epoch_when_stopped_early():
     import io
 
     import seqkit
-    from seqkit._progress import PlainProgress
+    from seqkit._train.progress import PlainProgress
 
     class StopAt2(seqkit.Callback):
         def on_epoch_end(self, state, record):

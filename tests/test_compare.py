@@ -116,7 +116,7 @@ def test_runs_one_after_another_do_not_leak_memory():
     import gc
 
     import seqkit
-    from seqkit._compare import run_grid
+    from seqkit._study.compare import run_grid
 
     base = seqkit.RunConfig(
         task="recall",

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit._cli.main import cli
-from seqkit._compare import differences, shared_settings, summarise
-from seqkit._grid import GridPoint, match_hidden_sizes
-from seqkit._plan import plan
+from seqkit._run.plan import plan
+from seqkit._study.compare import differences, shared_settings, summarise
+from seqkit._study.grid import GridPoint, match_hidden_sizes
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "seqkit-mingru"
 TINY = ["--task-opt", "num_samples=200", "--task-opt", "val_samples=100", "--batch-size", "50"]
@@ -386,7 +386,7 @@ def test_the_library_function_takes_axes_by_name_and_writes_nothing_without_out(
 
 
 def test_the_test_stream_is_its_own():
-    from seqkit._runner import heldout_set, make_data
+    from seqkit._run.runner import heldout_set, make_data
 
     task = seqkit.get_task("recall", seq_len=3, num_samples=100, val_samples=100)
     device = torch.device("cpu")
@@ -400,9 +400,9 @@ def test_the_test_stream_is_its_own():
 
 
 def test_a_run_is_scored_on_its_test_stream_and_a_comparison_reports_that_score():
-    from seqkit._evaluate import evaluate
-    from seqkit._points import point_result
-    from seqkit._runner import heldout_set
+    from seqkit._run.runner import heldout_set
+    from seqkit._study.points import point_result
+    from seqkit._train.evaluate import evaluate
 
     settings = dict(task_options={"seq_len": 3, "num_samples": 200, "val_samples": 100})
     result = seqkit.run(cell="gru", task="recall", epochs=2, seed=4, quiet=True, **settings)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import seqkit
-from seqkit._points import POINTS, RESULT
+from seqkit._study.points import POINTS, RESULT
 
 # Small runs with epochs long enough (~0.1 s) that a kill lands inside a point.
 GRID = ["--cells", "rnn,gru", "--task", "sum", "--seeds", "2", "--epochs", "6"]
@@ -351,7 +351,7 @@ class _ElsewhereExecutor:
 
 
 def test_a_point_written_on_storage_this_machine_does_not_see_is_one_clear_error(tmp_path):
-    from seqkit._compare import prepare_grid, run_points
+    from seqkit._study.compare import prepare_grid, run_points
 
     base = seqkit.RunConfig(task="sum", cell="rnn", epochs=1)
     points, configs = prepare_grid(base, ["rnn"], {}, 2)

@@ -17,8 +17,8 @@ from torch import Tensor, nn
 
 import seqkit
 import seqkit.testing
-from seqkit import _registry
 from seqkit._cli.main import cli
+from seqkit._plugins import registry as registry_module
 
 
 # -- a small, correct cell and task, and broken variants of each ---------------------------
@@ -222,7 +222,7 @@ class Plugin:
 @pytest.fixture
 def wrongs(monkeypatch) -> seqkit.Registry:
     registry = seqkit.load_registry(plugins=[Plugin()], strict=True)
-    monkeypatch.setattr(_registry, "_default", registry)
+    monkeypatch.setattr(registry_module, "_default", registry)
     return registry
 
 
@@ -421,7 +421,7 @@ def test_every_built_in_passes_seqkit_check_all(registry):
     assert result.exit_code == 0, result.output
     findings = [json.loads(line) for line in result.output.splitlines()]
     checked = {(f["kind"], f["name"]) for f in findings}
-    every = {(k, e.name) for k in _registry.KINDS for e in registry.entries(k)}
+    every = {(k, e.name) for k in registry_module.KINDS for e in registry.entries(k)}
     assert checked == every
     assert all(f["passed"] is not False for f in findings)
     assert sum(f["passed"] is True for f in findings) > 100
@@ -583,7 +583,7 @@ def api_plugin(declared: Any) -> Any:
 
 
 def test_a_plugin_written_for_another_api_loads_with_one_warning_naming_it():
-    with pytest.warns(_registry.PluginWarning) as caught:
+    with pytest.warns(registry_module.PluginWarning) as caught:
         registry = seqkit.load_registry(plugins=[api_plugin(2)], entry_points=False)
     assert len(caught) == 1
     assert str(caught[0].message) == (
@@ -602,14 +602,16 @@ def test_a_plugin_that_supports_this_api_loads_quietly(recwarn, declared):
 
 
 def test_a_malformed_api_declaration_is_named():
-    with pytest.warns(_registry.PluginWarning, match=r"declares SEQKIT_API = '1', which is not"):
+    with pytest.warns(
+        registry_module.PluginWarning, match=r"declares SEQKIT_API = '1', which is not"
+    ):
         seqkit.load_registry(plugins=[api_plugin("1")], entry_points=False)
 
 
 def test_seqkit_plugins_shows_each_plugins_api(monkeypatch):
-    with pytest.warns(_registry.PluginWarning):
+    with pytest.warns(registry_module.PluginWarning):
         registry = seqkit.load_registry(plugins=[api_plugin(7)])
-    monkeypatch.setattr(_registry, "_default", registry)
+    monkeypatch.setattr(registry_module, "_default", registry)
     runner = CliRunner()
     rows = {p["name"]: p for p in json.loads(runner.invoke(cli, ["plugins", "--json"]).output)}
     assert rows["cells"]["api"] == 1 and rows["cells"]["warning"] is None

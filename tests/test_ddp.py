@@ -14,8 +14,8 @@ import pytest
 import torch
 
 import seqkit
-from seqkit import _rundir as rundir
-from seqkit._errors import ConfigError
+from seqkit._core.errors import ConfigError
+from seqkit._run import rundir
 
 SMALL = ["--cell", "lstm", "--task", "sum", "--task-opt", "num_samples=600", "--seed", "5"]
 
@@ -147,7 +147,7 @@ def _descendants(pid: int) -> list[int]:
 
 WORKER = """
 import os, seqkit
-from seqkit._interfaces import Callback
+from seqkit._plugins.interfaces import Callback
 
 class Fail(Callback):
     def on_epoch_end(self, state, record):
@@ -186,7 +186,7 @@ def test_misuse_is_one_line_and_exit_2_before_any_worker_starts(tmp_path, args, 
 
 
 def test_resume_with_another_number_of_processes_is_refused(tmp_path, monkeypatch):
-    from seqkit._runner import resume
+    from seqkit._run.runner import resume
 
     seqkit.run(cell="gru", task="square", trainer="ddp", epochs=2, out=tmp_path / "r")
     ckpt = tmp_path / "r" / rundir.CHECKPOINT

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit._cli.main import cli
-from seqkit._denormals import flushed, flushing
+from seqkit._train.denormals import flushed, flushing
 
 if not torch.set_flush_denormal(False):  # not x86 with SSE3: the CPU has no such mode
     pytest.skip("this CPU cannot flush subnormals", allow_module_level=True)

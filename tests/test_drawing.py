@@ -8,8 +8,8 @@ import tempfile
 import pytest
 from click.testing import CliRunner
 
-from seqkit import _drawing as drawing
 from seqkit._cli.main import cli
+from seqkit._present import drawing
 
 RUN = ["run", "--cell", "gru", "--task", "sum", "--epochs", "1", "--hidden-size", "8", "-q"]
 
@@ -44,7 +44,7 @@ def test_a_failed_drawing_process_is_drawn_here(tmp_path, monkeypatch):
     res = CliRunner().invoke(cli, [*RUN, "--out", str(tmp_path / "r")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "r" / "loss.png").stat().st_size > 1000
-    assert here == ["seqkit._report:write_run_report"]
+    assert here == ["seqkit._present.report:write_run_report"]
 
 
 def test_a_drawing_process_that_cannot_start_is_drawn_here(tmp_path, monkeypatch):
@@ -52,7 +52,9 @@ def test_a_drawing_process_that_cannot_start_is_drawn_here(tmp_path, monkeypatch
     monkeypatch.setattr(drawing, "COMMAND", [str(tmp_path / "no-such-python")])
     res = CliRunner().invoke(cli, [*RUN, "--out", str(tmp_path / "r")])
     assert res.exit_code == 0, res.output
-    assert (tmp_path / "r" / "loss.png").exists() and here == ["seqkit._report:write_run_report"]
+    assert (tmp_path / "r" / "loss.png").exists() and here == [
+        "seqkit._present.report:write_run_report"
+    ]
 
 
 def test_a_run_that_fails_before_its_end_stops_the_process(tmp_path):
@@ -70,8 +72,8 @@ def test_the_drawing_process_draws_a_run_without_importing_torch(tmp_path):
     assert res.exit_code == 0, res.output
     (tmp_path / "r" / "loss.png").unlink()
     code = (
-        "import sys; from pathlib import Path; from seqkit._drawing import call; "
-        f"call([('seqkit._report:write_run_report', (Path({str(tmp_path / 'r')!r}),))]); "
+        "import sys; from pathlib import Path; from seqkit._present.drawing import call; "
+        f"call([('seqkit._present.report:write_run_report', (Path({str(tmp_path / 'r')!r}),))]); "
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -82,8 +84,8 @@ def test_the_drawing_process_draws_a_run_without_importing_torch(tmp_path):
 def test_the_drawn_schedule_is_the_one_training_follows():
     import torch
 
-    from seqkit._optim import make_schedule
-    from seqkit._schedules import learning_rates
+    from seqkit._core.schedules import learning_rates
+    from seqkit._model.optim import make_schedule
 
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.01)
     schedule = make_schedule("cosine", opt, 40)

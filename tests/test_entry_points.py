@@ -1,4 +1,4 @@
-"""The remembered entry-point scan (`seqkit._entrypoints`): it answers what
+"""The remembered entry-point scan (`seqkit._plugins.entrypoints`): it answers what
 importlib.metadata answers, is used again only while nothing the scan read has changed,
 and a bad or unwritable cache file costs a scan, never an error."""
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from seqkit import _entrypoints as entrypoints
+from seqkit._plugins import entrypoints
 
 
 def rows(found: list[entrypoints.PluginEntryPoint]) -> list[tuple[Any, ...]]:

@@ -9,8 +9,8 @@ from test_registry import EchoPlugin
 
 import seqkit
 from seqkit._cli.main import cli
-from seqkit._explain import explain, render
-from seqkit._registry import load_registry
+from seqkit._plugins.registry import load_registry
+from seqkit._study.explain import explain, render
 
 
 def test_json_report_has_the_shapes_of_the_run():

@@ -15,11 +15,11 @@ import seqkit
 from seqkit._cli.gradients_cmd import print_table
 from seqkit._cli.main import cli
 from seqkit._cli.run_cmd import percent, print_summary
-from seqkit._config import MAX_SEED, MAX_SETTINGS_BYTES, RunConfig, usable_cores
-from seqkit._errors import ConfigError
-from seqkit._plan import plan
-from seqkit._registry import load_registry
-from seqkit._runner import VAL_SEED_OFFSET
+from seqkit._core.config import MAX_SEED, MAX_SETTINGS_BYTES, RunConfig, usable_cores
+from seqkit._core.errors import ConfigError
+from seqkit._plugins.registry import load_registry
+from seqkit._run.plan import plan
+from seqkit._run.runner import VAL_SEED_OFFSET
 
 SMALL = ["--epochs", "1", "--task-opt", "num_samples=200", "--task-opt", "val_samples=100"]
 
@@ -288,9 +288,9 @@ def test_deeply_nested_settings_file_is_one_error_line(in_tmp):
 def test_the_default_thread_count_never_exceeds_the_usable_cores(monkeypatch):
     import torch
 
-    from seqkit._plan import default_threads
+    from seqkit._run.plan import default_threads
 
     monkeypatch.setattr(torch, "get_num_threads", lambda: 64)  # OMP_NUM_THREADS=64, say
-    monkeypatch.setattr("seqkit._plan.usable_cores", lambda: 2)
+    monkeypatch.setattr("seqkit._run.plan.usable_cores", lambda: 2)
     assert default_threads(torch.device("cpu"), 512) == 2
     assert default_threads(torch.device("cpu"), 64) == 1

@@ -9,9 +9,9 @@ import torch
 from test_registry import EchoPlugin
 
 import seqkit
-from seqkit._diagnostics.gradflow import gradient_flow
-from seqkit._errors import ConfigError
-from seqkit._registry import load_registry
+from seqkit._core.errors import ConfigError
+from seqkit._plugins.registry import load_registry
+from seqkit._train.gradflow import gradient_flow
 
 
 def naive_log10_grads(model, loss_fn, x, y, t_out_all: bool):

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit._cli.main import cli
-from seqkit._errors import NonFiniteError
+from seqkit._core.errors import NonFiniteError
 
 
 def test_gradients_init_only_shows_rnn_vanishing_faster_than_lstm(tmp_path):

@@ -1,4 +1,4 @@
-"""A CPU run keeps the memory a training step frees for the next (`seqkit._heap`).
+"""A CPU run keeps the memory a training step frees for the next (`seqkit._train.heap`).
 
 glibc's heap is process-wide state, so each case runs in a fresh interpreter that
 allocates blocks the way torch's CPU allocator does (posix_memalign, 64-byte aligned),
@@ -15,7 +15,7 @@ import sys
 import pytest
 
 import seqkit
-from seqkit import _heap as heap
+from seqkit._train import heap
 
 pytestmark = pytest.mark.skipif(
     heap.glibc() is None, reason="malloc is not glibc's here: seqkit leaves it alone"
@@ -30,7 +30,7 @@ PAGES = BLOCK // os.sysconf("SC_PAGE_SIZE")
 CASE = r"""
 import ctypes, json, resource, sys
 from contextlib import nullcontext
-from seqkit import _heap as heap
+from seqkit._train import heap
 
 libc = ctypes.CDLL(None)
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit._cli.main import cli
-from seqkit._errors import ConfigError
+from seqkit._core.errors import ConfigError
 
 
 @pytest.fixture(scope="module")

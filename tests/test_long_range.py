@@ -9,7 +9,7 @@ import torch
 from seqkit_plugins.recurrent import lstm, rnn
 
 import seqkit
-import seqkit._runner  # make_data: internal, imported by name
+import seqkit._run.runner  # make_data: internal, imported by name
 
 CPU = torch.device("cpu")
 
@@ -77,11 +77,11 @@ def test_recall_parity_order_labels():
 
 def test_fresh_training_data_every_epoch():
     task = seqkit.get_task("recall", seq_len=3, num_samples=64)
-    data = seqkit._runner.make_data(task, 0, CPU)
+    data = seqkit._run.runner.make_data(task, 0, CPU)
     assert data.resample is not None
     seen = [data.resample(2)[0], data.resample(3)[0]]
     assert not torch.equal(seen[0], seen[1]) and not torch.equal(seen[0], data.train_x)
-    assert seqkit._runner.make_data(seqkit.get_task("sum"), 0, CPU).resample is None
+    assert seqkit._run.runner.make_data(seqkit.get_task("sum"), 0, CPU).resample is None
 
 
 def test_recall_learns_a_short_horizon():

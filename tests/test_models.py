@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import seqkit
-from seqkit._errors import ConfigError
+from seqkit._core.errors import ConfigError
 
 CELLS = ["rnn", "lstm", "gru"]
 B, T, D, H, K = 3, 7, 4, 6, 2

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from seqkit._errors import ConfigError
-from seqkit._options import Option, parse_pairs, resolve_options
+from seqkit._core.errors import ConfigError
+from seqkit._core.options import Option, parse_pairs, resolve_options
 
 DECLARED = {
     "n": Option(3, min=1),

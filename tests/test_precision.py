@@ -7,10 +7,10 @@ import torch
 from torch import nn
 
 import seqkit
-from seqkit import _rundir as rundir
-from seqkit._config import RunConfig
-from seqkit._errors import ConfigError
-from seqkit._plan import check_precision
+from seqkit._core.config import RunConfig
+from seqkit._core.errors import ConfigError
+from seqkit._run import rundir
+from seqkit._run.plan import check_precision
 
 
 def test_bf16_autocast_learns_cumsum():

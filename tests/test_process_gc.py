@@ -17,7 +17,7 @@ RUN = ["run", "--cell", "gru", "--task", "sum", "--epochs", "1", "--hidden-size"
 
 PROBE = """
 import atexit, gc, json, sys
-import seqkit._training as training
+import seqkit._train.loop as training
 seen = {{}}
 fit = training.LoopTrainer.fit
 def watched(self, *args, **kwargs):

@@ -17,8 +17,8 @@ import torch
 from click.testing import CliRunner
 
 import seqkit
-from seqkit import _registry
 from seqkit._cli.main import cli
+from seqkit._plugins import registry as registry_module
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
@@ -50,8 +50,8 @@ def test_plugins_and_examples_import_only_the_public_api(folder):
 
 def test_the_ast_check_would_catch_a_private_import(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("from seqkit._training import LoopTrainer\nimport seqkit._runner\n")
-    assert [m for _, m in imported_modules(bad)] == ["seqkit._training", "seqkit._runner"]
+    bad.write_text("from seqkit._train.loop import LoopTrainer\nimport seqkit._run.runner\n")
+    assert [m for _, m in imported_modules(bad)] == ["seqkit._train.loop", "seqkit._run.runner"]
 
 
 def test_every_module_but_the_api_is_marked_internal():
@@ -105,7 +105,7 @@ def builtin_names() -> set[str]:
     registry = seqkit.load_registry(strict=True)
     return {
         e.name
-        for kind in _registry.KINDS
+        for kind in registry_module.KINDS
         for e in registry.entries(kind)
         if next(p for p in registry.plugins if p.name == e.plugin).builtin
     }
@@ -355,7 +355,7 @@ class FlagPlugin:
 
 def test_cell_flags_are_derived_from_the_options_plugins_mark(monkeypatch, tmp_path):
     registry = seqkit.load_registry(plugins=[FlagPlugin()], strict=True)
-    monkeypatch.setattr(_registry, "_default", registry)
+    monkeypatch.setattr(registry_module, "_default", registry)
     runner = CliRunner()
     help_text = runner.invoke(cli, ["run", "--help"]).output
     assert "--width-scale INTEGER" in help_text and "A third party's flag" in help_text

@@ -10,8 +10,8 @@ from torch import nn
 
 import seqkit
 from seqkit import hookimpl
-from seqkit._errors import NameClashError, PluginError, UnknownNameError
-from seqkit._registry import ENV_DISABLE, PluginWarning, load_registry
+from seqkit._core.errors import NameClashError, PluginError, UnknownNameError
+from seqkit._plugins.registry import ENV_DISABLE, PluginWarning, load_registry
 
 
 class EchoCell(nn.Module):

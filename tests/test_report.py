@@ -13,9 +13,9 @@ from html_check import assert_self_contained, parse
 
 import seqkit
 from seqkit._cli.main import cli
-from seqkit._format import percent
-from seqkit._progress import BarProgress, interactive_progress
-from seqkit._schedules import learning_rates
+from seqkit._core.fmt import percent
+from seqkit._core.schedules import learning_rates
+from seqkit._train.progress import BarProgress, interactive_progress
 
 SUM = {"num_samples": 512, "val_samples": 128}
 
@@ -193,7 +193,7 @@ def test_a_library_run_shows_no_bar_when_nobody_watches_or_when_quiet(monkeypatc
     monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
     assert interactive_progress() is BarProgress
     made = []
-    monkeypatch.setattr("seqkit._runner.interactive_progress", lambda: made.append(1))
+    monkeypatch.setattr("seqkit._run.runner.interactive_progress", lambda: made.append(1))
     seqkit.run(cell="gru", task="toy", epochs=1, quiet=True, device="cpu")
     assert made == []
 

@@ -6,12 +6,12 @@ import os
 
 import pytest
 
-from seqkit import _resources as resources
-from seqkit._config import RunConfig
-from seqkit._errors import ConfigError
-from seqkit._plan import plan
-from seqkit._registry import get_registry
-from seqkit._resources import check_memory, estimate, size
+from seqkit._core.config import RunConfig
+from seqkit._core.errors import ConfigError
+from seqkit._plugins.registry import get_registry
+from seqkit._run import resources
+from seqkit._run.plan import plan
+from seqkit._run.resources import check_memory, estimate, size
 
 GIB = 2**30
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import seqkit
-from seqkit._normalize import Standardized
+from seqkit._model.normalize import Standardized
 
 
 class Echo(torch.nn.Module):

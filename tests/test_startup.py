@@ -180,10 +180,10 @@ def test_help_imports_no_command_and_list_only_its_own():
     loaded = modules_after("--help")
     assert not loaded & COMMAND_MODULES, loaded & COMMAND_MODULES
     assert "importlib.metadata" not in loaded  # the remembered scan
-    assert {"seqkit_plugins.cells", "seqkit._registry"} <= loaded  # plugins did load
+    assert {"seqkit_plugins.cells", "seqkit._plugins.registry"} <= loaded  # plugins did load
     # The built-in plugins register from light modules: listing them needs neither the
     # task protocol nor RunConfig (and json); a plugin importing them makes --help slower.
-    assert not loaded & {"seqkit._interfaces", "seqkit._config"}, loaded
+    assert not loaded & {"seqkit._plugins.interfaces", "seqkit._core.config"}, loaded
     assert loaded & COMMAND_MODULES == set()
     assert modules_after("list") & COMMAND_MODULES == {"seqkit._cli.listing"}
     assert modules_after("run", "--help") & COMMAND_MODULES == {"seqkit._cli.run_cmd"}

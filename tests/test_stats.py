@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from seqkit._stats import mean_interval, overlap, t_cdf, t_quantile, wilson_interval
+from seqkit._core.stats import mean_interval, overlap, t_cdf, t_quantile, wilson_interval
 
 # Two-sided 95% and 99% critical values of Student's t (any statistics table).
 T_TABLE = {

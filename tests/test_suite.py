@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit._cli.main import cli
-from seqkit._compare import SPEC
-from seqkit._points import POINTS, RESULT
+from seqkit._study.compare import SPEC
+from seqkit._study.points import POINTS, RESULT
 
 TINY = {"batch_size": 50, "epochs": 6, "hidden_size": 32, "lr": 1e-2}
 SAMPLES = {"num_samples": 1000, "val_samples": 200}

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import seqkit
-from seqkit._errors import ConfigError
+from seqkit._core.errors import ConfigError
 
 CPU = torch.device("cpu")
 TASKS = ["toy", "square", "multiples", "sum", "cumsum", "meansign"]

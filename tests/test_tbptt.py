@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import seqkit
-from seqkit import _tbptt as tbptt
-from seqkit._errors import ConfigError
+from seqkit._core.errors import ConfigError
+from seqkit._model import tbptt
 
 
 def _model(topology: str, cell: str = "lstm") -> torch.nn.Module:

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 import seqkit
-from seqkit import _rundir as rundir
-from seqkit._errors import ConfigError
+from seqkit._core.errors import ConfigError
+from seqkit._run import rundir
 
 
 def test_event_files_hold_each_epochs_losses_and_gradient_norms(tmp_path):

@@ -22,7 +22,7 @@ import torch
 from plugin_install import install_plugin
 
 import seqkit
-from seqkit._interfaces import check_cell
+from seqkit._plugins.interfaces import check_cell
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "seqkit-mingru"
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import seqkit
-from seqkit._errors import NonFiniteError
+from seqkit._core.errors import NonFiniteError
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

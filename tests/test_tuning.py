@@ -11,12 +11,12 @@ from click.testing import CliRunner
 from seqkit_plugins.recurrent import Recurrent
 
 import seqkit
-from seqkit import _tuning as tuning
-from seqkit._cache import CACHE_ENV
 from seqkit._cli.main import cli
-from seqkit._config import RunConfig
-from seqkit._plan import plan
-from seqkit._runner import make_data
+from seqkit._core.cache import CACHE_ENV
+from seqkit._core.config import RunConfig
+from seqkit._run import autotune as tuning
+from seqkit._run.plan import plan
+from seqkit._run.runner import make_data
 
 SMALL = dict(
     cell="gru",
@@ -65,7 +65,7 @@ def test_a_short_run_keeps_the_rules_and_says_why(cache):
 def test_a_long_run_times_each_candidate_keeps_the_fastest_and_caches_it(cache, long_enough):
     the_plan, how = _tuned()
     assert how.how == "measured"
-    cores = seqkit._config.usable_cores()
+    cores = seqkit._core.config.usable_cores()
     threads = sorted({1, cores})
     labels = {f"threads={t} impl={i}" for t in threads for i in ("fused", "kernels")}
     assert set(how.times_ms) == labels | {"default"}

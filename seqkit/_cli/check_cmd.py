@@ -7,8 +7,8 @@ import json
 import click
 
 from seqkit._cli.params import kind_of
-from seqkit._errors import ConfigError, UnknownNameError
-from seqkit._registry import KINDS, get_registry
+from seqkit._core.errors import ConfigError, UnknownNameError
+from seqkit._plugins.registry import KINDS, get_registry
 
 
 @click.command("check")

@@ -23,9 +23,9 @@ from seqkit._cli.config_options import (
     was_given,
 )
 from seqkit._cli.params import parse_cells
-from seqkit._config import read_settings, usable_cores
-from seqkit._errors import ConfigError
-from seqkit._options import parse_pairs
+from seqkit._core.config import read_settings, usable_cores
+from seqkit._core.errors import ConfigError
+from seqkit._core.options import parse_pairs
 
 LIST_FLAGS = (
     "topology",
@@ -254,7 +254,7 @@ def compare_cmd(
     seq_len=10,30`); print loss and metric (mean ± 95% interval over seeds), solved k/n
     with its interval, the median steps to solve, parameters and hidden size. Each
     finished run is kept as it completes: `--resume DIR` goes on after a crash."""
-    from seqkit._compare import compare, resume_comparison
+    from seqkit._study.compare import compare, resume_comparison
 
     options = dict(parse_pairs(executor_opt, "--executor-opt"))
 

@@ -11,9 +11,9 @@ import click
 from click.core import ParameterSource
 
 from seqkit._cli.params import THREADS, RegistryName, complete_cells, complete_options
-from seqkit._config import RunConfig, read_settings
-from seqkit._options import parse_pairs
-from seqkit._registry import get_registry
+from seqkit._core.config import RunConfig, read_settings
+from seqkit._core.options import parse_pairs
+from seqkit._plugins.registry import get_registry
 
 CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--cell", type=RegistryName("cell"), help="Recurrent cell (required)."),

@@ -23,7 +23,7 @@ from seqkit._cli.config_options import RunSettingsCommand, config_from_options, 
 def explain_cmd(fmt: str, **kw: Any) -> None:
     """Show each stage from the input batch to the loss with its tensor shapes, the
     parameters, and the cell's per-step equations, for the sizes of this run."""
-    from seqkit._explain import explain, render
+    from seqkit._study.explain import explain, render
 
     report = explain(config_from_options(kw))
     click.echo(json.dumps(report, indent=2) if fmt == "json" else render(report))

@@ -32,7 +32,7 @@ def gradients_cmd(
 ) -> None:
     """Measure ||dL/dh_t|| at every step, at initialisation and after training, for each
     cell; draw them in one plot (dashed: init, solid: trained) and print the table."""
-    from seqkit._gradients import gradients
+    from seqkit._study.gradients import gradients
 
     names = parse_cells(cells)
     config = config_from_options({**kw, "cell": names[0]})

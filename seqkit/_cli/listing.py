@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from seqkit._cli.params import kind_of
-from seqkit._registry import KINDS, PLURALS, Entry, get_registry
+from seqkit._plugins.registry import KINDS, PLURALS, Entry, get_registry
 
 KIND_OF = {plural: kind for kind, plural in PLURALS.items()}
 
@@ -117,14 +117,14 @@ def describe_cmd(name: str, kind: str | None, as_json: bool) -> None:
 
 def task_defaults(entry: Entry) -> dict[str, Any]:
     """The run settings a task chooses (`Task.defaults`), with the rest seqkit's own."""
-    from seqkit._config import FALLBACK
+    from seqkit._core.config import FALLBACK
 
     return {**FALLBACK, **dict(getattr(entry.factory, "defaults", None) or {})}
 
 
 def suite_entries(name: str) -> list[dict[str, Any]]:
     """A suite's entries as `describe` shows them."""
-    from seqkit._suite import get_suite, slug
+    from seqkit._study.suite import get_suite, slug
 
     return [
         {

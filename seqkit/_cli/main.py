@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from seqkit import __version__
-from seqkit._errors import NonFiniteError, SeqkitError, WorkerFailed
+from seqkit._core.errors import NonFiniteError, SeqkitError, WorkerFailed
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     SystemExit, as click's commands do."""
     warnings.showwarning = _one_line_warning
     from seqkit._cli import process
-    from seqkit._registry import get_registry
+    from seqkit._plugins.registry import get_registry
 
     process.owned = True
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from seqkit._scaffold import new_plugin
+from seqkit._cli.scaffold import new_plugin
 
 
 @click.group("new")

@@ -7,8 +7,8 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from seqkit._errors import ConfigError, SeqkitError, UnknownNameError
-from seqkit._registry import KINDS, get_registry
+from seqkit._core.errors import ConfigError, SeqkitError, UnknownNameError
+from seqkit._plugins.registry import KINDS, get_registry
 
 
 class RegistryName(click.ParamType):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from seqkit._errors import ConfigError
+from seqkit._core.errors import ConfigError
 
 
 @click.command("predict")
@@ -21,7 +21,7 @@ from seqkit._errors import ConfigError
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per input.")
 def predict_cmd(run_dir: Path, text: str | None, input_file: Path | None, as_json: bool) -> None:
     """Load RUN_DIR's model and print its predictions in the task's own format."""
-    from seqkit._load import load_run, read_inputs
+    from seqkit._run.load import load_run, read_inputs
 
     if (text is None) == (input_file is None):
         raise ConfigError("give exactly one of --input and --input-file")

@@ -12,6 +12,6 @@ import click
 def report_cmd(directory: Path) -> None:
     """Draw the plots of the run (or comparison) in DIRECTORY again and write its
     report.html: one self-contained page, plots embedded, nothing fetched."""
-    from seqkit._report import rebuild
+    from seqkit._present.report import rebuild
 
     click.echo(f"report: {rebuild(directory)}")

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from seqkit import _distributed as distributed
-from seqkit import _rundir as rundir
 from seqkit._cli.config_options import (
     RunSettingsCommand,
     config_from_options,
@@ -22,16 +20,18 @@ from seqkit._cli.config_options import (
     was_given,
 )
 from seqkit._cli.process import collected_after
-from seqkit._errors import ConfigError, Interrupted, WorkerFailed
-from seqkit._format import percent
-from seqkit._interfaces import Callback, TrainState
-from seqkit._progress import BarProgress, PlainProgress
-from seqkit._rundir import read_run_config
+from seqkit._core.errors import ConfigError, Interrupted, WorkerFailed
+from seqkit._core.fmt import percent
+from seqkit._plugins.interfaces import Callback, TrainState
+from seqkit._run import rundir
+from seqkit._run.rundir import read_run_config
+from seqkit._train import distributed
+from seqkit._train.progress import BarProgress, PlainProgress
 
 if TYPE_CHECKING:  # imported when a run starts, so that --help needs no torch
-    from seqkit._drawing import Drawer
-    from seqkit._plan import Plan
-    from seqkit._runner import RunResult
+    from seqkit._present.drawing import Drawer
+    from seqkit._run.plan import Plan
+    from seqkit._run.runner import RunResult
 
 RUN_ONLY = {"out", "overwrite"}
 """Flags of `run`, besides the run settings, that `--resume` takes from the run itself."""
@@ -73,9 +73,9 @@ RUN_ONLY = {"out", "overwrite"}
 def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
     """Train CELL on TASK, show progress, print a summary and example predictions."""
     with collected_after():
-        from seqkit._drawing import Drawer
-        from seqkit._plan import plan
-        from seqkit._runner import default_run_dir, execute, resume
+        from seqkit._present.drawing import Drawer
+        from seqkit._run.plan import plan
+        from seqkit._run.runner import default_run_dir, execute, resume
 
     every = kw["log_every"]
     progress = None if kw["quiet"] else (lambda chance: _progress(every, chance))
@@ -124,7 +124,7 @@ def finish(result: RunResult, as_json: bool, drawer: Drawer | None) -> None:
     if drawer is not None:
         drawer.wait()
     if result.run_dir is not None and not as_json:
-        from seqkit._report import REPORT
+        from seqkit._present.report import REPORT
 
         click.echo(f"report: {result.run_dir / REPORT}")
 
@@ -133,7 +133,7 @@ def launch_workers(nproc: int, the_plan: Plan, out: Path, extra: Sequence[str] =
     """Run this same command (plus `extra` arguments) in `nproc` workers through
     torch.distributed.run (torchrun); each worker sees torchrun's environment and trains
     its share, and rank 0 writes `out`. The trainer must declare `distributed = True`."""
-    from seqkit._plan import is_distributed, use_distributed
+    from seqkit._run.plan import is_distributed, use_distributed
 
     if not is_distributed(the_plan.trainer):
         raise ConfigError(
@@ -259,7 +259,7 @@ def print_summary(result: RunResult) -> None:
             )
     tuning = s.get("tuning")
     if tuning and tuning["how"] != "not measured":
-        from seqkit._tuning import Tuning  # torch is loaded: a run has just ended
+        from seqkit._run.autotune import Tuning  # torch is loaded: a run has just ended
 
         click.echo(f"  {'ran with':<13} {Tuning(**tuning).describe()}")
     if s["stopped"]:

@@ -12,8 +12,8 @@ import click
 
 from seqkit._cli.compare_cmd import Jobs, echo_point, kept_on_ctrl_c, refuse_with_resume
 from seqkit._cli.params import RegistryName, parse_cells
-from seqkit._errors import ConfigError
-from seqkit._options import parse_pairs
+from seqkit._core.errors import ConfigError
+from seqkit._core.options import parse_pairs
 
 
 @click.command("suite")
@@ -57,7 +57,7 @@ def suite_cmd(
     """Run suite NAME (`long-range`: the classic memory tasks at the papers' lengths and
     budgets) for --cells, each entry a comparison with --seeds seeds, and write its
     leaderboard: leaderboard.md, .csv, .json and .html. `seqkit list suites` lists them."""
-    from seqkit._suite import resume_suite, run_suite
+    from seqkit._study.suite import resume_suite, run_suite
 
     options = dict(parse_pairs(executor_opt, "--executor-opt"))
     running: dict[str, Any] = {"jobs": jobs, "executor": executor, "executor_options": options}

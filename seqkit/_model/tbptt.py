@@ -1,0 +1,77 @@
+"""Truncated backpropagation through time: chunks of K steps, the state carried, detached.
+
+A topology that supports it is a `ChunkedTopology`: `forward_chunk(x (B, K, D), state)
+-> (out, state)` and `chunk_targets`, either "aligned" (one output per input step, as
+many-to-many: every chunk has a loss) or "last" (one output after the whole sequence, as
+many-to-one: only the last chunk has a loss, the earlier ones run forward without a
+graph). Either way a graph spans at most K steps, so memory does not grow with the
+sequence length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from seqkit._core.errors import ConfigError
+from seqkit._plugins.interfaces import Cell, ChunkedTopology
+
+CHUNK_TARGETS = ("aligned", "last")
+
+
+def check(model: nn.Module, topology: str) -> None:
+    """Raise ConfigError unless `model` can be trained with truncated BPTT."""
+    if not isinstance(model, ChunkedTopology) or model.chunk_targets not in CHUNK_TARGETS:
+        raise ConfigError(
+            f"--tbptt needs a topology that reads a long input in order (many-to-one, "
+            f"many-to-many); '{topology}' does not"
+        )
+    if any(m.num_directions != 1 for m in model.modules() if isinstance(m, Cell)):
+        raise ConfigError(
+            "--tbptt needs a unidirectional cell: a backward direction must see the whole "
+            "sequence first (use bidirectional=false)"
+        )
+
+
+def detach(state: Any) -> Any:
+    """The state cut from its graph (a tensor, or a tuple/list of them, like LSTM's)."""
+    if isinstance(state, Tensor):
+        return state.detach()
+    if isinstance(state, tuple | list):
+        return type(state)(detach(s) for s in state)
+    return state
+
+
+def chunks(
+    model: nn.Module, x: Tensor, y: Tensor, k: int
+) -> Iterator[tuple[Tensor, Tensor, float]]:
+    """Yield `(output, target, weight)` per chunk that has a loss; weights sum to 1.
+
+    The state at the end of each chunk starts the next one, detached once the caller
+    resumes the iterator (after its backward pass), so no gradient crosses a border.
+    `x (B, T, D)`; `y (B, T, K)` for aligned targets, `(B, 1, K)` for the last step.
+    """
+    steps = x.shape[1]
+    chunked: Any = model  # a ChunkedTopology (see `check`)
+    aligned = chunked.chunk_targets == "aligned"
+    state = None
+    for start in range(0, steps, k):
+        xc = x[:, start : start + k]
+        if not aligned and start + k < steps:
+            with torch.no_grad():
+                _, state = chunked.forward_chunk(xc, state)
+            continue
+        out, state = chunked.forward_chunk(xc, state)
+        target = y[:, start : start + k] if aligned else y
+        yield out, target, (xc.shape[1] / steps if aligned else 1.0)
+        state = detach(state)
+
+
+def updates_per_batch(model: nn.Module, steps: int, k: int) -> int:
+    """Optimizer steps per batch of `steps`-long sequences with chunks of `k`."""
+    if not k:
+        return 1
+    return -(-steps // k) if model.chunk_targets == "aligned" else 1

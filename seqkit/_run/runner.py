@@ -1,0 +1,446 @@
+"""`seqkit.run`: plan, generate data, build, train, evaluate probes, keep the run."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import platform
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from seqkit._core.config import RunConfig
+from seqkit._core.errors import ConfigError, Interrupted, NonFiniteError
+from seqkit._model.normalize import Standardized
+from seqkit._plugins.interfaces import Callback, Data, History, Task
+from seqkit._plugins.registry import Registry
+from seqkit._present import drawing
+from seqkit._present.drawing import Drawer
+from seqkit._run import rundir
+from seqkit._run.autotune import Tuning, tune
+from seqkit._run.plan import Plan, plan
+from seqkit._train import denormals, distributed, heap
+from seqkit._train import tensorboard as tensorboard_log
+from seqkit._train.checkpoint import Checkpoint, Checkpointer
+from seqkit._train.evaluate import evaluate
+from seqkit._train.probe import GradientProbe
+from seqkit._train.progress import interactive_progress
+from seqkit._train.tensorboard import TensorBoardLog
+
+RECORD_BOOKKEEPING = ("epoch", "step", "epoch_time", "train_time")
+"""The keys of an epoch record that are not metrics."""
+VAL_SEED_OFFSET = 1_000_003
+"""The validation set's generator seed is the run seed plus this: a stream of its own."""
+TEST_SEED_OFFSET = 500_009
+"""The test set's generator seed is the run seed plus this: a stream apart from training
+(the seed) and validation (the seed + 1,000,003), and from the other seeds' streams
+while fewer than 500,009 seeds run."""
+
+
+@dataclass
+class RunResult:
+    """What a run made: the trained model, its history, final metrics and probe examples."""
+
+    model: nn.Module
+    task: Task
+    history: History
+    config: RunConfig
+    metrics: dict[str, float]
+    chance_loss: float
+    examples: list[dict[str, Any]]
+    train_time: float
+    device: str
+    run_dir: Path | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    diagnostics: dict[str, Any] | None = None
+    """GradientProbe's records when `probe_every` was set."""
+    tuning: Tuning | None = None
+    """How threads and tuned cell options were chosen (None for a resumed run)."""
+    test: dict[str, float] = field(default_factory=dict)
+    """Loss and metrics on the held-out test set (`test_loss`, `test_<metric>`), scored
+    once after training; selection and early stopping never see it."""
+
+    def summary(self) -> dict[str, Any]:
+        """The closing summary as plain JSON-able data."""
+        return {
+            "task": self.config.task,
+            "cell": self.config.cell,
+            "topology": self.config.topology,
+            "trainer": self.config.trainer,
+            "epochs_run": len(self.history.epochs),
+            "stopped": self.history.stopped,
+            "train_loss": self.metrics.get("train_loss"),
+            "val_loss": self.metrics.get("val_loss"),
+            "chance_loss": self.chance_loss,
+            "reference_losses": self.task.reference_losses,
+            "solved": self.task.solved(self.metrics),
+            "solved_rule": self.task.solved_rule or None,
+            "metrics": {
+                k: v for k, v in self.metrics.items() if k not in ("train_loss", "val_loss")
+            },
+            "test_loss": self.test.get("test_loss"),
+            "test_metrics": {k: v for k, v in self.test.items() if k != "test_loss"},
+            "train_time_s": self.train_time,
+            "device": self.device,
+            "processes": distributed.world_size(),
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "examples": self.examples,
+            "gradients": gradient_summary(self.diagnostics) if self.diagnostics else None,
+            "tuning": self.tuning.as_dict() if self.tuning else None,
+            "config": self.config.as_dict(),
+            "versions": self.versions,
+            "run_dir": str(self.run_dir) if self.run_dir else None,
+        }
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the summary, the loss plot and the examples (`_present.report`)."""
+        from seqkit._present import report
+
+        summary = self.summary()
+        plots = report.run_plots(summary, self.history.epochs, self.diagnostics)
+        return report.run_fragment(summary, plots)
+
+
+def gradient_summary(diagnostics: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of the first and last gradient records."""
+    keys = ("epoch", "log10_vanishing_factor", "steps_to_1e6_drop")
+
+    def brief(r: dict[str, Any]) -> dict[str, Any]:
+        curve = r["log10_grad"][r["headline"]]
+        return {
+            **{k: r[k] for k in keys},
+            "log10_grad_at_T": curve[-1],
+            "log10_grad_at_1": curve[0],
+        }
+
+    records = diagnostics["records"]
+    return {"init": brief(records[0]), "end": brief(records[-1])}
+
+
+def make_data(task: Task, seed: int, device: torch.device) -> Data:
+    """Training and validation sets from two seeded generator streams on `device`."""
+    g_train = torch.Generator(device=device).manual_seed(seed)
+    g_val = torch.Generator(device=device).manual_seed(seed + VAL_SEED_OFFSET)
+    train_x, train_y = task.generate(task.num_samples, g_train, device)
+    val_x, val_y = task.generate(task.val_samples, g_val, device)
+    data = Data(train_x, train_y, val_x, val_y)
+    if task.fresh_data:
+        data.resample = lambda epoch: task.generate(task.num_samples, g_train, device)
+        data.generator = g_train
+    return data
+
+
+def heldout_set(task: Task, seed: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The held-out test set of a run with `seed`: `val_samples` sequences from a stream
+    of its own (the seed + TEST_SEED_OFFSET), on `device`."""
+    generator = torch.Generator(device=device).manual_seed(seed + TEST_SEED_OFFSET)
+    return task.generate(task.val_samples, generator, device)
+
+
+def assemble_model(the_plan: Plan, train_x: torch.Tensor, train_y: torch.Tensor) -> nn.Module:
+    """The run's model, initialised from its seed, standardised with the training data's
+    statistics unless `normalize` is off (the task's categorical input channels are left
+    as they are), on the run's device."""
+    torch.manual_seed(the_plan.config.seed)
+    model: nn.Module = the_plan.build_model()
+    if the_plan.config.normalize:
+        task = the_plan.task
+        regression = task.kind == "regression"
+        categorical = getattr(task, "categorical_inputs", ())
+        model = Standardized(model, train_x, train_y if regression else None, categorical)
+    return model.to(the_plan.device)
+
+
+@contextmanager
+def cpu_threads(threads: int | str | None) -> Iterator[None]:
+    """Run with torch's intra-op thread count set to `threads`, restored after."""
+    before = torch.get_num_threads()
+    if isinstance(threads, int):
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def default_run_dir(config: RunConfig) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{config.task}-{config.cell}-{stamp}"
+
+
+def run(
+    config: RunConfig | None = None,
+    *,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    quiet: bool = False,
+    callbacks: Sequence[Callback] = (),
+    registry: Registry | None = None,
+    **settings: Any,
+) -> RunResult:
+    """Train `cell` on `task` and return the result; `seqkit.run(cell="gru", task="sum")`.
+
+    Settings are RunConfig's fields (`epochs=`, `lr=`, `task_options={...}`, ...). With
+    `out`, the run directory is written there, report.html included (the CLI always
+    writes one). Everything is validated before anything is written. A progress bar
+    shows in Jupyter (a widget) and on a terminal, unless `quiet`; in Jupyter the result
+    displays as HTML.
+    """
+    config = config or RunConfig.from_dict(settings)
+    the_plan = plan(config, registry)
+    out_dir = Path(out) if out is not None else None
+    if config.tensorboard and out_dir is None:
+        raise ConfigError("tensorboard=True writes into the run directory: give out=DIR")
+    if out_dir is not None and distributed.is_main():  # rank 0 alone writes
+        rundir.check_out_dir(out_dir, overwrite)
+    progress = None if quiet else interactive_progress()
+    return execute(the_plan, out_dir, list(callbacks), progress)
+
+
+def execute(
+    the_plan: Plan,
+    out_dir: Path | None,
+    callbacks: list[Callback],
+    progress: Callable[[float], Callback] | None = None,
+    resume: Checkpoint | None = None,
+    drawer: Drawer | None = None,
+) -> RunResult:
+    """Run a checked plan: data, model, callbacks, training, then what the run keeps.
+    `progress(chance_loss)` builds a progress callback, if given; `resume` is a
+    checkpoint to continue from (see `resume`); `drawer` draws the run's plots in
+    another process (the caller waits for it), else they are drawn here. On the CPU,
+    memory a training step frees is kept for the next one (`seqkit._train.heap`), and subnormal
+    floats are flushed to 0 unless the run keeps them (`seqkit._train.denormals`)."""
+    if the_plan.device.type != "cpu":
+        return _execute(the_plan, out_dir, callbacks, progress, resume, drawer)
+    with heap.keep_freed_memory(), denormals.flushed(the_plan.config.flush_denormals):
+        return _execute(the_plan, out_dir, callbacks, progress, resume, drawer)
+
+
+def _execute(
+    the_plan: Plan,
+    out_dir: Path | None,
+    callbacks: list[Callback],
+    progress: Callable[[float], Callback] | None,
+    resume: Checkpoint | None,
+    drawer: Drawer | None,
+) -> RunResult:
+    task, device = the_plan.task, the_plan.device
+    if not distributed.is_main():  # under torchrun, rank 0 alone prints and writes
+        out_dir, progress = None, None
+    data = make_data(task, the_plan.config.seed, device)
+    tuning = None
+    if resume is None:  # a resumed run runs as it was recorded
+        the_plan, tuning = tune(the_plan, data)
+    config = the_plan.config
+    model = assemble_model(the_plan, data.train_x, data.train_y)
+    if resume is not None:
+        resume.restore_run(model, data)
+    chance = task.chance_loss(data.train_y)  # the larger set: a steadier estimate
+    versions = _versions(the_plan)
+    if progress is not None:
+        callbacks = [*callbacks, progress(chance)]
+    if out_dir is not None:
+        callbacks = [
+            *start_run_dir(out_dir, the_plan, data, versions, resume, tuning),
+            *callbacks,
+        ]
+    probe = None
+    if config.probe_every:
+        dtype = torch.float64 if config.probe_dtype == "float64" else None
+        probe = GradientProbe(config.probe_every, config.probe_batch, dtype)
+        callbacks = [*callbacks, probe]
+
+    with cpu_threads(config.threads):
+        start = time.perf_counter()
+        fit = the_plan.trainer.fit
+        # `resume` is passed only to continue a run: a trainer that cannot resume need
+        # not take it.
+        history = (
+            fit(model, data, task, config, callbacks)
+            if resume is None
+            else fit(model, data, task, config, callbacks, resume=resume)
+        )
+        train_time = time.perf_counter() - start
+
+    metrics = {
+        k: v
+        for k, v in history.last.items()
+        if k not in ("epoch", "step", "epoch_time", "train_time")
+    }
+    test = {}
+    if not (history.interrupted or history.non_finite):
+        test = evaluate(model, task, *heldout_set(task, config.seed, device), prefix="test_")
+    result = RunResult(
+        model,
+        task,
+        history,
+        config,
+        metrics,
+        chance,
+        probe_examples(model, task, device),
+        train_time,
+        str(device),
+        out_dir,
+        versions,
+        probe.as_dict() if probe is not None else None,
+        tuning,
+        test,
+    )
+    if history.interrupted:
+        raise Interrupted(interrupted_message(history, out_dir))
+    if out_dir is not None:
+        finish_run_dir(out_dir, result, drawer)
+    if history.non_finite:
+        raise NonFiniteError(
+            f"training stopped: {history.stopped}. Try --grad-clip 1.0 or a lower --lr"
+            + (f"; what ran is kept in {out_dir}" if out_dir else "")
+        )
+    return result
+
+
+def start_run_dir(
+    out_dir: Path,
+    the_plan: Plan,
+    data: Data,
+    versions: dict[str, str],
+    resume: Checkpoint | None,
+    tuning: Tuning | None = None,
+) -> list[Callback]:
+    """Prepare the run directory (a resumed run keeps the metrics of its complete epochs)
+    and write the resolved configuration; the callbacks that write as training goes."""
+    config = the_plan.config
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics_file = out_dir / rundir.METRICS
+    if resume is None:  # --overwrite: nothing of an earlier run stays
+        for name in (rundir.METRICS, rundir.SUMMARY, rundir.CHECKPOINT):
+            (out_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(out_dir / tensorboard_log.SUBDIR, ignore_errors=True)
+    else:  # epochs after the checkpoint will be run again: drop their lines
+        kept = metrics_file.read_text().splitlines()[: resume.epoch]
+        metrics_file.write_text("".join(line + "\n" for line in kept))
+    recorded = {**config.as_dict(), "versions": versions}
+    if tuning is not None:
+        recorded["tuning"] = tuning.as_dict()
+    elif resume is not None:  # keep how the run's threads and kernels were chosen
+        with contextlib.suppress(OSError, ValueError):
+            earlier = json.loads((out_dir / rundir.CONFIG).read_text()).get("tuning")
+            if earlier is not None:
+                recorded["tuning"] = earlier
+    rundir.write_json(out_dir / rundir.CONFIG, recorded)
+    writers: list[Callback] = [
+        rundir.MetricsLog(metrics_file),
+        Checkpointer(out_dir / rundir.CHECKPOINT, config.checkpoint_every, data.generator),
+    ]
+    if config.tensorboard:
+        writers.append(TensorBoardLog(out_dir, config.as_dict()))
+    return writers
+
+
+def finish_run_dir(out_dir: Path, result: RunResult, drawer: Drawer | None = None) -> None:
+    """summary.json, model.pt and gradients.json of a finished run; then its plots and
+    report.html, drawn from these files (`seqkit._present.report.write_run_report`) here, or
+    handed to `drawer` (the caller waits for it)."""
+    rundir.write_json(out_dir / rundir.SUMMARY, result.summary())
+    rundir.save_model(out_dir / rundir.MODEL, result.model)
+    if result.diagnostics is not None:
+        rundir.write_json(out_dir / "gradients.json", result.diagnostics)
+    calls: list[drawing.Call] = [("seqkit._present.report:write_run_report", (out_dir,))]
+    if drawer is None:
+        drawing.call(calls)
+    else:
+        drawer.submit(calls)
+
+
+def interrupted_message(history: History, out_dir: Path | None) -> str:
+    procs = distributed.world_size()
+    where = (
+        f"; resume with: seqkit run --resume {out_dir}" + (f" --nproc {procs}" if procs > 1 else "")
+        if out_dir
+        else ""
+    )
+    return (
+        f"training {history.stopped} during epoch {len(history.epochs) + 1}"
+        f"; {len(history.epochs)} epochs are complete{where}"
+    )
+
+
+@torch.no_grad()
+def probe_examples(model: nn.Module, task: Task, device: torch.device) -> list[dict[str, Any]]:
+    """The task's fixed probe inputs, the model's predictions and the answers."""
+    model.eval()
+    x = task.probes().to(device)
+    pred, answer = task.predict(model(x)).cpu(), task.targets(x).cpu()
+    x = x.cpu()
+    rows = []
+    for i in range(x.shape[0]):
+        rows.append(
+            {
+                "input": _plain(x[i]),
+                "output": _plain(pred[i]),
+                "answer": _plain(answer[i]),
+                "correct": task.is_correct(pred[i], answer[i]),
+                "text": task.format_example(x[i], pred[i], answer[i]),
+            }
+        )
+    return rows
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    callbacks: Sequence[Callback] = (),
+    progress: Callable[[float], Callback] | None = None,
+    registry: Registry | None = None,
+    drawer: Drawer | None = None,
+) -> RunResult:
+    """Continue the run in `run_dir` from its checkpoint, with its own settings.
+
+    On the same platform the result equals a run that never stopped, bit for bit."""
+    run_dir = Path(run_dir)
+    where = f"--resume {run_dir}"
+    the_plan = plan(rundir.read_run_config(run_dir, where), registry)
+    checkpoint = Checkpoint.load(run_dir, the_plan.device)
+    trained_by, here = checkpoint.processes, distributed.world_size()
+    if trained_by != here:
+        raise ConfigError(
+            f"{where}: the run was trained by {trained_by} process(es), this is "
+            f"{here}; resume with --nproc {trained_by}"
+            if trained_by > 1
+            else f"{where}: the run was trained by one process; resume without --nproc"
+        )
+    epochs = the_plan.config.epochs or 0
+    if checkpoint.epoch >= epochs:
+        raise ConfigError(f"{where}: the run already finished its {epochs} epochs")
+    return execute(the_plan, run_dir, list(callbacks), progress, resume=checkpoint, drawer=drawer)
+
+
+def _plain(t: torch.Tensor) -> Any:
+    """A number for a one-element tensor, else nested lists without a trailing size-1 axis."""
+    if t.numel() == 1:
+        return t.item()
+    return (t.squeeze(-1) if t.shape[-1] == 1 else t).tolist()
+
+
+def _versions(the_plan: Plan) -> dict[str, str]:
+    from seqkit import __version__
+
+    versions = {
+        "seqkit": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    for p in the_plan.registry.plugins:
+        versions[f"plugin:{p.name}"] = p.version or "unknown"
+    return versions
+
+
+__all__ = ["RunResult", "evaluate", "heldout_set", "make_data", "run"]

@@ -1,0 +1,386 @@
+"""`seqkit.run_suite`: every entry of a suite as a comparison of the given cells, and a
+leaderboard of them all (Markdown, CSV, JSON and HTML).
+
+Each entry is kept in its own comparison directory under the suite's, as it goes, so a
+suite that stops goes on with `resume_suite` (finished entries are read back, the
+interrupted one resumes point by point). The leaderboard's rows are per entry and cell,
+on the held-out test set: parameters, the headline metric and the loss with 95%
+intervals over seeds, solved k/n with Wilson's interval (and the median steps until
+validation met the rule); per entry, which differences between
+cells are resolved at this many seeds, and whether the budget rather than the cell
+looks like the limit (no cell solved it, or a cell was still improving at the end).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seqkit._core.config import RunConfig
+from seqkit._core.errors import ConfigError, SeqkitError, UnknownNameError
+from seqkit._plugins.registry import Registry, get_registry
+from seqkit._plugins.suite_entries import Suite, SuiteEntry
+from seqkit._run import rundir
+
+if TYPE_CHECKING:  # `seqkit describe SUITE` reads a suite without importing torch
+    from seqkit._study.compare import Comparison
+    from seqkit._study.grid import GridPoint
+
+SUITE_SPEC = "suite.json"
+STILL_IMPROVING = 0.9
+"""A run whose mean validation loss over its last tenth of epochs is below this fraction of
+its loss at three quarters of training was still learning when its budget ran out."""
+
+
+@dataclass
+class Leaderboard:
+    """What `run_suite` found: one row per entry and cell, and per entry what is resolved."""
+
+    suite: str
+    cells: list[str]
+    seeds: int
+    rows: list[dict[str, Any]]
+    entries: list[dict[str, Any]]
+    about: str = ""
+    match: dict[str, Any] | None = None
+    out_dir: Path | None = None
+    comparisons: dict[str, Comparison] = field(default_factory=dict, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite,
+            "about": self.about,
+            "cells": self.cells,
+            "seeds": self.seeds,
+            "match": self.match,
+            "rows": self.rows,
+            "entries": self.entries,
+        }
+
+    def markdown(self) -> str:
+        """The leaderboard as a Markdown table, then what each entry resolves."""
+        lines = [
+            f"# {self.suite}: {', '.join(self.cells)}, {self.seeds} seed(s) per cell",
+            "",
+            self.about,
+            "",
+            "On the held-out test set: mean over seeds with a 95% t-interval (cut to the "
+            "range the value can take); solved k/n with a 95% Wilson interval; resolved: "
+            "the test-loss intervals do not overlap.",
+            "",
+            "| entry | cell | params | hidden | metric | test loss | solved | steps to solve |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in self.rows:
+            lines.append(
+                f"| {r['entry']} | {r['cell']} | {r['parameters']:,} | {r['hidden_size']} "
+                f"| {r['metric']} {_interval(r['metric_mean'], r['metric_ci95'])} "
+                f"| {_interval(r['test_loss_mean'], r['test_loss_ci95'])} "
+                f"| {_solved(r)} | {_steps(r['median_steps_to_solve'])} |"
+            )
+        lines.append("")
+        for e in self.entries:
+            about = f"{e['steps']:,} steps; {e['source']}"
+            lines.append(f"- **{e['entry']}** ({about}): {e['verdict']}")
+        return "\n".join(lines) + "\n"
+
+
+def _interval(mean: float, ci: list[float] | None) -> str:
+    return f"{mean:.4g} [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else f"{mean:.4g}"
+
+
+def _solved(row: Mapping[str, Any]) -> str:
+    if row["solved"] is None:
+        return "-"
+    low, high = row["solved_ci95"]
+    return f"{row['solved']}/{row['seeds']} [{low:.2f}, {high:.2f}]"
+
+
+def get_suite(name: str, registry: Registry | None = None) -> Suite:
+    """The suite registered as `name`, built and checked."""
+    try:
+        entry = (registry or get_registry()).get("suite", name)
+    except UnknownNameError as exc:
+        raise ConfigError(str(exc)) from None
+    suite = entry.factory()
+    if not isinstance(suite, Suite) or not suite.entries:
+        raise ConfigError(
+            f"suite '{name}' (plugin '{entry.plugin}') did not build a seqkit.Suite with entries"
+        )
+    return suite
+
+
+def slug(name: str) -> str:
+    """An entry's directory name: `adding T=100` -> `adding-T=100`."""
+    return re.sub(r"[^A-Za-z0-9._=+-]+", "-", name).strip("-")
+
+
+def run_suite(
+    name: str,
+    cells: Sequence[str],
+    *,
+    seeds: int = 3,
+    jobs: int = 1,
+    entries: Sequence[str] | None = None,
+    match_params: str | None = None,
+    params: int | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    executor: str | None = None,
+    executor_options: Mapping[str, Any] | None = None,
+    on_done: Callable[[str, GridPoint, dict[str, Any]], None] | None = None,
+    registry: Registry | None = None,
+) -> Leaderboard:
+    """Run suite `name` for `cells`: each entry (or those named in `entries`) is a
+    `compare` of the cells with `seeds` seeds at the entry's task and budget, optionally
+    parameter-matched; with `out`, every entry is kept there as it goes, and the
+    leaderboard is written as leaderboard.md, .csv, .json and .html."""
+    suite = get_suite(name, registry)
+    chosen = _chosen(suite, entries, name)
+    out_dir = Path(out) if out is not None else None
+    spec = {
+        "suite": name,
+        "cells": list(cells),
+        "seeds": seeds,
+        "entries": [e.name for e in chosen],
+        "match_params": match_params,
+        "params": params,
+    }
+    check_entries(chosen, list(cells), match_params, params, registry)
+    if out_dir is not None:  # all is checked: from here on the suite is kept
+        rundir.check_out_dir(out_dir, overwrite)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        rundir.write_json(out_dir / SUITE_SPEC, spec)
+    running = {"jobs": jobs, "executor": executor, "executor_options": executor_options}
+    return _carry_out(suite, spec, chosen, out_dir, running, on_done, registry)
+
+
+def resume_suite(
+    out: str | Path,
+    *,
+    jobs: int = 1,
+    executor: str | None = None,
+    executor_options: Mapping[str, Any] | None = None,
+    on_done: Callable[[str, GridPoint, dict[str, Any]], None] | None = None,
+    registry: Registry | None = None,
+) -> Leaderboard:
+    """Go on with the suite kept in `out`: finished entries are read back, the rest run
+    (an interrupted entry resumes point by point)."""
+    out_dir = Path(out)
+    try:
+        spec = json.loads((out_dir / SUITE_SPEC).read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--resume {out_dir}: no readable {SUITE_SPEC} there ({exc})") from None
+    suite = get_suite(spec["suite"], registry)
+    chosen = _chosen(suite, spec["entries"], spec["suite"])
+    running = {"jobs": jobs, "executor": executor, "executor_options": executor_options}
+    return _carry_out(suite, spec, chosen, out_dir, running, on_done, registry)
+
+
+def _chosen(suite: Suite, names: Sequence[str] | None, suite_name: str) -> list[SuiteEntry]:
+    if names is None:
+        return list(suite.entries)
+    by_name = {e.name: e for e in suite.entries}
+    by_slug = {slug(e.name): e for e in suite.entries}
+    unknown = [n for n in names if n not in by_name and n not in by_slug]
+    if unknown:
+        listed = ", ".join(slug(e.name) for e in suite.entries)
+        raise ConfigError(
+            f"suite '{suite_name}' has no entry '{unknown[0]}' (its entries: {listed})"
+        )
+    return [by_name.get(n) or by_slug[n] for n in names]
+
+
+def check_entries(
+    chosen: list[SuiteEntry],
+    cells: list[str],
+    match_params: str | None,
+    params: int | None,
+    registry: Registry | None,
+) -> None:
+    """Every entry's grid for these cells, planned (parameter matching included), before
+    anything is written or runs: one clear error for the first that is not valid."""
+    from seqkit._study.compare import prepare_grid
+
+    if not cells:
+        raise ConfigError("a suite needs at least one cell: --cells a,b,...")
+    for entry in chosen:
+        prepare_grid(entry_config(entry, cells[0]), cells, {}, 1, match_params, params, registry)
+
+
+def entry_config(entry: SuiteEntry, cell: str) -> RunConfig:
+    settings = {"task": entry.task, "cell": cell, **entry.settings}
+    return RunConfig.from_dict({**settings, "task_options": dict(entry.task_options)})
+
+
+def _carry_out(
+    suite: Suite,
+    spec: Mapping[str, Any],
+    chosen: list[SuiteEntry],
+    out_dir: Path | None,
+    running: Mapping[str, Any],
+    on_done: Callable[[str, GridPoint, dict[str, Any]], None] | None,
+    registry: Registry | None,
+) -> Leaderboard:
+    from seqkit._study.compare import SPEC, compare, resume_comparison
+
+    cells, seeds = list(spec["cells"]), spec["seeds"]
+    comparisons: dict[str, Comparison] = {}
+    for entry in chosen:
+        where = out_dir / slug(entry.name) if out_dir is not None else None
+        done = (lambda p, r, n=entry.name: on_done(n, p, r)) if on_done else None
+        options: dict[str, Any] = {**running, "on_done": done, "registry": registry}
+        try:
+            if where is not None and (where / SPEC).exists():
+                comparisons[entry.name] = resume_comparison(where, **options)
+            else:
+                comparisons[entry.name] = compare(
+                    cells,
+                    entry_config(entry, cells[0]),
+                    seeds=seeds,
+                    match_params=spec.get("match_params"),
+                    params=spec.get("params"),
+                    evaluate_on=dict(entry.evaluate_on) or None,
+                    out=where,
+                    overwrite=True,
+                    **options,
+                )
+        except SeqkitError as exc:  # a failed point: the suite, not the entry, resumes
+            if where is None or out_dir is None:
+                raise
+            said = str(exc).replace(
+                f"seqkit compare --resume {where}", f"seqkit suite --resume {out_dir}"
+            )
+            kind = type(exc) if type(exc).__init__ is SeqkitError.__init__ else ConfigError
+            raise kind(f"suite entry '{entry.name}': {said}") from None
+    board = leaderboard(spec["suite"], suite, chosen, comparisons, cells, seeds)
+    board.match = next(iter(comparisons.values())).match
+    board.out_dir = out_dir
+    if out_dir is not None:
+        write_leaderboard(out_dir, board)
+    return board
+
+
+def leaderboard(
+    name: str,
+    suite: Suite,
+    chosen: list[SuiteEntry],
+    comparisons: Mapping[str, Comparison],
+    cells: list[str],
+    seeds: int,
+) -> Leaderboard:
+    """Rows and verdicts on the held-out test set: the loss, the headline metric, solved
+    k/n and which differences are resolved, all on test."""
+    from seqkit._study.compare import differences
+
+    rows, verdicts = [], []
+    for entry in chosen:
+        comparison = comparisons[entry.name]
+        improving = _still_improving(comparison)
+        entry_rows = [
+            {
+                "entry": entry.name,
+                "setting": entry.name,
+                "task": entry.task,
+                **{k: r[k] for k in KEPT if k in r},
+                **_on_test(comparison, r["cell"], r["metric"]),
+                "still_improving": improving.get(r["cell"], 0),
+            }
+            for r in comparison.rows
+        ]
+        found = differences(entry_rows, "test_loss")
+        verdicts.append(_verdict(entry, comparison, entry_rows, found, improving))
+        rows += [{k: v for k, v in r.items() if k != "setting"} for r in entry_rows]
+    board = Leaderboard(name, cells, seeds, rows, verdicts, suite.about)
+    board.comparisons = dict(comparisons)
+    return board
+
+
+KEPT: tuple[str, ...] = ("cell", "parameters", "hidden_size", "seeds", "chance_loss")
+KEPT += ("median_steps_to_solve", "wall_s_mean", "evaluations")
+"""What a leaderboard row keeps of its comparison's row; the rest it takes on test."""
+
+
+def _on_test(comparison: Comparison, cell: str, metric: str) -> dict[str, Any]:
+    """A cell's runs on the test set: loss and metric over seeds, solved k/n."""
+    from seqkit._study.compare import kept_ranges, test_spread
+
+    runs = [r for r in comparison.runs if r["cell"] == cell]
+    scores = [{**r["test_metrics"], "solved": r["test_solved"]} for r in runs]
+    return test_spread(scores, "test_" + metric.removeprefix("val_"), kept_ranges(runs))
+
+
+def _steps(median: float | None) -> str:
+    """The median steps to solve as a count: `1,450` (the median of two seeds may be x.5)."""
+    return f"{median:,.0f}" if median else "-"
+
+
+def _still_improving(comparison: Comparison) -> dict[str, int]:
+    """Per cell, how many seeds' validation loss was still falling when training ended."""
+    counts: dict[str, int] = {}
+    for run in comparison.runs:
+        curve = run["curve"]
+        if len(curve) < 8 or run["solved"]:
+            continue
+        tail = statistics.fmean(curve[-max(1, len(curve) // 10) :])
+        if tail < STILL_IMPROVING * curve[(3 * len(curve)) // 4 - 1]:
+            counts[run["cell"]] = counts.get(run["cell"], 0) + 1
+    return counts
+
+
+def _verdict(
+    entry: SuiteEntry,
+    comparison: Comparison,
+    rows: list[dict[str, Any]],
+    found: list[dict[str, Any]],
+    improving: Mapping[str, int],
+) -> dict[str, Any]:
+    """What the entry shows on test: the resolved differences, the unresolved ones, and
+    where the budget looks like the limit."""
+    said = []
+    for d in (d for d in found if d["resolved"]):
+        other = next(c for c in d["cells"] if c != d["lower"])
+        said.append(f"{d['lower']} < {other} (resolved)")
+    for d in (d for d in found if not d["resolved"]):
+        said.append(f"{' vs '.join(d['cells'])} not resolved at {d['seeds']} seeds")
+    if all(not r["solved"] for r in rows if r["solved"] is not None):
+        said.append("no cell solved it: within this budget, the budget may be the limit")
+    for cell, n in improving.items():
+        said.append(f"{cell} still improving at the end in {n} seed(s): budget-limited")
+    first = comparison.runs[0]
+    return {
+        "entry": entry.name,
+        "task": entry.task,
+        "task_options": dict(entry.task_options),
+        "settings": dict(entry.settings),
+        "source": entry.source,
+        "steps": int(first["steps_per_epoch"]) * len(first["curve"]),
+        "verdict": "; ".join(said) if said else "one cell only",
+        "differences": found,
+    }
+
+
+def write_leaderboard(out_dir: Path, board: Leaderboard) -> None:
+    """leaderboard.md, .csv, .json, and .html (with a link to each entry's report)."""
+    (out_dir / "leaderboard.md").write_text(board.markdown())
+    rundir.write_json(out_dir / "leaderboard.json", board.as_dict())
+    fields = ["entry", "task", "cell", "parameters", "hidden_size", "seeds", "metric"]
+    fields += ["metric_mean", "metric_ci95", "test_loss_mean", "test_loss_ci95", "solved"]
+    fields += ["solved_ci95", "median_steps_to_solve", "still_improving", "wall_s_mean"]
+    with (out_dir / "leaderboard.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        for row in board.rows:
+            writer.writerow(
+                {k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()}
+            )
+    from seqkit._present.report import write_leaderboard_report
+
+    links = {e["entry"]: slug(e["entry"]) for e in board.entries}
+    write_leaderboard_report(out_dir, board.as_dict(), links)
