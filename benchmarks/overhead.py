@@ -23,7 +23,7 @@ from torch import nn
 
 import seqkit
 from benchmarks.common import write
-from seqkit._run.runner import assemble_model, make_data
+from seqkit._run.runner import make_data
 from seqkit._train.probe import GradientProbe
 
 CASES = {
@@ -78,7 +78,7 @@ def measure(settings: dict, rounds: int) -> tuple[float, float, float]:
     the_plan = seqkit.plan(seqkit.RunConfig(device="cpu", **settings))
     config, task = the_plan.config, the_plan.task
     data = make_data(task, config.seed, the_plan.device)
-    model = assemble_model(the_plan, data.train_x, data.train_y)
+    model = the_plan.initial_model(data.train_x, data.train_y)
     trainer = the_plan.trainer
     runs = {
         "plain": lambda: plain_loop(copy.deepcopy(model), data, task, config),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from seqkit._version import __version__
 
 # Every name is imported on first use: a plugin's `from seqkit import hookimpl, Option,
 # lazy` loads only the modules those need (never torch), and `seqkit --help` and
@@ -83,7 +83,7 @@ _LAZY = {
     "make_optimizer": "seqkit._model.optim",
     "make_schedule": "seqkit._model.optim",
     "Plan": "seqkit._run.plan",
-    "build_model": "seqkit._run.plan",
+    "build_model": "seqkit._model.assemble",
     "plan": "seqkit._run.plan",
     "RunResult": "seqkit._run.runner",
     "resume": "seqkit._run.runner",
@@ -107,6 +107,7 @@ if TYPE_CHECKING:
     )
     from seqkit._core.lazy import lazy
     from seqkit._core.options import Option, sample_options
+    from seqkit._model.assemble import build_model
     from seqkit._model.optim import OPTIMIZERS, make_optimizer, make_schedule
     from seqkit._plugins.hookspecs import hookimpl
     from seqkit._plugins.interfaces import (
@@ -137,7 +138,7 @@ if TYPE_CHECKING:
     from seqkit._plugins.registry import Entry, Registry, Resolved, get_registry, load_registry
     from seqkit._plugins.suite_entries import Suite, SuiteEntry
     from seqkit._run.load import LoadedRun, load_run
-    from seqkit._run.plan import Plan, build_model, plan
+    from seqkit._run.plan import Plan, plan
     from seqkit._run.runner import RunResult, resume, run
     from seqkit._study.compare import Comparison, compare, resume_comparison
     from seqkit._study.explain import explain

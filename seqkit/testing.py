@@ -36,7 +36,9 @@ from seqkit._contracts.checks import (
     require,
     run_check,
 )
+from seqkit._core.options import resolve_options
 from seqkit._plugins.registry import Entry, Registry, get_registry
+from seqkit._study.checks import EXECUTOR_CHECKS, SUITE_CHECKS, ExecutorSubject, SuiteSubject
 
 __all__ = [
     "Check",
@@ -136,7 +138,6 @@ def trainer_checks(
 
 
 def _resolved(entry: Entry, options: dict[str, Any]) -> dict[str, Any]:
-    from seqkit._core.options import resolve_options
 
     return resolve_options(f"{entry.kind} '{entry.name}'", entry.options, options)
 
@@ -146,7 +147,6 @@ def executor_checks(
 ) -> list[Check]:
     """The Executor contract's checks: `map` yields every item's index once with its
     result, a raising call's exception in its place, with one job and with two."""
-    from seqkit._study.checks import EXECUTOR_CHECKS, ExecutorSubject
 
     entry = _entry("executor", executor, registry)
     subject = ExecutorSubject(entry, _resolved(entry, options))
@@ -155,7 +155,6 @@ def executor_checks(
 
 def suite_checks(suite: str, *, registry: Registry | None = None) -> list[Check]:
     """The Suite contract's checks: a Suite of uniquely named entries, each a valid run."""
-    from seqkit._study.checks import SUITE_CHECKS, SuiteSubject
 
     registry = registry or get_registry()
     entry = _entry("suite", suite, registry)

@@ -35,8 +35,8 @@ import pytest
 import torch
 
 import seqkit
+from seqkit._core import files as run_files
 from seqkit._core.errors import ConfigError, SeqkitError, UnknownNameError
-from seqkit._run import rundir
 from seqkit._run.runner import resume
 
 
@@ -162,11 +162,11 @@ def finished(run: Path, dest: Path) -> Path:
 def unfinished(run: Path, dest: Path) -> Path:
     """A run stopped after epoch 2 of 4: config, metrics and checkpoint, no model yet."""
     shutil.copytree(run, dest)
-    for name in (rundir.MODEL, rundir.SUMMARY, rundir.PLOT):
+    for name in (run_files.MODEL, run_files.SUMMARY, run_files.PLOT):
         (dest / name).unlink()
-    config = json.loads((dest / rundir.CONFIG).read_text())
+    config = json.loads((dest / run_files.CONFIG).read_text())
     config["epochs"] = 4
-    (dest / rundir.CONFIG).write_text(json.dumps(config))
+    (dest / run_files.CONFIG).write_text(json.dumps(config))
     return dest
 
 
@@ -222,21 +222,21 @@ def with_run(make: Callable[[Path, Path], Path], name: str, change: Callable | N
 
 
 def garbage_checkpoint(run: Path) -> None:
-    (run / rundir.CHECKPOINT).write_bytes(b"this is not a checkpoint\n" * 10)
+    (run / run_files.CHECKPOINT).write_bytes(b"this is not a checkpoint\n" * 10)
 
 
 def truncated_checkpoint(run: Path) -> None:
-    data = (run / rundir.CHECKPOINT).read_bytes()
-    (run / rundir.CHECKPOINT).write_bytes(data[: len(data) // 2])
+    data = (run / run_files.CHECKPOINT).read_bytes()
+    (run / run_files.CHECKPOINT).write_bytes(data[: len(data) // 2])
 
 
 def empty_checkpoint(run: Path) -> None:
-    (run / rundir.CHECKPOINT).write_bytes(b"")
+    (run / run_files.CHECKPOINT).write_bytes(b"")
 
 
 def truncated_model(run: Path) -> None:
-    data = (run / rundir.MODEL).read_bytes()
-    (run / rundir.MODEL).write_bytes(data[: len(data) // 2])
+    data = (run / run_files.MODEL).read_bytes()
+    (run / run_files.MODEL).write_bytes(data[: len(data) // 2])
 
 
 class Payload:
@@ -247,11 +247,11 @@ class Payload:
 
 
 def model_with_code(run: Path) -> None:
-    (run / rundir.MODEL).write_bytes(pickle.dumps(Payload()))
+    (run / run_files.MODEL).write_bytes(pickle.dumps(Payload()))
 
 
 def broken_config(run: Path) -> None:
-    (run / rundir.CONFIG).write_text('{"task": "sum", "cell": ')
+    (run / run_files.CONFIG).write_text('{"task": "sum", "cell": ')
 
 
 def unwritable(cwd: Path, template: Path) -> None:

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 import seqkit
+from seqkit._core import files
 from seqkit._core.errors import ConfigError
-from seqkit._run import rundir
 
 SMALL = ["--cell", "lstm", "--task", "sum", "--task-opt", "num_samples=600", "--seed", "5"]
 
@@ -31,7 +31,7 @@ def _seqkit(*args: str, cwd: Path, timeout: float = 180) -> subprocess.Completed
 
 
 def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
-    return rundir.load_tensors(run_dir / rundir.MODEL)
+    return files.load_tensors(run_dir / files.MODEL)
 
 
 def test_two_processes_with_batch_b_equal_one_process_with_batch_2b(tmp_path):
@@ -48,10 +48,10 @@ def test_two_processes_with_batch_b_equal_one_process_with_batch_2b(tmp_path):
     a, b = _weights(tmp_path / "two"), one.model.state_dict()
     assert max((a[k] - b[k]).abs().max().item() for k in b) < 1e-6
     # Rank 0 alone wrote, once per epoch, and printed once; the summary says 2 processes.
-    records = (tmp_path / "two" / rundir.METRICS).read_text().splitlines()
+    records = (tmp_path / "two" / files.METRICS).read_text().splitlines()
     assert [json.loads(r)["epoch"] for r in records] == [1, 2, 3]
     assert two.stdout.count("run directory:") == 1
-    summary = json.loads((tmp_path / "two" / rundir.SUMMARY).read_text())
+    summary = json.loads((tmp_path / "two" / files.SUMMARY).read_text())
     assert summary["processes"] == 2 and summary["config"]["trainer"] == "ddp"
     # Reduced across ranks: the training loss is the mean of the two ranks', near one
     # process's (not equal: each rank's mean is over its own half of every batch).
@@ -75,7 +75,7 @@ def test_a_killed_rank_stops_the_job_with_a_message(tmp_path):
          "--task-opt", "num_samples=20000", "--epochs", "200", "--out", "run", "-q"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    metrics = tmp_path / "run" / rundir.METRICS
+    metrics = tmp_path / "run" / files.METRICS
     try:
         deadline = time.monotonic() + 120
         while not (metrics.exists() and metrics.read_text()) and time.monotonic() < deadline:
@@ -88,7 +88,7 @@ def test_a_killed_rank_stops_the_job_with_a_message(tmp_path):
     assert proc.returncode == 1
     last = err.strip().splitlines()[-1]
     assert last.startswith("Error: the 2-process run stopped: rank 1 was killed by SIGKILL")
-    assert (tmp_path / "run" / rundir.CHECKPOINT).is_file()  # rank 0's last checkpoint kept
+    assert (tmp_path / "run" / files.CHECKPOINT).is_file()  # rank 0's last checkpoint kept
 
 
 def test_ctrl_c_saves_and_resume_with_nproc_ends_as_if_never_stopped(tmp_path):
@@ -100,7 +100,7 @@ def test_ctrl_c_saves_and_resume_with_nproc_ends_as_if_never_stopped(tmp_path):
         [sys.executable, "-m", "seqkit", *args, "--nproc", "2", "--out", "cut"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    metrics = tmp_path / "cut" / rundir.METRICS
+    metrics = tmp_path / "cut" / files.METRICS
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text()):
@@ -189,11 +189,11 @@ def test_resume_with_another_number_of_processes_is_refused(tmp_path, monkeypatc
     from seqkit._run.runner import resume
 
     seqkit.run(cell="gru", task="square", trainer="ddp", epochs=2, out=tmp_path / "r")
-    ckpt = tmp_path / "r" / rundir.CHECKPOINT
-    state = rundir.load_tensors(ckpt)
+    ckpt = tmp_path / "r" / files.CHECKPOINT
+    state = files.load_tensors(ckpt)
     assert state["processes"] == 1
     state["epoch"] = 1  # as if stopped after epoch 1
-    rundir.save_tensors(ckpt, state)
+    files.save_tensors(ckpt, state)
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ConfigError, match="trained by one process; resume without --nproc"):
         resume(tmp_path / "r")

@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 import seqkit
+from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError
-from seqkit._run import rundir
 from seqkit._run.plan import check_precision
 
 
@@ -26,7 +26,7 @@ def test_fp16_trains_through_the_grad_scaler_and_checkpoints_it(tmp_path):
         cell="rnn", task="sum", seed=0, device="cpu", precision="fp16", out=tmp_path / "run"
     )
     assert r.metrics["val_loss"] < 0.01 * r.chance_loss
-    ckpt = rundir.load_tensors(tmp_path / "run" / rundir.CHECKPOINT)
+    ckpt = files.load_tensors(tmp_path / "run" / files.CHECKPOINT)
     assert ckpt["scaler"]["scale"] > 0
 
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit._cli.main import cli
+from seqkit._core import files
 from seqkit._core.errors import ConfigError, Interrupted
 from seqkit._run.runner import resume
 
@@ -152,11 +153,10 @@ class _CtrlCMidWrite:
 
 
 def test_ctrl_c_while_a_checkpoint_is_written_waits_until_the_file_is_whole(tmp_path):
-    from seqkit._run import rundir
 
     path = tmp_path / "checkpoint.pt"
     with pytest.raises(KeyboardInterrupt):  # Ctrl-C still stops the run...
-        rundir.save_tensors(path, {"w": torch.ones(3), "ctrl_c": _CtrlCMidWrite()})
+        files.save_tensors(path, {"w": torch.ones(3), "ctrl_c": _CtrlCMidWrite()})
     kept = torch.load(path, weights_only=False)  # ...once the file is complete
     assert torch.equal(kept["w"], torch.ones(3)) and kept["ctrl_c"] == {}
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 import seqkit
+from seqkit._core import files
 from seqkit._core.errors import ConfigError
-from seqkit._run import rundir
 
 
 def test_event_files_hold_each_epochs_losses_and_gradient_norms(tmp_path):
@@ -20,7 +20,7 @@ def test_event_files_hold_each_epochs_losses_and_gradient_norms(tmp_path):
     events = EventAccumulator(str(out / "tensorboard"))
     events.Reload()
     train = [(e.step, e.value) for e in events.Scalars("loss/train_loss")]
-    records = [json.loads(line) for line in (out / rundir.METRICS).read_text().splitlines()]
+    records = [json.loads(line) for line in (out / files.METRICS).read_text().splitlines()]
     assert [s for s, _ in train] == [1, 2, 3]
     assert [v for _, v in train] == pytest.approx([rec["train_loss"] for rec in records])
     val = [e.value for e in events.Scalars("loss/val_loss")]

@@ -124,7 +124,7 @@ def task_defaults(entry: Entry) -> dict[str, Any]:
 
 def suite_entries(name: str) -> list[dict[str, Any]]:
     """A suite's entries as `describe` shows them."""
-    from seqkit._study.suite import get_suite, slug
+    from seqkit._plugins.suite_entries import get_suite, slug
 
     return [
         {

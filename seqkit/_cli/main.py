@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from seqkit import __version__
 from seqkit._core.errors import NonFiniteError, SeqkitError, WorkerFailed
+from seqkit._version import __version__
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem

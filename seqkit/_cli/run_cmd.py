@@ -20,6 +20,7 @@ from seqkit._cli.config_options import (
     was_given,
 )
 from seqkit._cli.process import collected_after
+from seqkit._core import files
 from seqkit._core.errors import ConfigError, Interrupted, WorkerFailed
 from seqkit._core.fmt import percent
 from seqkit._plugins.interfaces import Callback, TrainState
@@ -124,9 +125,7 @@ def finish(result: RunResult, as_json: bool, drawer: Drawer | None) -> None:
     if drawer is not None:
         drawer.wait()
     if result.run_dir is not None and not as_json:
-        from seqkit._present.report import REPORT
-
-        click.echo(f"report: {result.run_dir / REPORT}")
+        click.echo(f"report: {result.run_dir / files.REPORT}")
 
 
 def launch_workers(nproc: int, the_plan: Plan, out: Path, extra: Sequence[str] = ()) -> None:

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from seqkit._core.config import FALLBACK, RunConfig
 from seqkit._core.errors import PluginError, SeqkitError
+from seqkit._model.assemble import assemble
 from seqkit._plugins.interfaces import (
     Callback,
     Cell,
@@ -31,7 +32,7 @@ from seqkit._plugins.interfaces import (
     TrainState,
     missing_cell_members,
 )
-from seqkit._plugins.registry import Entry
+from seqkit._plugins.registry import Entry, Resolved
 from seqkit._train.gradflow import rebuild, tensors
 
 CONTRACTS = {"cell": "Cell", "task": "Task", "topology": "Topology", "trainer": "Trainer"}
@@ -602,9 +603,6 @@ def topology_maps_the_shapes_it_serves(s: TopologySubject) -> None:
 
 
 def _topology_model(s: TopologySubject, cell: Entry, io: IOSpec) -> nn.Module | None:
-    from seqkit._plugins.registry import Resolved
-    from seqkit._run.plan import assemble
-
     cell_part = Resolved(cell, {k: o.default for k, o in cell.options.items()})
     try:
         return assemble(cell_part, Resolved(s.entry, s.options), io, 4)

@@ -1,12 +1,10 @@
-"""Where seqkit keeps what it measured or scanned, and writing a file there safely."""
+"""Where seqkit keeps what it measured or scanned."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 CACHE_ENV = "SEQKIT_CACHE_DIR"
 
@@ -23,31 +21,3 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("seqkit", appauthor=False))
-
-
-def read_json(path: Path) -> Any:
-    """The JSON in `path`; None when it is missing or unreadable (it is only a cache)."""
-    import json
-
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Replace `path` with `data` atomically (processes side by side may write at once:
-    the last one wins). A cache that cannot be written is skipped."""
-    import json
-    import tempfile
-
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(data, f, indent=1)
-            os.replace(tmp, path)
-        except OSError:
-            os.unlink(tmp)
-            raise

@@ -1,8 +1,9 @@
-"""Numbers as the summary and the report show them."""
+"""Numbers and shapes as the summary, the printed tables and the report show them."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 def percent(ratio: float) -> str:
@@ -14,3 +15,28 @@ def percent(ratio: float) -> str:
     pct = float(f"{pct:.2g}")  # rounded first, so 0.0995 becomes 0.10, not 0.100
     decimals = max(0, 1 - math.floor(math.log10(abs(pct))))
     return f"{pct:.{decimals}f}"
+
+
+def shape(dims: Any) -> str:
+    """A shape as text: `(2, 3)`; nested shapes (a state) in brackets: `[(2, 3), (2, 3)]`."""
+    if dims is None:
+        return "None"
+    if dims and all(isinstance(v, int) for v in dims):
+        return "(" + ", ".join(map(str, dims)) + ")"
+    if not dims:
+        return "()"
+    return "[" + ", ".join(shape(s) for s in dims) + "]"
+
+
+def stage_io(stage: dict[str, Any]) -> str:
+    """A stage of `seqkit.explain`'s record as `inputs -> outputs` shapes."""
+    inputs = [s for s in stage["inputs"] if s is not None]
+    ins = shape(inputs[0]) if len(inputs) == 1 else shape(inputs)
+    outs = stage["outputs"]
+    if isinstance(outs, list) and outs and not all(isinstance(v, int) for v in outs):
+        out_text = (
+            f"outputs {shape(outs[0])}, state {shape(outs[1])}" if len(outs) == 2 else shape(outs)
+        )
+    else:
+        out_text = shape(outs)
+    return f"{ins} -> {out_text}"

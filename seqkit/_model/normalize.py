@@ -20,7 +20,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqkit._plugins.interfaces import ChunkedTopology, ChunkTargets
+from seqkit._core.config import RunConfig
+from seqkit._plugins.interfaces import ChunkedTopology, ChunkTargets, Task
 
 
 class Standardized(nn.Module):
@@ -103,3 +104,16 @@ def _stats(t: Tensor) -> tuple[Tensor, Tensor]:
     mean, std = flat.mean(0), flat.std(0, unbiased=False)
     std = torch.where(std > 1e-8, std, torch.ones_like(std))
     return mean.to(t.dtype).view(1, 1, -1), std.to(t.dtype).view(1, 1, -1)
+
+
+def standardized(
+    model: nn.Module, task: Task, train_x: Tensor, train_y: Tensor, config: RunConfig
+) -> nn.Module:
+    """`model` standardised with the training data's statistics (targets too for a
+    regression task; the task's categorical input channels are left as they are), or
+    `model` itself when the run's `normalize` is off."""
+    if not config.normalize:
+        return model
+    regression = task.kind == "regression"
+    categorical = getattr(task, "categorical_inputs", ())
+    return Standardized(model, train_x, train_y if regression else None, categorical)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from seqkit._core.cache import cache_dir
+from seqkit._version import __version__
 
 GROUP = "seqkit"
 FORMAT = 1
@@ -129,8 +130,6 @@ def path_stamps() -> list[list[Any]] | None:
 
     if any(f is not PathFinder and hasattr(f, "find_distributions") for f in sys.meta_path):
         return None
-    from seqkit import __version__
-
     head: list[Any] = [sys.executable, sys.version, __version__]
     return [head, *([p, file_stamp(p)] for p in (os.path.abspath(e or ".") for e in sys.path))]
 

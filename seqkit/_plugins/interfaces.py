@@ -21,8 +21,6 @@ if TYPE_CHECKING:  # torch is imported when a model is built, not when plugins r
     import torch
     from torch import Tensor, nn
 
-    from seqkit._train.checkpoint import Checkpoint
-
 State = Any
 """A cell's recurrent state: opaque to everyone but the cell (LSTM: `(h, c)`)."""
 
@@ -391,6 +389,15 @@ class Callback:
     def on_fit_end(self, state: TrainState) -> None: ...
 
 
+class Resume(Protocol):
+    """What a trainer is handed to continue a stopped run (`seqkit.Checkpoint` is one):
+    the number of epochs it finished, and its training part to restore into the state."""
+
+    epoch: int
+
+    def restore_training(self, state: TrainState) -> None: ...
+
+
 @runtime_checkable
 class Trainer(Protocol):
     """Built by a factory `(**options)`; `fit` trains `model` in place and returns its
@@ -409,7 +416,7 @@ class Trainer(Protocol):
         task: Task,
         config: RunConfig,
         callbacks: list[Callback],
-        resume: Checkpoint | None = None,
+        resume: Resume | None = None,
     ) -> History: ...
 
 

@@ -25,6 +25,7 @@ from seqkit._core.lazy import LazyFactory
 from seqkit._core.options import Option, resolve_options
 from seqkit._plugins import hookspecs
 from seqkit._plugins.entrypoints import PluginEntryPoint, seqkit_entry_points
+from seqkit._version import __version__
 
 KINDS: dict[str, str] = {
     "cell": "register_cells",
@@ -398,8 +399,6 @@ def plugin_version(plugin: object) -> str | None:
         module = getattr(plugin, "__module__", None) or type(plugin).__module__
     top = module.partition(".")[0] if isinstance(module, str) else ""
     if top in ("seqkit", BUILTIN_PACKAGE):
-        from seqkit import __version__
-
         return __version__
     import importlib.metadata as md
 

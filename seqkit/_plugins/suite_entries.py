@@ -6,9 +6,13 @@ its suites when it is imported, which `seqkit --help` does too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from seqkit._core.errors import ConfigError, UnknownNameError
+from seqkit._plugins.registry import Registry, get_registry
 
 
 @dataclass(frozen=True)
@@ -36,3 +40,22 @@ class Suite:
     entries: Sequence[SuiteEntry]
     about: str = ""
     """What the suite measures and how its budgets were chosen, for the leaderboard."""
+
+
+def get_suite(name: str, registry: Registry | None = None) -> Suite:
+    """The suite registered as `name`, built and checked."""
+    try:
+        entry = (registry or get_registry()).get("suite", name)
+    except UnknownNameError as exc:
+        raise ConfigError(str(exc)) from None
+    suite = entry.factory()
+    if not isinstance(suite, Suite) or not suite.entries:
+        raise ConfigError(
+            f"suite '{name}' (plugin '{entry.plugin}') did not build a seqkit.Suite with entries"
+        )
+    return suite
+
+
+def slug(name: str) -> str:
+    """An entry's directory name: `adding T=100` -> `adding-T=100`."""
+    return re.sub(r"[^A-Za-z0-9._=+-]+", "-", name).strip("-")

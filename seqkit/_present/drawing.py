@@ -108,10 +108,8 @@ class Drawer:
 
 def serve() -> None:
     """The drawing process: import matplotlib now, then run the calls read from stdin."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot
+    import matplotlib.backends.backend_agg
+    import matplotlib.figure  # noqa: F401  (what plots draw with: the object API)
 
     import seqkit._present.plots as plots
     import seqkit._present.report  # noqa: F401

@@ -15,19 +15,20 @@ Target = Path | BinaryIO
 """Where a plot goes: a file path, or an open binary file (`io.BytesIO`)."""
 
 
-def _pyplot() -> Any:
-    """matplotlib's pyplot on the Agg backend, imported when a plot is first drawn (about
-    a second here: the commands that draw nothing do not pay it)."""
-    import matplotlib
+def _figure(**kwargs: Any) -> Any:
+    """A matplotlib Figure of its own (the object API, imported when a plot is first drawn:
+    about a second here, which the commands that draw nothing do not pay). No pyplot: the
+    caller's backend, its figure list and a notebook's inline display stay as they were,
+    and `savefig` renders through Agg."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kwargs)
 
 
 def _colors() -> list[str]:
-    colors: list[str] = _pyplot().rcParams["axes.prop_cycle"].by_key()["color"]
+    import matplotlib
+
+    colors: list[str] = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     return colors
 
 
@@ -42,12 +43,12 @@ def plot_losses(
     """Training (solid) and validation (dashed) loss per epoch on a log axis, the chance
     level and the task's reference levels drawn and named at the line, and the learning
     rate of each epoch's last step on a twin axis when `lrs` is given."""
-    plt = _pyplot()
     from matplotlib.ticker import MaxNLocator
     from matplotlib.transforms import blended_transform_factory
 
     colors = _colors()
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig = _figure(figsize=(7, 4.2))
+    ax = fig.subplots()
     xs = [r["epoch"] for r in epochs]
     marker = "o" if len(xs) <= 30 else None
     ax.plot(xs, [r["train_loss"] for r in epochs], color=colors[0], lw=1.8, label="train")
@@ -98,7 +99,6 @@ def plot_losses(
     # Fixed margins, not tight_layout(): measuring every label took as long as drawing.
     fig.subplots_adjust(left=0.11, right=0.87 if lrs else 0.97, top=0.92, bottom=0.12)
     fig.savefig(target, dpi=100, format="png")
-    plt.close(fig)
 
 
 def _powers_of_ten(ax: Any) -> None:
@@ -122,9 +122,9 @@ def plot_gradient_flow(
     The y axis holds log10 values labelled as powers of ten, not a log scale: at long
     lengths they reach 10^-7000, far below any float, and are exact all the same.
     """
-    plt = _pyplot()
     colors = _colors()
-    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    fig = _figure(figsize=(7.5, 4.6))
+    ax = fig.subplots()
     for label, curve, style, color in lines:
         ax.plot(
             range(1, len(curve) + 1),
@@ -143,13 +143,12 @@ def plot_gradient_flow(
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(target, dpi=100, format="png")
-    plt.close(fig)
 
 
 def plot_grad_norms(target: Target, norms: list[float], clip: float | None, title: str) -> None:
     """The global gradient norm before clipping at every step, with the clip threshold."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig = _figure(figsize=(7, 3.5))
+    ax = fig.subplots()
     ax.plot(range(1, len(norms) + 1), norms, lw=0.8, label="global norm (before clipping)")
     if clip:
         ax.axhline(clip, color="red", linestyle="--", label=f"clip at {clip:g}")
@@ -163,15 +162,14 @@ def plot_grad_norms(target: Target, norms: list[float], clip: float | None, titl
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(target, dpi=100, format="png")
-    plt.close(fig)
 
 
 def plot_probe_records(target: Target, probe: dict[str, Any], title: str) -> None:
     """One run's gradient flow at each recorded epoch (init dashed), and its hidden norms."""
     records = probe["records"]
-    plt = _pyplot()
     colors = _colors()
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = _figure(figsize=(11, 4))
+    (ax, bx) = fig.subplots(1, 2)
     for i, r in enumerate(records):
         curve = r["log10_grad"][r["headline"]]
         style = "--" if r["epoch"] == 0 else "-"
@@ -201,4 +199,28 @@ def plot_probe_records(target: Target, probe: dict[str, Any], title: str) -> Non
         a.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(target, dpi=100, format="png")
-    plt.close(fig)
+
+
+def plot_setting_curves(
+    target: Target, runs: Sequence[tuple[Any, dict[str, Any]]], cells: list[str], title: str
+) -> None:
+    """Validation loss per step of every run of one setting (`(point, result)` pairs; a
+    colour per cell, named once), with the chance level and the task's reference levels."""
+    colors = _colors()
+    fig = _figure(figsize=(7, 4))
+    ax = fig.subplots()
+    for point, out in runs:
+        steps = [(e + 1) * out["steps_per_epoch"] for e in range(len(out["curve"]))]
+        color = colors[cells.index(point.cell) % len(colors)]
+        first = point.seed == min(p.seed for p, _ in runs if p.cell == point.cell)
+        ax.plot(steps, out["curve"], color=color, lw=1, label=point.cell if first else None)
+    chance = runs[0][1]["chance_loss"]
+    ax.axhline(chance, color="grey", ls="--", label=f"chance ({chance:.3g})")
+    for name, level in runs[0][1]["references"].items():
+        if abs(level - chance) > 1e-12:
+            ax.axhline(level, color="grey", ls=":", label=f"{name} ({level:.3g})")
+    ax.set(xlabel="step", ylabel="validation loss", yscale="log", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(target, dpi=100, format="png")

@@ -19,10 +19,22 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from seqkit._core.errors import ConfigError
-from seqkit._core.fmt import percent
-
-REPORT = "report.html"
-LOSS_PLOT, FLOW_PLOT, NORM_PLOT = "loss.png", "gradient_flow.png", "grad_norm.png"
+from seqkit._core.files import (
+    FLOW_PLOT,
+    GRADIENTS,
+    METRICS,
+    NORM_PLOT,
+    PLOT,
+    REPORT,
+    RESULTS,
+    SUMMARY,
+    read_json,
+    write_bytes,
+    write_text,
+)
+from seqkit._core.fmt import percent, shape, stage_io
+from seqkit._core.schedules import learning_rates
+from seqkit._present import plots
 
 STYLE = """
 .seqkit-report { font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
@@ -134,10 +146,10 @@ def run_title(summary: dict[str, Any]) -> str:
 def run_fragment(summary: dict[str, Any], images: dict[str, bytes]) -> str:
     """A run: its summary against chance, loss curves, gradients when recorded, example
     predictions, configuration and versions. `summary` is `RunResult.summary()` (or
-    summary.json); `images` maps LOSS_PLOT, FLOW_PLOT, NORM_PLOT to PNG bytes."""
+    summary.json); `images` maps PLOT, FLOW_PLOT, NORM_PLOT to PNG bytes."""
     parts = [summary_table(summary)]
-    if LOSS_PLOT in images:
-        parts += ["<h3>Loss</h3>", image(images[LOSS_PLOT], "loss curves")]
+    if PLOT in images:
+        parts += ["<h3>Loss</h3>", image(images[PLOT], "loss curves")]
     if summary.get("gradients"):
         parts += ["<h3>Gradients</h3>", gradient_table(summary["gradients"])]
         for name, alt in ((FLOW_PLOT, "gradient flow"), (NORM_PLOT, "gradient norm per step")):
@@ -224,8 +236,6 @@ def run_plots(
 ) -> dict[str, bytes]:
     """The run's plots drawn as PNG bytes (matplotlib is imported here, not before);
     `save(name, png)` also keeps each one (the run directory's files)."""
-    from seqkit._core.schedules import learning_rates
-    from seqkit._present import plots as plots
 
     config = summary["config"]
     title = f"{summary['cell']} on {summary['task']}"
@@ -233,7 +243,7 @@ def run_plots(
     if epochs:
         lrs = learning_rates(config["lr_schedule"], config["lr"], config["epochs"], epochs)
         references = summary.get("reference_losses") or {}
-        images[LOSS_PLOT] = drawn(
+        images[PLOT] = drawn(
             lambda f: plots.plot_losses(f, epochs, summary["chance_loss"], title, references, lrs)
         )
     if diagnostics is not None:
@@ -253,25 +263,16 @@ def run_plots(
 def write_run_report(run_dir: Path) -> Path:
     """Draw a finished run's plots from its files into `run_dir` and write report.html
     beside them; what `seqkit report RUN_DIR` does."""
-    summary = read_json(run_dir / "summary.json", run_dir)
-    metrics = run_dir / "metrics.jsonl"
+    summary = read_json(run_dir / SUMMARY, f"{run_dir}: not a finished run (no {SUMMARY})")
+    metrics = run_dir / METRICS
     lines = metrics.read_text().splitlines() if metrics.is_file() else []  # none finished
     epochs = [json.loads(line) for line in lines if line.strip()]
-    gradients = run_dir / "gradients.json"
-    diagnostics = read_json(gradients, run_dir) if gradients.is_file() else None
-    images = run_plots(summary, epochs, diagnostics, lambda n, png: (run_dir / n).write_bytes(png))
+    gradients = run_dir / GRADIENTS
+    diagnostics = read_json(gradients) if gradients.is_file() else None
+    images = run_plots(summary, epochs, diagnostics, lambda n, png: write_bytes(run_dir / n, png))
     path = run_dir / REPORT
-    path.write_text(page(run_title(summary), run_fragment(summary, images)), encoding="utf-8")
+    write_text(path, page(run_title(summary), run_fragment(summary, images)))
     return path
-
-
-def read_json(path: Path, where: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{where}: not a finished run (no {path.name})") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
 
 
 # seqkit.explain -----------------------------------------------------------------------
@@ -279,25 +280,23 @@ def read_json(path: Path, where: Path) -> Any:
 
 def explanation_fragment(report: dict[str, Any]) -> str:
     """`seqkit.explain`'s stages with their shapes, the parameters, the equations."""
-    from seqkit._study.explain import _fmt, _io
-
     r = report
     leaves = [s for s in r["stages"] if s["leaf"]]
-    flow = [f"X {_fmt(r['input'])}", *(f"{s['module']} {_io(s)}" for s in leaves)]
-    flow += [f"output {_fmt(r['output'])}", f"{r['loss']['name']} vs Y {_fmt(r['target'])}"]
+    flow = [f"X {shape(r['input'])}", *(f"{s['module']} {stage_io(s)}" for s in leaves)]
+    flow += [f"output {shape(r['output'])}", f"{r['loss']['name']} vs Y {shape(r['target'])}"]
     stages = [
-        ("\u00a0\u00a0" * s["depth"] + s["path"], s["module"], *_io(s).split(" -> ", 1))
+        ("\u00a0\u00a0" * s["depth"] + s["path"], s["module"], *stage_io(s).split(" -> ", 1))
         for s in r["stages"]
     ]
     stages.append(
         (
             "loss",
             r["loss"]["name"],
-            f"output {_fmt(r['output'])}, Y {_fmt(r['target'])} {r['target_dtype']}",
+            f"output {shape(r['output'])}, Y {shape(r['target'])} {r['target_dtype']}",
             f"() = {r['loss']['value']:.4g}",
         )
     )
-    params = [(p["name"], _fmt(p["shape"]), p["count"]) for p in r["parameters"]]
+    params = [(p["name"], shape(p["shape"]), p["count"]) for p in r["parameters"]]
     params.append(("total", "", r["total_parameters"]))
     parts = [
         f"<p>one batch of {esc(r['batch_size'])}: <code>{esc(' -> '.join(flow))}</code></p>",
@@ -392,11 +391,11 @@ def comparison_fragment(results: dict[str, Any], curves: Sequence[bytes]) -> str
 
 def write_compare_report(out_dir: Path) -> Path:
     """report.html of a comparison directory, from results.json and its loss-N.png."""
-    results = read_json(out_dir / "results.json", out_dir)
+    results = read_json(out_dir / RESULTS, f"{out_dir}: not a finished comparison (no {RESULTS})")
     pngs = [(out_dir / Path(p).name).read_bytes() for p in results.get("plots", [])]
     path = out_dir / REPORT
     body = comparison_fragment(results, pngs)
-    path.write_text(page(f"seqkit compare on {results['task']}", body), encoding="utf-8")
+    write_text(path, page(f"seqkit compare on {results['task']}", body))
     return path
 
 
@@ -444,7 +443,7 @@ def write_leaderboard_report(out_dir: Path, board: dict[str, Any], links: dict[s
     """leaderboard.html of a suite directory."""
     path = out_dir / "leaderboard.html"
     body = leaderboard_fragment(board, links)
-    path.write_text(page(f"seqkit suite {board['suite']}", body), encoding="utf-8")
+    write_text(path, page(f"seqkit suite {board['suite']}", body))
     return path
 
 
@@ -454,9 +453,9 @@ def rebuild(directory: Path) -> Path:
         raise ConfigError(f"{directory}: no such directory")
     if not directory.is_dir():
         raise ConfigError(f"{directory}: not a directory (give a run or comparison directory)")
-    if (directory / "results.json").is_file():
+    if (directory / RESULTS).is_file():
         return write_compare_report(directory)
-    if (directory / "summary.json").is_file():
+    if (directory / SUMMARY).is_file():
         return write_run_report(directory)
     raise ConfigError(
         f"{directory}: not a finished run or a comparison (it holds no summary.json "

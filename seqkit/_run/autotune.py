@@ -30,14 +30,16 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from seqkit._core.cache import cache_dir, read_json, write_json
+from seqkit._core import files
+from seqkit._core.cache import cache_dir
 from seqkit._core.config import usable_cores
+from seqkit._core.errors import ConfigError
 from seqkit._plugins.registry import Resolved
+from seqkit._run.plan import Plan
 from seqkit._train import distributed
 
 if TYPE_CHECKING:
     from seqkit._plugins.interfaces import Data
-    from seqkit._run.plan import Plan
 
 MIN_RUN_S = 20.0
 """Runs expected to take less than this keep seqkit's rules without trying others."""
@@ -104,20 +106,6 @@ class Tuning:
 
 def _pairs(options: dict[str, Any]) -> list[str]:
     return [f"{k}={v}" for k, v in options.items()]
-
-
-def tunable(user: Any, cell: Resolved, device: torch.device) -> dict[str, tuple[Any, ...]]:
-    """What a run leaves to measurement: `threads` when the user gave none (or "auto"),
-    and each cell option declaring `tune=` whose value is its default. CPU runs only."""
-    if device.type != "cpu":
-        return {}
-    axes: dict[str, tuple[Any, ...]] = {}
-    if user.threads in (None, "auto"):
-        axes["threads"] = tuple(sorted({1, usable_cores()}))
-    for name, option in cell.entry.options.items():
-        if option.tune and cell.options.get(name) == option.default:
-            axes[name] = tuple(option.tune)
-    return axes
 
 
 def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:
@@ -271,9 +259,7 @@ class Trial:
     ) -> None:
         """`models`: the trial models built already (by an earlier trial of the same
         run), by their cell options: building one standardises the whole training set."""
-        from seqkit._run.runner import assemble_model
-
-        self.plan, self.assemble = the_plan, assemble_model
+        self.plan = the_plan
         config, x, y = the_plan.config, data.train_x, data.train_y
         n, steps = x.shape[0], x.shape[1]
         batch = min(config.batch_size or n, n)
@@ -300,7 +286,7 @@ class Trial:
         key = repr(options)
         if key not in self.models:
             the_plan = apply(self.plan, dict(options)) if options else self.plan
-            self.models[key] = self.assemble(the_plan, self.train_x, self.train_y)
+            self.models[key] = the_plan.initial_model(self.train_x, self.train_y)
         return self.models[key]
 
     def step(self, model: torch.nn.Module) -> None:
@@ -417,11 +403,17 @@ def cache_key(the_plan: Plan, axes: dict[str, tuple[Any, ...]], data: Data) -> s
 def read_cache() -> dict[str, Any]:
     """The cached choices; an unreadable or foreign file counts as empty (it is only a
     cache: the next measurement rewrites it)."""
-    data = read_json(cache_file())
+    try:
+        data = files.read_json(cache_file())
+    except ConfigError:
+        return {}
     return data if isinstance(data, dict) else {}
 
 
 def write_cache(key: str, entry: dict[str, Any]) -> None:
     """Add `entry`, replacing the file atomically (runs side by side may write at once;
     the last one wins). A cache that cannot be written is skipped."""
-    write_json(cache_file(), read_cache() | {key: entry})
+    path = cache_file()
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        files.write_json(path, read_cache() | {key: entry}, indent=1)

@@ -16,12 +16,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError
 from seqkit._plugins.registry import Registry
 from seqkit._run import rundir
 from seqkit._run.plan import Plan, plan
-from seqkit._run.runner import _plain, assemble_model
+from seqkit._run.runner import _plain
 
 
 @dataclass
@@ -60,9 +61,9 @@ def load_run(path: str | Path, registry: Registry | None = None) -> LoadedRun:
     """Load the run directory at `path` (written by `seqkit run`)."""
     path = Path(path)
     config = rundir.read_run_config(path)
-    model_file = path / rundir.MODEL
+    model_file = path / files.MODEL
     if not model_file.is_file():
-        raise ConfigError(f"{path} holds no trained model ({rundir.MODEL}): the run did not finish")
+        raise ConfigError(f"{path} holds no trained model ({files.MODEL}): the run did not finish")
     config.device = (
         "cpu"
         if config.device.startswith("cuda") and not torch.cuda.is_available()
@@ -73,8 +74,8 @@ def load_run(path: str | Path, registry: Registry | None = None) -> LoadedRun:
     # Placeholder statistics: the real ones come with the saved weights.
     x = torch.zeros(2, task.io.input_len or 1, task.io.input_size)
     y = torch.zeros(2, task.io.output_len or 1, task.io.output_size)
-    model = assemble_model(the_plan, x, y)
-    state = rundir.load_tensors(model_file, the_plan.device)
+    model = the_plan.initial_model(x, y)
+    state = files.load_tensors(model_file, the_plan.device)
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError) as exc:

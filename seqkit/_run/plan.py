@@ -19,10 +19,11 @@ from seqkit._contracts import checks as contracts
 from seqkit._core.config import FALLBACK, RunConfig, usable_cores
 from seqkit._core.errors import ConfigError, UnknownNameError
 from seqkit._model import tbptt
+from seqkit._model.assemble import assemble
+from seqkit._model.normalize import standardized
 from seqkit._model.optim import OPTIMIZERS
-from seqkit._plugins.interfaces import ChecksSettings, IOSpec, RunsDistributed, Task, check_cell
+from seqkit._plugins.interfaces import ChecksSettings, RunsDistributed, Task
 from seqkit._plugins.registry import Registry, Resolved, get_registry
-from seqkit._run.autotune import tunable
 from seqkit._run.resources import check_memory
 from seqkit._train import distributed
 from seqkit._train import tensorboard as tensorboard_log
@@ -51,6 +52,14 @@ class Plan:
     def build_model(self) -> nn.Module:
         """A freshly initialised model (from torch's current RNG state)."""
         return assemble(self.cell, self.topology, self.task.io, self.config.hidden_size or 0)
+
+    def initial_model(self, train_x: torch.Tensor, train_y: torch.Tensor) -> nn.Module:
+        """The run's model before training: initialised from the run's seed, standardised
+        with the training data's statistics unless `normalize` is off, on its device."""
+        torch.manual_seed(self.config.seed)
+        return standardized(self.build_model(), self.task, train_x, train_y, self.config).to(
+            self.device
+        )
 
 
 def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
@@ -237,48 +246,15 @@ def default_threads(device: torch.device, hidden_size: int) -> int:
     return min(torch.get_num_threads(), usable_cores())
 
 
-def assemble(cell: Resolved, topology: Resolved, io: IOSpec, hidden_size: int) -> nn.Module:
-    """The topology's module around cells of `hidden_size`, each checked against the Cell
-    contract as it is built."""
-    if not isinstance(hidden_size, int) or isinstance(hidden_size, bool) or hidden_size < 1:
-        raise ConfigError(f"hidden_size must be a positive integer (got {hidden_size!r})")
-
-    def make_cell(input_size: int) -> nn.Module:
-        module = cell.build(input_size, hidden_size)
-        check_cell(module, cell.name)
-        return module
-
-    model: nn.Module = topology.build(make_cell, io)
-    return model
-
-
-def build_model(
-    cell: str,
-    topology: str,
-    input_size: int | None = None,
-    hidden_size: int = 64,
-    output_size: int | None = None,
-    *,
-    input_len: int | None = None,
-    output_len: int | None = None,
-    io: IOSpec | None = None,
-    cell_options: dict[str, Any] | None = None,
-    topology_options: dict[str, Any] | None = None,
-    registry: Registry | None = None,
-) -> nn.Module:
-    """A model mapping `(B, T_in, input_size)` to `(B, T_out, output_size)`.
-
-    Lengths left `None` are not checked; topologies that unroll (one-to-many, seq2seq)
-    need `output_len`.
-    """
-    registry = registry or get_registry()
-    if io is None:
-        if input_size is None or output_size is None:
-            raise ConfigError("build_model needs input_size and output_size (or io=IOSpec)")
-        io = IOSpec(input_size, output_size, input_len, output_len)
-    return assemble(
-        registry.resolve("cell", cell, cell_options or {}),
-        registry.resolve("topology", topology, topology_options or {}),
-        io,
-        hidden_size,
-    )
+def tunable(user: Any, cell: Resolved, device: torch.device) -> dict[str, tuple[Any, ...]]:
+    """What a run leaves to measurement: `threads` when the user gave none (or "auto"),
+    and each cell option declaring `tune=` whose value is its default. CPU runs only."""
+    if device.type != "cpu":
+        return {}
+    axes: dict[str, tuple[Any, ...]] = {}
+    if user.threads in (None, "auto"):
+        axes["threads"] = tuple(sorted({1, usable_cores()}))
+    for name, option in cell.entry.options.items():
+        if option.tune and cell.options.get(name) == option.default:
+            axes[name] = tuple(option.tune)
+    return axes

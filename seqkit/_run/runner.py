@@ -17,12 +17,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError, Interrupted, NonFiniteError
-from seqkit._model.normalize import Standardized
 from seqkit._plugins.interfaces import Callback, Data, History, Task
 from seqkit._plugins.registry import Registry
-from seqkit._present import drawing
+from seqkit._present import drawing, report
 from seqkit._present.drawing import Drawer
 from seqkit._run import rundir
 from seqkit._run.autotune import Tuning, tune
@@ -31,9 +31,11 @@ from seqkit._train import denormals, distributed, heap
 from seqkit._train import tensorboard as tensorboard_log
 from seqkit._train.checkpoint import Checkpoint, Checkpointer
 from seqkit._train.evaluate import evaluate
+from seqkit._train.metrics_log import MetricsLog
 from seqkit._train.probe import GradientProbe
 from seqkit._train.progress import interactive_progress
 from seqkit._train.tensorboard import TensorBoardLog
+from seqkit._version import __version__
 
 RECORD_BOOKKEEPING = ("epoch", "step", "epoch_time", "train_time")
 """The keys of an epoch record that are not metrics."""
@@ -102,8 +104,6 @@ class RunResult:
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the summary, the loss plot and the examples (`_present.report`)."""
-        from seqkit._present import report
-
         summary = self.summary()
         plots = report.run_plots(summary, self.history.epochs, self.diagnostics)
         return report.run_fragment(summary, plots)
@@ -143,20 +143,6 @@ def heldout_set(task: Task, seed: int, device: torch.device) -> tuple[torch.Tens
     of its own (the seed + TEST_SEED_OFFSET), on `device`."""
     generator = torch.Generator(device=device).manual_seed(seed + TEST_SEED_OFFSET)
     return task.generate(task.val_samples, generator, device)
-
-
-def assemble_model(the_plan: Plan, train_x: torch.Tensor, train_y: torch.Tensor) -> nn.Module:
-    """The run's model, initialised from its seed, standardised with the training data's
-    statistics unless `normalize` is off (the task's categorical input channels are left
-    as they are), on the run's device."""
-    torch.manual_seed(the_plan.config.seed)
-    model: nn.Module = the_plan.build_model()
-    if the_plan.config.normalize:
-        task = the_plan.task
-        regression = task.kind == "regression"
-        categorical = getattr(task, "categorical_inputs", ())
-        model = Standardized(model, train_x, train_y if regression else None, categorical)
-    return model.to(the_plan.device)
 
 
 @contextmanager
@@ -241,7 +227,7 @@ def _execute(
     if resume is None:  # a resumed run runs as it was recorded
         the_plan, tuning = tune(the_plan, data)
     config = the_plan.config
-    model = assemble_model(the_plan, data.train_x, data.train_y)
+    model = the_plan.initial_model(data.train_x, data.train_y)
     if resume is not None:
         resume.restore_run(model, data)
     chance = task.chance_loss(data.train_y)  # the larger set: a steadier estimate
@@ -319,26 +305,26 @@ def start_run_dir(
     and write the resolved configuration; the callbacks that write as training goes."""
     config = the_plan.config
     out_dir.mkdir(parents=True, exist_ok=True)
-    metrics_file = out_dir / rundir.METRICS
+    metrics_file = out_dir / files.METRICS
     if resume is None:  # --overwrite: nothing of an earlier run stays
-        for name in (rundir.METRICS, rundir.SUMMARY, rundir.CHECKPOINT):
+        for name in (files.METRICS, files.SUMMARY, files.CHECKPOINT):
             (out_dir / name).unlink(missing_ok=True)
         shutil.rmtree(out_dir / tensorboard_log.SUBDIR, ignore_errors=True)
     else:  # epochs after the checkpoint will be run again: drop their lines
         kept = metrics_file.read_text().splitlines()[: resume.epoch]
-        metrics_file.write_text("".join(line + "\n" for line in kept))
+        files.write_text(metrics_file, "".join(line + "\n" for line in kept))
     recorded = {**config.as_dict(), "versions": versions}
     if tuning is not None:
         recorded["tuning"] = tuning.as_dict()
     elif resume is not None:  # keep how the run's threads and kernels were chosen
         with contextlib.suppress(OSError, ValueError):
-            earlier = json.loads((out_dir / rundir.CONFIG).read_text()).get("tuning")
+            earlier = json.loads((out_dir / files.CONFIG).read_text()).get("tuning")
             if earlier is not None:
                 recorded["tuning"] = earlier
-    rundir.write_json(out_dir / rundir.CONFIG, recorded)
+    files.write_json(out_dir / files.CONFIG, recorded)
     writers: list[Callback] = [
-        rundir.MetricsLog(metrics_file),
-        Checkpointer(out_dir / rundir.CHECKPOINT, config.checkpoint_every, data.generator),
+        MetricsLog(metrics_file),
+        Checkpointer(out_dir / files.CHECKPOINT, config.checkpoint_every, data.generator),
     ]
     if config.tensorboard:
         writers.append(TensorBoardLog(out_dir, config.as_dict()))
@@ -349,10 +335,10 @@ def finish_run_dir(out_dir: Path, result: RunResult, drawer: Drawer | None = Non
     """summary.json, model.pt and gradients.json of a finished run; then its plots and
     report.html, drawn from these files (`seqkit._present.report.write_run_report`) here, or
     handed to `drawer` (the caller waits for it)."""
-    rundir.write_json(out_dir / rundir.SUMMARY, result.summary())
-    rundir.save_model(out_dir / rundir.MODEL, result.model)
+    files.write_json(out_dir / files.SUMMARY, result.summary())
+    rundir.save_model(out_dir / files.MODEL, result.model)
     if result.diagnostics is not None:
-        rundir.write_json(out_dir / "gradients.json", result.diagnostics)
+        files.write_json(out_dir / files.GRADIENTS, result.diagnostics)
     calls: list[drawing.Call] = [("seqkit._present.report:write_run_report", (out_dir,))]
     if drawer is None:
         drawing.call(calls)
@@ -431,8 +417,6 @@ def _plain(t: torch.Tensor) -> Any:
 
 
 def _versions(the_plan: Plan) -> dict[str, str]:
-    from seqkit import __version__
-
     versions = {
         "seqkit": __version__,
         "torch": torch.__version__,

@@ -14,6 +14,7 @@ from seqkit._contracts.checks import Broken
 from seqkit._core.config import RunConfig
 from seqkit._plugins.registry import Entry, Registry
 from seqkit._plugins.suite_entries import Suite, SuiteEntry
+from seqkit._run.plan import plan
 
 ITEMS = [3, 1, 4, 1, 5]
 
@@ -94,7 +95,6 @@ def suite_is_a_suite_of_named_entries(s: SuiteSubject) -> None:
 
 def suite_entries_plan(s: SuiteSubject) -> None:
     """Every entry is a run seqkit accepts, with the default cell (no training)."""
-    from seqkit._run.plan import plan
 
     cell = s.registry.names("cell")[0]
     for e in s.suite().entries:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seqkit._core import files
 from seqkit._core.config import OPTION_TABLES, RunConfig
 from seqkit._core.errors import ConfigError, PluginError, UnknownNameError
 from seqkit._core.stats import (
@@ -41,6 +42,8 @@ from seqkit._core.stats import (
 from seqkit._plugins.interfaces import Executor
 from seqkit._plugins.objectives import UNBOUNDED
 from seqkit._plugins.registry import Registry, get_registry
+from seqkit._present import report
+from seqkit._present.plots import plot_setting_curves
 from seqkit._run import rundir
 from seqkit._run.plan import plan
 from seqkit._study import points as points_
@@ -414,8 +417,6 @@ class Comparison:
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the table with its intervals and the loss curves."""
-        from seqkit._present import report
-
         return report.comparison_fragment(self.as_dict(), [p.read_bytes() for p in self.plots])
 
     def as_dict(self) -> dict[str, Any]:
@@ -575,7 +576,7 @@ def carry_out(
         if not resuming:  # --overwrite: no earlier comparison's points are reused
             shutil.rmtree(out_dir / points_.POINTS, ignore_errors=True)
         out_dir.mkdir(parents=True, exist_ok=True)
-        rundir.write_json(out_dir / SPEC, spec.as_dict())
+        files.write_json(out_dir / SPEC, spec.as_dict())
     results = run_points(
         points, configs, the_executor, jobs, on_done, registry, out_dir, evaluations
     )
@@ -617,8 +618,8 @@ def write(
     report.html."""
     out_dir.mkdir(parents=True, exist_ok=True)
     report.plots = plot_curves(out_dir, results, report.task)
-    rundir.write_json(out_dir / "results.json", {**report.as_dict(), "runs": report.runs})
-    write_csv(out_dir / "results.csv", report.rows)
+    files.write_json(out_dir / files.RESULTS, {**report.as_dict(), "runs": report.runs})
+    write_csv(out_dir / files.RESULTS_CSV, report.rows)
     from seqkit._present.report import write_compare_report
 
     write_compare_report(out_dir)
@@ -651,37 +652,15 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 def plot_curves(
     out_dir: Path, results: list[tuple[GridPoint, dict[str, Any]]], title: str
 ) -> list[Path]:
-    """Per setting: validation loss per epoch of every run (colour per cell), with the
-    chance level and the task's reference levels."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    """Per setting, `loss-N.png`: validation loss per epoch of every run (colour per cell),
+    with the chance level and the task's reference levels."""
     by_setting: dict[str, list[tuple[GridPoint, dict[str, Any]]]] = {}
     for point, out in results:
         by_setting.setdefault(point.label, []).append((point, out))
     cells = list(dict.fromkeys(p.cell for p, _ in results))
     paths = []
     for i, (label, runs) in enumerate(by_setting.items()):
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for point, out in runs:
-            steps = [(e + 1) * out["steps_per_epoch"] for e in range(len(out["curve"]))]
-            color = colors[cells.index(point.cell) % len(colors)]
-            first = point.seed == min(p.seed for p, _ in runs if p.cell == point.cell)
-            ax.plot(steps, out["curve"], color=color, lw=1, label=point.cell if first else None)
-        chance = runs[0][1]["chance_loss"]
-        ax.axhline(chance, color="grey", ls="--", label=f"chance ({chance:.3g})")
-        for name, level in runs[0][1]["references"].items():
-            if abs(level - chance) > 1e-12:
-                ax.axhline(level, color="grey", ls=":", label=f"{name} ({level:.3g})")
-        ax.set(xlabel="step", ylabel="validation loss", yscale="log", title=f"{title}: {label}")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
         path = out_dir / f"loss-{i + 1}.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        plot_setting_curves(path, runs, cells, f"{title}: {label}")
         paths.append(path)
     return paths

@@ -14,10 +14,11 @@ import torch
 from torch import Tensor, nn
 
 from seqkit._core.config import RunConfig
+from seqkit._core.fmt import shape, stage_io
 from seqkit._plugins.interfaces import Equations
 from seqkit._plugins.registry import Registry
+from seqkit._present.report import explanation_fragment
 from seqkit._run.plan import plan
-from seqkit._run.runner import assemble_model
 
 
 @dataclass
@@ -46,7 +47,6 @@ class Explanation(dict[str, Any]):
     """`explain`'s report: a plain dict (JSON as it is) that Jupyter shows as tables."""
 
     def _repr_html_(self) -> str:
-        from seqkit._present.report import explanation_fragment
 
         return explanation_fragment(self)
 
@@ -60,7 +60,7 @@ def explain(config: RunConfig, registry: Registry | None = None) -> dict[str, An
     batch = int(c.batch_size or 1)
     g = torch.Generator(device=device).manual_seed(c.seed)
     x, y = task.generate(batch, g, device)
-    model = assemble_model(the_plan, x, y).eval()
+    model = the_plan.initial_model(x, y).eval()
 
     stages: list[Stage] = []
     stack: list[Stage] = []
@@ -117,37 +117,14 @@ def explain(config: RunConfig, registry: Registry | None = None) -> dict[str, An
     )
 
 
-def _fmt(shape: Any) -> str:
-    if shape is None:
-        return "None"
-    if shape and all(isinstance(v, int) for v in shape):
-        return "(" + ", ".join(map(str, shape)) + ")"
-    if not shape:
-        return "()"
-    return "[" + ", ".join(_fmt(s) for s in shape) + "]"
-
-
-def _io(stage: dict[str, Any]) -> str:
-    inputs = [s for s in stage["inputs"] if s is not None]
-    ins = _fmt(inputs[0]) if len(inputs) == 1 else _fmt(inputs)
-    outs = stage["outputs"]
-    if isinstance(outs, list) and outs and not all(isinstance(v, int) for v in outs):
-        out_text = (
-            f"outputs {_fmt(outs[0])}, state {_fmt(outs[1])}" if len(outs) == 2 else _fmt(outs)
-        )
-    else:
-        out_text = _fmt(outs)
-    return f"{ins} -> {out_text}"
-
-
 def render(report: dict[str, Any]) -> str:
     """The report as text: the flow in one line, each module call, parameters, equations."""
     r = report
     leaves = [s for s in r["stages"] if s["leaf"]]
     flow = " -> ".join(
-        [f"X {_fmt(r['input'])}"]
-        + [f"{s['module']} {_io(s)}" for s in leaves]
-        + [f"output {_fmt(r['output'])}", f"{r['loss']['name']} vs Y {_fmt(r['target'])}"]
+        [f"X {shape(r['input'])}"]
+        + [f"{s['module']} {stage_io(s)}" for s in leaves]
+        + [f"output {shape(r['output'])}", f"{r['loss']['name']} vs Y {shape(r['target'])}"]
     )
     lines = [
         f"{r['cell']} / {r['topology']} on {r['task']}, one batch of {r['batch_size']}",
@@ -157,15 +134,15 @@ def render(report: dict[str, Any]) -> str:
         "stages (each module call, in order):",
     ]
     for s in r["stages"]:
-        lines.append(f"  {'  ' * s['depth']}{s['path']}: {s['module']}  {_io(s)}")
+        lines.append(f"  {'  ' * s['depth']}{s['path']}: {s['module']}  {stage_io(s)}")
     lines.append(
-        f"  loss: {r['loss']['name']}(output {_fmt(r['output'])}, "
-        f"Y {_fmt(r['target'])} {r['target_dtype']}) -> () = {r['loss']['value']:.4g}"
+        f"  loss: {r['loss']['name']}(output {shape(r['output'])}, "
+        f"Y {shape(r['target'])} {r['target_dtype']}) -> () = {r['loss']['value']:.4g}"
     )
     lines += ["", "parameters:"]
     width = max((len(p["name"]) for p in r["parameters"]), default=4)
     for p in r["parameters"]:
-        lines.append(f"  {p['name']:<{width}}  {_fmt(p['shape']):<12} {p['count']:>9,}")
+        lines.append(f"  {p['name']:<{width}}  {shape(p['shape']):<12} {p['count']:>9,}")
     lines.append(f"  {'total':<{width}}  {'':<12} {r['total_parameters']:>9,}")
     for path, eqs in r["equations"].items():
         lines += ["", f"equations of {path} (one time step):"] + [f"  {e}" for e in eqs]

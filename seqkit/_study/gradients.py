@@ -15,13 +15,15 @@ from typing import Any
 
 import torch
 
+from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError
 from seqkit._plugins.registry import Registry
+from seqkit._present import report as pages
 from seqkit._present.plots import plot_gradient_flow
 from seqkit._run import rundir
 from seqkit._run.plan import Plan, plan
-from seqkit._run.runner import assemble_model, execute, make_data
+from seqkit._run.runner import execute, make_data
 from seqkit._train.probe import probe_batch, probe_model
 
 
@@ -48,10 +50,8 @@ class GradientReport:
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the table per cell and the gradient-flow plot."""
-        from seqkit._present import report
-
-        png = report.drawn(lambda f: plot_gradient_flow(f, flow_lines(self), self.title))
-        return report.gradients_fragment(self.as_dict(), png)
+        png = pages.drawn(lambda f: plot_gradient_flow(f, flow_lines(self), self.title))
+        return pages.gradients_fragment(self.as_dict(), png)
 
     @property
     def title(self) -> str:
@@ -126,7 +126,7 @@ def probe_at_init(the_plan: Plan) -> dict[str, Any]:
     """One gradient record of the run's freshly initialised model, no training."""
     c = the_plan.config
     data = make_data(the_plan.task, c.seed, the_plan.device)
-    model = assemble_model(the_plan, data.train_x, data.train_y)
+    model = the_plan.initial_model(data.train_x, data.train_y)
     x, y = probe_batch(the_plan.task, c.probe_batch, the_plan.device)
     dtype = torch.float64 if c.probe_dtype == "float64" else None
     return probe_model(model, the_plan.task, x, y, dtype)
@@ -168,12 +168,10 @@ def flow_lines(report: GradientReport) -> list[tuple[str, list[float], str, int]
 def write_report(out_dir: Path, report: GradientReport) -> None:
     """gradient_flow.png (every cell: dashed at init, solid after training),
     gradients.json (the brief report and every record) and report.html."""
-    from seqkit._present import report as pages
-
     out_dir.mkdir(parents=True, exist_ok=True)
-    report.plot = out_dir / "gradient_flow.png"
+    report.plot = out_dir / files.FLOW_PLOT
     png = pages.drawn(lambda f: plot_gradient_flow(f, flow_lines(report), report.title))
-    report.plot.write_bytes(png)
-    rundir.write_json(out_dir / "gradients.json", {**report.as_dict(), "full": report.records})
+    files.write_bytes(report.plot, png)
+    files.write_json(out_dir / files.GRADIENTS, {**report.as_dict(), "full": report.records})
     page = pages.page(report.title, pages.gradients_fragment(report.as_dict(), png))
-    (out_dir / pages.REPORT).write_text(page, encoding="utf-8")
+    files.write_text(out_dir / files.REPORT, page)

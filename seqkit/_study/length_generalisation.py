@@ -13,6 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from seqkit._core.errors import ConfigError
+from seqkit._plugins.registry import get_registry
+from seqkit._run.plan import plan
+from seqkit._train.evaluate import evaluate
 
 if TYPE_CHECKING:
     from seqkit._core.config import RunConfig
@@ -83,7 +86,6 @@ def check(config: RunConfig, settings: list[Setting], registry: Registry | None)
     """Refuse, before training, an evaluation the trained model cannot be scored on."""
     if not settings:
         return
-    from seqkit._run.plan import plan
 
     the_plan = plan(config, registry)
     for setting in settings:
@@ -95,9 +97,6 @@ def evaluate_all(
 ) -> dict[str, dict[str, Any]]:
     """The trained model on fresh test data at each setting: loss, metrics, chance, solved."""
     import torch
-
-    from seqkit._plugins.registry import get_registry
-    from seqkit._train.evaluate import evaluate
 
     found: dict[str, dict[str, Any]] = {}
     device = next(result.model.parameters()).device

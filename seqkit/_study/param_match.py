@@ -11,7 +11,8 @@ from collections.abc import Callable
 import torch
 
 from seqkit._core.errors import ConfigError
-from seqkit._run.plan import Plan, assemble
+from seqkit._model.assemble import assemble
+from seqkit._run.plan import Plan
 
 TOLERANCE = 0.05
 """A matched count is within 5% of its target."""

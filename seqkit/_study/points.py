@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError, NonFiniteError, SeqkitError, WorkerFailed
-from seqkit._run import rundir
+from seqkit._run.runner import resume, run
 from seqkit._study.length_generalisation import Setting, evaluate_all
 
 if TYPE_CHECKING:
@@ -71,17 +72,16 @@ def keep(run_dir: Path, result: Mapping[str, Any]) -> None:
     """Keep a finished point's result beside its run directory, which the worker that ran
     it wrote: where that directory is not here, the worker ran on a node that does not
     share this machine's storage, and nothing could be resumed (ConfigError)."""
-    if not (run_dir / rundir.CONFIG).exists():
+    if not (run_dir / files.CONFIG).exists():
         raise ConfigError(
             "it ran on a node that does not share this machine's storage: give --out a "
             f"path every node reaches (NFS or a cluster file system); not here: {run_dir}"
         )
-    rundir.write_json(run_dir / RESULT, result)
+    files.write_json(run_dir / RESULT, result)
 
 
 def run_job(job: Job) -> dict[str, Any]:
     """Run one point (module-level: executors send it to workers by reference)."""
-    from seqkit._run.runner import run
 
     config = dataclasses.replace(job.config, threads=1) if job.one_thread else job.config
     start = time.perf_counter()
@@ -98,9 +98,8 @@ def run_job(job: Job) -> dict[str, Any]:
 
 def _resumed(run_dir: Path, registry: Registry | None) -> RunResult | None:
     """The point continued from its checkpoint; None where there is none to continue."""
-    from seqkit._run.runner import resume
 
-    if not (run_dir / rundir.CHECKPOINT).exists():
+    if not (run_dir / files.CHECKPOINT).exists():
         return None
     try:
         return resume(run_dir, registry=registry)

@@ -15,18 +15,28 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from seqkit._core import files
 from seqkit._core.config import RunConfig
-from seqkit._core.errors import ConfigError, SeqkitError, UnknownNameError
-from seqkit._plugins.registry import Registry, get_registry
-from seqkit._plugins.suite_entries import Suite, SuiteEntry
+from seqkit._core.errors import ConfigError, SeqkitError
+from seqkit._plugins.registry import Registry
+from seqkit._plugins.suite_entries import Suite, SuiteEntry, get_suite, slug
+from seqkit._present.report import write_leaderboard_report
 from seqkit._run import rundir
+from seqkit._study.compare import (
+    SPEC,
+    compare,
+    differences,
+    kept_ranges,
+    prepare_grid,
+    resume_comparison,
+    test_spread,
+)
 
 if TYPE_CHECKING:  # `seqkit describe SUITE` reads a suite without importing torch
     from seqkit._study.compare import Comparison
@@ -102,25 +112,6 @@ def _solved(row: Mapping[str, Any]) -> str:
     return f"{row['solved']}/{row['seeds']} [{low:.2f}, {high:.2f}]"
 
 
-def get_suite(name: str, registry: Registry | None = None) -> Suite:
-    """The suite registered as `name`, built and checked."""
-    try:
-        entry = (registry or get_registry()).get("suite", name)
-    except UnknownNameError as exc:
-        raise ConfigError(str(exc)) from None
-    suite = entry.factory()
-    if not isinstance(suite, Suite) or not suite.entries:
-        raise ConfigError(
-            f"suite '{name}' (plugin '{entry.plugin}') did not build a seqkit.Suite with entries"
-        )
-    return suite
-
-
-def slug(name: str) -> str:
-    """An entry's directory name: `adding T=100` -> `adding-T=100`."""
-    return re.sub(r"[^A-Za-z0-9._=+-]+", "-", name).strip("-")
-
-
 def run_suite(
     name: str,
     cells: Sequence[str],
@@ -156,7 +147,7 @@ def run_suite(
     if out_dir is not None:  # all is checked: from here on the suite is kept
         rundir.check_out_dir(out_dir, overwrite)
         out_dir.mkdir(parents=True, exist_ok=True)
-        rundir.write_json(out_dir / SUITE_SPEC, spec)
+        files.write_json(out_dir / SUITE_SPEC, spec)
     running = {"jobs": jobs, "executor": executor, "executor_options": executor_options}
     return _carry_out(suite, spec, chosen, out_dir, running, on_done, registry)
 
@@ -206,7 +197,6 @@ def check_entries(
 ) -> None:
     """Every entry's grid for these cells, planned (parameter matching included), before
     anything is written or runs: one clear error for the first that is not valid."""
-    from seqkit._study.compare import prepare_grid
 
     if not cells:
         raise ConfigError("a suite needs at least one cell: --cells a,b,...")
@@ -228,7 +218,6 @@ def _carry_out(
     on_done: Callable[[str, GridPoint, dict[str, Any]], None] | None,
     registry: Registry | None,
 ) -> Leaderboard:
-    from seqkit._study.compare import SPEC, compare, resume_comparison
 
     cells, seeds = list(spec["cells"]), spec["seeds"]
     comparisons: dict[str, Comparison] = {}
@@ -277,7 +266,6 @@ def leaderboard(
 ) -> Leaderboard:
     """Rows and verdicts on the held-out test set: the loss, the headline metric, solved
     k/n and which differences are resolved, all on test."""
-    from seqkit._study.compare import differences
 
     rows, verdicts = [], []
     for entry in chosen:
@@ -309,7 +297,6 @@ KEPT += ("median_steps_to_solve", "wall_s_mean", "evaluations")
 
 def _on_test(comparison: Comparison, cell: str, metric: str) -> dict[str, Any]:
     """A cell's runs on the test set: loss and metric over seeds, solved k/n."""
-    from seqkit._study.compare import kept_ranges, test_spread
 
     runs = [r for r in comparison.runs if r["cell"] == cell]
     scores = [{**r["test_metrics"], "solved": r["test_solved"]} for r in runs]
@@ -368,8 +355,8 @@ def _verdict(
 
 def write_leaderboard(out_dir: Path, board: Leaderboard) -> None:
     """leaderboard.md, .csv, .json, and .html (with a link to each entry's report)."""
-    (out_dir / "leaderboard.md").write_text(board.markdown())
-    rundir.write_json(out_dir / "leaderboard.json", board.as_dict())
+    files.write_text(out_dir / "leaderboard.md", board.markdown())
+    files.write_json(out_dir / "leaderboard.json", board.as_dict())
     fields = ["entry", "task", "cell", "parameters", "hidden_size", "seeds", "metric"]
     fields += ["metric_mean", "metric_ci95", "test_loss_mean", "test_loss_ci95", "solved"]
     fields += ["solved_ci95", "median_steps_to_solve", "still_improving", "wall_s_mean"]
@@ -380,7 +367,6 @@ def write_leaderboard(out_dir: Path, board: Leaderboard) -> None:
             writer.writerow(
                 {k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()}
             )
-    from seqkit._present.report import write_leaderboard_report
 
     links = {e["entry"]: slug(e["entry"]) for e in board.entries}
     write_leaderboard_report(out_dir, board.as_dict(), links)

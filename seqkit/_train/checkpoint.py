@@ -17,8 +17,8 @@ from typing import Any
 import torch
 
 from seqkit._core.errors import ConfigError
+from seqkit._core.files import CHECKPOINT, load_tensors, save_tensors
 from seqkit._plugins.interfaces import Callback, Data, TrainState
-from seqkit._run.rundir import CHECKPOINT, load_tensors, save_tensors
 from seqkit._train import distributed
 
 

@@ -1,0 +1,129 @@
+"""Files seqkit writes and reads back: the run directory's file names, the one atomic
+writer, the one JSON reader, tensor files, and signals held back while a file is written.
+
+Every file is written to a temporary name beside it, flushed to disk and renamed into
+place: a process killed at any moment leaves either the previous whole file or the new
+one. torch is imported only by the tensor functions."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from seqkit._core.errors import ConfigError
+
+# The files of a run directory, named in one place: the runner, checkpoints, loading and
+# the report all name them from here.
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
+MODEL = "model.pt"
+CHECKPOINT = "checkpoint.pt"
+GRADIENTS = "gradients.json"
+REPORT = "report.html"
+PLOT = "loss.png"
+FLOW_PLOT = "gradient_flow.png"
+NORM_PLOT = "grad_norm.png"
+# ... and of a comparison's directory
+RESULTS = "results.json"
+RESULTS_CSV = "results.csv"
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block ends, then act as they would have. torch's
+    file writer turns an exception raised inside a write (Ctrl-C's KeyboardInterrupt)
+    into a RuntimeError about its position, which would read as a failed run, not a
+    stopped one. Only the main thread handles signals; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, _: caught.append(signum)) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        if caught:
+            signal.raise_signal(caught[0])
+
+
+def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write `path` through `write(file)`: a temporary file beside it, fsync, rename.
+    Ctrl-C or SIGTERM while it writes takes effect once the file is in place."""
+    with signals_deferred():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """`data` in `path`, atomically."""
+    write_atomic(path, lambda f: f.write(data))
+
+
+def write_text(path: Path, text: str) -> None:
+    """`text` in `path` as UTF-8, atomically."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, data: Any, indent: int = 2) -> None:
+    """`data` as JSON in `path`, atomically."""
+    write_text(path, json.dumps(data, indent=indent, default=str) + "\n")
+
+
+def read_json(path: Path, missing: str | None = None) -> Any:
+    """The JSON in `path`. A missing file is a ConfigError saying `missing` (default: the
+    path and that it does not exist); an unreadable or malformed one names the file."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(missing or f"{path}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+
+
+def save_tensors(path: Path, payload: Any) -> None:
+    """torch.save, atomically (see `write_atomic`)."""
+    import torch
+
+    write_atomic(path, lambda f: torch.save(payload, f))
+
+
+def load_tensors(path: Path, map_location: Any = "cpu") -> Any:
+    """torch.load with `weights_only=True`: a file carrying pickled code is refused,
+    never executed. Every failure is a ConfigError naming the file."""
+    import torch
+
+    try:
+        with warnings.catch_warnings():  # a foreign pickle protocol is refused below anyway
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        # Garbage and pickled code fail alike here; either way nothing from it runs.
+        raise ConfigError(
+            f"{path} was refused: it is not a plain tensor file (seqkit loads with "
+            "weights_only=True and never runs code from a file)"
+        ) from None
+    except Exception as exc:  # on a damaged file torch raises many kinds (IndexError, ...)
+        text = str(exc).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        raise ConfigError(f"{path} is corrupt or truncated ({reason})") from None

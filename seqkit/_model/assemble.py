@@ -1,0 +1,59 @@
+"""From resolved parts to a module: the topology around its cells, each cell checked
+against the Cell contract as it is built (`seqkit.build_model`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from seqkit._core.errors import ConfigError
+from seqkit._plugins.interfaces import IOSpec, check_cell
+from seqkit._plugins.registry import Registry, Resolved, get_registry
+
+
+def assemble(cell: Resolved, topology: Resolved, io: IOSpec, hidden_size: int) -> nn.Module:
+    """The topology's module around cells of `hidden_size`, each checked against the Cell
+    contract as it is built."""
+    if not isinstance(hidden_size, int) or isinstance(hidden_size, bool) or hidden_size < 1:
+        raise ConfigError(f"hidden_size must be a positive integer (got {hidden_size!r})")
+
+    def make_cell(input_size: int) -> nn.Module:
+        module = cell.build(input_size, hidden_size)
+        check_cell(module, cell.name)
+        return module
+
+    model: nn.Module = topology.build(make_cell, io)
+    return model
+
+
+def build_model(
+    cell: str,
+    topology: str,
+    input_size: int | None = None,
+    hidden_size: int = 64,
+    output_size: int | None = None,
+    *,
+    input_len: int | None = None,
+    output_len: int | None = None,
+    io: IOSpec | None = None,
+    cell_options: dict[str, Any] | None = None,
+    topology_options: dict[str, Any] | None = None,
+    registry: Registry | None = None,
+) -> nn.Module:
+    """A model mapping `(B, T_in, input_size)` to `(B, T_out, output_size)`.
+
+    Lengths left `None` are not checked; topologies that unroll (one-to-many, seq2seq)
+    need `output_len`.
+    """
+    registry = registry or get_registry()
+    if io is None:
+        if input_size is None or output_size is None:
+            raise ConfigError("build_model needs input_size and output_size (or io=IOSpec)")
+        io = IOSpec(input_size, output_size, input_len, output_len)
+    return assemble(
+        registry.resolve("cell", cell, cell_options or {}),
+        registry.resolve("topology", topology, topology_options or {}),
+        io,
+        hidden_size,
+    )
