@@ -5,8 +5,8 @@ when a cell is first built, so listing and help stay instant. Each has two ways 
 chosen by the cell option `impl`: `fused` runs torch's `nn.RNN/LSTM/GRU`; `scratch` runs
 the equations written out in `seqkit_plugins.scratch`; for the RNN and GRU, `kernels`
 runs the CPU time loops of `seqkit_plugins.sequence_kernels` on torch's module's weights.
-`auto` (the default) lets seqkit time `fused` against `kernels` on a run long enough to
-pay for it (`tune=`), and otherwise follows the rule in `seqkit_plugins.recurrent`.
+`auto` (the default) follows the fixed rule in `seqkit_plugins.recurrent`; `fastest` lets
+seqkit time `fused` against `kernels` on a run long enough to pay for it (`tune=`).
 """
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ COMMON = {
 LOOPED_IMPL = Option(
     "auto",
     "fused: torch's module; kernels: seqkit's CPU time loops; scratch: equations written "
-    "out; auto: the faster of fused and kernels",
+    "out; auto: kernels for small sizes on the CPU, else fused (a fixed rule); fastest: "
+    "the faster of fused and kernels, timed on a long run (they round differently)",
     choices=("auto", "fused", "kernels", "scratch"),
     tune=("fused", "kernels"),
 )
-"""The RNN and GRU: torch's module or seqkit's kernels, whichever a run measures faster."""
+"""The RNN and GRU: torch's module or seqkit's kernels, by a fixed rule (`auto`) or, when
+asked (`fastest`), whichever a long run measures faster."""
 LSTM_IMPL = Option(
     "auto",
     "fused: torch's module; scratch: equations written out; auto: fused",

@@ -16,8 +16,9 @@ hand-written backward) on the same parameters. Their step took 0.54x-0.87x (RNN)
 0.59x-0.93x (GRU) of torch's there; at larger sizes torch's was as fast or faster
 (RNN H=256: 1.12x, GRU H=50-64: 1.08x-1.57x), and torch's CPU LSTM is one oneDNN kernel.
 `kernels` (RNN and GRU) runs those loops on the CPU at any size and length; on CUDA and
-under autocast it runs torch's module. On a long run, seqkit times `fused` against
-`kernels` and runs the faster (the option's `tune=`); `auto` is the rule above.
+under autocast it runs torch's module. With `impl=fastest` a long run times `fused`
+against `kernels` and runs the faster (the option's `tune=`); `auto` is the rule above, so
+that the same command computes the same numbers on any machine and under any load.
 """
 
 from __future__ import annotations

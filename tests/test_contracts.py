@@ -523,6 +523,76 @@ def test_trainer_checks_catch_a_trainer_that_ignores_stop_and_one_that_does_not_
     assert "not below 20% of chance" in frozen["reduces_the_loss"].detail
 
 
+class WarmupCosine(seqkit.LoopTrainer):
+    """docs/plugins.md's example: linear warm-up over the first `warmup` steps, then the
+    cosine decay to 0, set in `setup` as a plugin author would."""
+
+    def __init__(self, warmup: int = 5) -> None:
+        super().__init__()
+        self.warmup = warmup
+
+    def setup(self, model, data, task, config):
+        state, step = super().setup(model, data, task, config)
+        total = state.epochs * state.steps_per_epoch
+
+        def factor(s: int) -> float:
+            if s < self.warmup:
+                return (s + 1) / self.warmup
+            return 0.5 * (1 + math.cos(math.pi * (s - self.warmup) / (total - self.warmup)))
+
+        state.schedule = torch.optim.lr_scheduler.LambdaLR(state.optimizer, factor)
+        return state, step
+
+
+def test_a_trainer_sets_its_own_schedule_in_setup_and_that_schedule_runs():
+    class Plugin:
+        @seqkit.hookimpl
+        def register_trainers(self, register):
+            register("warmup", WarmupCosine)
+
+    registry = seqkit.load_registry(plugins=[Plugin()], strict=True)
+    assert all(f.passed for f in seqkit.testing.check_trainer("warmup", registry=registry))
+
+    class Rates(seqkit.Callback):
+        def __init__(self):
+            self.lrs = []
+
+        def on_step_start(self, state):  # the rate this step updates with
+            self.lrs.append(state.optimizer.param_groups[0]["lr"])
+
+    rates = Rates()
+    settings = dict(cell="gru", task="sum", epochs=2, batch_size=100, lr=0.01, quiet=True)
+    settings["task_options"] = {"num_samples": 1000}
+    seqkit.run(**settings, trainer="warmup", callbacks=[rates], registry=registry)
+    # sum: 1,000 training sequences in batches of 100, so 20 steps; the first 5 warm up
+    assert rates.lrs[:5] == pytest.approx([0.002, 0.004, 0.006, 0.008, 0.010])
+    assert rates.lrs[5:7] == pytest.approx([0.01, 0.01 * 0.5 * (1 + math.cos(math.pi / 15))])
+    assert len(rates.lrs) == 20 and rates.lrs[-1] < 2e-4
+
+
+def test_the_trainer_checks_catch_a_loop_that_steps_another_schedule():
+    class Swapped(seqkit.LoopTrainer):
+        """Replaces the optimizer in setup but leaves the schedule on the old one."""
+
+        def setup(self, model, data, task, config):
+            state, step = super().setup(model, data, task, config)
+            state.optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
+            return state, step
+
+    class Plugin:
+        @seqkit.hookimpl
+        def register_trainers(self, register):
+            register("swapped", Swapped)
+
+    registry = seqkit.load_registry(plugins=[Plugin()], strict=True)
+    found = {
+        f.check: f
+        for f in (c.run() for c in seqkit.testing.trainer_checks("swapped", registry=registry))
+    }
+    assert found["runs_the_schedule_it_holds"].passed is False
+    assert "the loop steps another schedule" in found["runs_the_schedule_it_holds"].detail
+
+
 # -- the parameter constraint hook --------------------------------------------------------
 class ClippedCell(GoodCell):
     """IndRNN-style: every recurrent weight kept within |u| <= 0.05 after each step."""

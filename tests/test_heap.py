@@ -15,7 +15,7 @@ import sys
 import pytest
 
 import seqkit
-from seqkit._train import heap
+from seqkit._train import heap, host
 
 pytestmark = pytest.mark.skipif(
     heap.glibc() is None, reason="malloc is not glibc's here: seqkit leaves it alone"
@@ -124,7 +124,8 @@ def test_a_run_computes_the_same_numbers_with_and_without_it(monkeypatch):
         threads=1,
         task_options={"num_samples": 20, "seq_len": 3000, "val_samples": 4},
     )
-    kept = seqkit.run(**settings, quiet=True)
+    with host.owned():  # as the command line runs it: with the heap setting
+        kept = seqkit.run(**settings, quiet=True)
     monkeypatch.setenv("SEQKIT_MALLOC", "system")
     plain = seqkit.run(**settings, quiet=True)
     assert kept.history.epochs and len(kept.history.epochs) == len(plain.history.epochs)

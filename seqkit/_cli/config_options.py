@@ -86,10 +86,9 @@ CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--compile", is_flag=True, help="torch.compile the model for training."),
     click.option(
         "--flush-denormals/--keep-denormals",
-        default=True,
-        show_default=True,
+        default=None,
         help="On the CPU, compute subnormal floats (below 1.2e-38) as 0: vanishing "
-        "gradients made long backward passes several times slower.",
+        "gradients made long backward passes several times slower [default: flush].",
     ),
     click.option(
         "--tensorboard",

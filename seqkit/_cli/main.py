@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from seqkit._core.errors import NonFiniteError, SeqkitError, WorkerFailed
+from seqkit._train import host
 from seqkit._version import __version__
 
 if TYPE_CHECKING:
@@ -231,6 +232,9 @@ def cli() -> None:
     seqkit check --all                                  plugins against their contracts
     seqkit new plugin indrnn                            a plugin package to start from
     """
+    # The command owns the process while it runs: process-wide speed-ups (glibc's heap,
+    # subnormal flushing) apply to its runs, not to a library caller's (_train.host).
+    click.get_current_context().with_resource(host.owned())
 
 
 def _one_line_warning(

@@ -699,7 +699,9 @@ class TrainerSubject:
     entry: Entry
     options: dict[str, Any]
 
-    def fit(self, epochs: int, callbacks: list[Callback]) -> tuple[Any, Data, Task]:
+    def fit(
+        self, epochs: int, callbacks: list[Callback], schedule: str = "constant"
+    ) -> tuple[Any, Data, Task]:
         task = _MeanTask(num_samples=256, val_samples=128)
         g = torch.Generator().manual_seed(0)
         data = Data(
@@ -715,7 +717,7 @@ class TrainerSubject:
             lr=3e-2,
             batch_size=32,
             optimizer="adam",
-            lr_schedule="constant",
+            lr_schedule=schedule,
             device="cpu",
         )
         with _seeded(0):
@@ -758,9 +760,44 @@ def trainer_honours_the_events(s: TrainerSubject) -> None:
         raise Broken("on_epoch_start and on_step_end must be called for every epoch and step")
 
 
+class _Rates(Callback):
+    """At every step's end: the learning rates the optimizer used and those the state's
+    schedule says it set."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[list[float], list[float] | None]] = []
+
+    def on_step_end(self, state: TrainState) -> None:
+        used = [float(g["lr"]) for g in state.optimizer.param_groups]
+        schedule = state.schedule
+        said = [float(r) for r in schedule.get_last_lr()] if schedule is not None else None
+        self.seen.append((used, said))
+
+
+def trainer_runs_the_schedule_it_holds(s: TrainerSubject) -> None:
+    """The schedule in `state.schedule` is the one that moves the optimizer's learning
+    rate: a trainer that sets its own in `setup` must not leave the loop stepping another
+    (on a cosine schedule every step changes the rate, so a stale one shows at once)."""
+    rates = _Rates()
+    s.fit(2, [rates], schedule="cosine")
+    if not rates.seen:
+        raise Broken("no step ended: on_step_end was never called")
+    for i, (used, said) in enumerate(rates.seen, 1):
+        if said is not None and not all(
+            math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-15)
+            for u, v in zip(used, said, strict=False)
+        ):
+            raise Broken(
+                f"after step {i} the optimizer's learning rate is {used[0]:.6g} but "
+                f"state.schedule set {said[0]:.6g}: the loop steps another schedule than "
+                "the one the trainer holds"
+            )
+
+
 TRAINER_CHECKS: dict[str, Callable[[Any], None]] = {
     "reduces_the_loss": trainer_reduces_the_loss,
     "honours_the_events": trainer_honours_the_events,
+    "runs_the_schedule_it_holds": trainer_runs_the_schedule_it_holds,
 }
 
 

@@ -71,11 +71,13 @@ class RunConfig:
     """fp32, or autocast the forward pass to bf16 / fp16 (fp16 with a gradient scaler)."""
     compile: bool = False
     """torch.compile the model for the training steps."""
-    flush_denormals: bool = True
+    flush_denormals: bool | None = None
     """On the CPU, compute subnormal floats as 0 during the run (`seqkit._train.denormals`):
-    vanishing gradients made long backward passes several times slower. False keeps IEEE
-    arithmetic on the run's thread; torch's worker threads that an earlier flushing run in
-    the same process started keep flushing."""
+    vanishing gradients made long backward passes several times slower. None: on where
+    seqkit owns the process (the `seqkit` command and its workers), off for a library
+    call, which leaves the process's floating-point modes as they were
+    (`seqkit._train.host`). True in a library call leaves torch's worker threads that the
+    run started flushing; False keeps IEEE arithmetic on the run's thread."""
     tensorboard: bool = False
     """Also write TensorBoard event files into the run directory."""
     probe_every: int = 0
@@ -116,8 +118,8 @@ class RunConfig:
             if not isinstance(value, dict):
                 raise ConfigError(f"{table} must be a table of option = value (got {value!r})")
         for flag in ("normalize", "compile", "flush_denormals", "tensorboard"):
-            if flag == "normalize" and self.normalize is None:
-                continue  # the task's choice, until resolved
+            if flag in ("normalize", "flush_denormals") and getattr(self, flag) is None:
+                continue  # the task's or the process owner's choice, until resolved
             if not isinstance(getattr(self, flag), bool):
                 name = flag.replace("_", "-")
                 raise ConfigError(f"--{name} must be true or false (got {getattr(self, flag)!r})")

@@ -8,6 +8,9 @@ from typing import Any
 
 from seqkit._core.errors import ConfigError
 
+FASTEST = "fastest"
+"""The value of a cell option with `tune=` that asks for the fastest of its values, timed."""
+
 
 @dataclass(frozen=True)
 class Option:
@@ -16,10 +19,13 @@ class Option:
     `flag=True` on a cell option also makes it a flag of its own on the commands that
     define a run (`num_layers` -> `--num-layers`), besides `--cell-opt num_layers=2`.
 
-    `tune=(a, b, ...)` on a cell option: when a run leaves the option at its default
-    (typically `"auto"`, the plugin's own rule) and is long enough to pay for it, seqkit
-    times a few training steps with each of these values and runs with the fastest
-    (`seqkit.RunConfig.threads` is chosen the same way); see docs/scaling.md."""
+    `tune=(a, b, ...)` on a cell option whose values compute the same function by other
+    means (torch's module or hand-written kernels): the option also accepts `"fastest"`
+    (FASTEST), with which a run long enough to pay for it times a few training steps with
+    each of these values and runs with the fastest. Left at its default, the option
+    follows the plugin's own fixed rule: the values round differently, so a choice made by
+    timing could change a run's numbers from one machine or load to another, and seqkit
+    makes such a choice only when asked (see docs/scaling.md)."""
 
     default: Any
     help: str = ""
@@ -31,11 +37,15 @@ class Option:
 
     def __post_init__(self) -> None:
         for value in self.tune:
-            if value == self.default or (self.choices is not None and value not in self.choices):
+            if value in (self.default, FASTEST) or (
+                self.choices is not None and value not in self.choices
+            ):
                 raise ValueError(
                     f"Option tune= values must be choices other than the default "
-                    f"{self.default!r} (got {value!r})"
+                    f"{self.default!r} and {FASTEST!r} (got {value!r})"
                 )
+        if self.tune and self.choices is not None and FASTEST not in self.choices:
+            object.__setattr__(self, "choices", (*self.choices, FASTEST))
 
     @property
     def type(self) -> type:

@@ -1,8 +1,12 @@
 """Threads and kernels chosen by measurement, like `torch.backends.cudnn.benchmark`.
 
-A run that leaves `threads` at "auto", or a cell option that declares `tune=` (the
-built-in RNN's and GRU's `impl`) at its default, may run faster another way on this
-machine: one thread or every usable core, torch's fused module or seqkit's kernels.
+A run that leaves `threads` at "auto" may run faster on one thread or on every usable
+core; the thread count does not change what a built-in cell computes (tested), so timing
+may choose it. A cell option that declares `tune=` (the built-in RNN's and GRU's `impl`:
+torch's fused module or seqkit's kernels) is timed only when the user sets it to
+"fastest": its values round differently, and a choice made by timing would make the same
+command compute other numbers on another machine, under another load or with another
+cache.
 `tune(plan, data)` first times one step the default way on sequences cut to
 TRIAL_STEPS; when the run is expected to last MIN_RUN_S or more, it times a few training
 steps of every candidate on the run's own batch, cut to the longest length the budget

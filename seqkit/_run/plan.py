@@ -18,6 +18,7 @@ from torch import nn
 from seqkit._contracts import checks as contracts
 from seqkit._core.config import FALLBACK, RunConfig, usable_cores
 from seqkit._core.errors import ConfigError, UnknownNameError
+from seqkit._core.options import FASTEST
 from seqkit._model import tbptt
 from seqkit._model.assemble import assemble
 from seqkit._model.normalize import standardized
@@ -25,7 +26,7 @@ from seqkit._model.optim import OPTIMIZERS
 from seqkit._plugins.interfaces import ChecksSettings, RunsDistributed, Task
 from seqkit._plugins.registry import Registry, Resolved, get_registry
 from seqkit._run.resources import check_memory
-from seqkit._train import distributed
+from seqkit._train import distributed, host
 from seqkit._train import tensorboard as tensorboard_log
 from seqkit._train.devices import resolve_device
 from seqkit._train.gradflow import check_probe_fits
@@ -71,7 +72,7 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     task: Task = task_part.build()
     check_memory(config, task)  # the data alone, before the checks generate any
     contracts.check_task_cheaply(task_part.entry, task)
-    cell = registry.resolve("cell", config.cell, config.cell_options)
+    cell, fastest = without_fastest(registry.resolve("cell", config.cell, config.cell_options))
     contracts.check_factory("cell", cell.entry, (1, 1), cell.options)
     topology = registry.resolve(
         "topology", config.topology or default_topology(task, registry), config.topology_options
@@ -93,10 +94,11 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
         trainer_part.build(),
         distributed.local_device(device),
         registry,
-        tunable(config, cell, device),
+        tunable(config, cell, device, fastest),
     )
     check_trainer(the_plan)
-    check_together(the_plan)
+    with torch.random.fork_rng(devices=[]):  # the trial model draws from the caller's RNG
+        check_together(the_plan)
     return the_plan
 
 
@@ -132,6 +134,8 @@ def resolve_config(
     )
     if config.threads in (None, "auto"):
         resolved.threads = default_threads(device, resolved.hidden_size or 0)
+    if config.flush_denormals is None:
+        resolved.flush_denormals = host.owns_process()
     resolved.validate()
     if resolved.optimizer not in OPTIMIZERS:
         raise UnknownNameError("optimizer", str(resolved.optimizer), OPTIMIZERS)
@@ -246,15 +250,29 @@ def default_threads(device: torch.device, hidden_size: int) -> int:
     return min(torch.get_num_threads(), usable_cores())
 
 
-def tunable(user: Any, cell: Resolved, device: torch.device) -> dict[str, tuple[Any, ...]]:
-    """What a run leaves to measurement: `threads` when the user gave none (or "auto"),
-    and each cell option declaring `tune=` whose value is its default. CPU runs only."""
+def without_fastest(cell: Resolved) -> tuple[Resolved, tuple[str, ...]]:
+    """The cell with every option set to "fastest" back at its default (the plugin's fixed
+    rule, which runs unless timing picks another value), and the names of those options."""
+    options = cell.entry.options
+    asked = tuple(
+        name for name, value in cell.options.items() if value == FASTEST and options[name].tune
+    )
+    settled = {**cell.options, **{name: options[name].default for name in asked}}
+    return Resolved(cell.entry, settled), asked
+
+
+def tunable(
+    user: Any, cell: Resolved, device: torch.device, fastest: tuple[str, ...] = ()
+) -> dict[str, tuple[Any, ...]]:
+    """What a run leaves to measurement, CPU runs only: `threads` when the user gave none
+    (or "auto"): the thread counts compute the same numbers (tested for the built-in
+    cells); and each cell option the user set to "fastest" (`fastest`), whose values do
+    not."""
     if device.type != "cpu":
         return {}
     axes: dict[str, tuple[Any, ...]] = {}
     if user.threads in (None, "auto"):
         axes["threads"] = tuple(sorted({1, usable_cores()}))
-    for name, option in cell.entry.options.items():
-        if option.tune and cell.options.get(name) == option.default:
-            axes[name] = tuple(option.tune)
+    for name in fastest:
+        axes[name] = tuple(cell.entry.options[name].tune)
     return axes

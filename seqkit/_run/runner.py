@@ -8,7 +8,7 @@ import platform
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from seqkit._present.drawing import Drawer
 from seqkit._run import rundir
 from seqkit._run.autotune import Tuning, tune
 from seqkit._run.plan import Plan, plan
-from seqkit._train import denormals, distributed, heap
+from seqkit._train import denormals, distributed, heap, host
 from seqkit._train import tensorboard as tensorboard_log
 from seqkit._train.checkpoint import Checkpoint, Checkpointer
 from seqkit._train.evaluate import evaluate
@@ -205,10 +205,13 @@ def execute(
     another process (the caller waits for it), else they are drawn here. On the CPU,
     memory a training step frees is kept for the next one (`seqkit._train.heap`), and subnormal
     floats are flushed to 0 unless the run keeps them (`seqkit._train.denormals`)."""
-    if the_plan.device.type != "cpu":
-        return _execute(the_plan, out_dir, callbacks, progress, resume, drawer)
-    with heap.keep_freed_memory(), denormals.flushed(the_plan.config.flush_denormals):
-        return _execute(the_plan, out_dir, callbacks, progress, resume, drawer)
+    devices = [the_plan.device] if the_plan.device.type == "cuda" else []
+    with torch.random.fork_rng(devices):  # the caller's global RNG is theirs again after
+        if the_plan.device.type != "cpu":
+            return _execute(the_plan, out_dir, callbacks, progress, resume, drawer)
+        keep_memory = heap.keep_freed_memory() if host.owns_process() else nullcontext()
+        with keep_memory, denormals.flushed(bool(the_plan.config.flush_denormals)):
+            return _execute(the_plan, out_dir, callbacks, progress, resume, drawer)
 
 
 def _execute(

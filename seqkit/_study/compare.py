@@ -59,6 +59,7 @@ from seqkit._study.length_generalisation import Setting, settings_of
 from seqkit._study.length_generalisation import check as check_evaluations
 from seqkit._study.param_match import TOLERANCE
 from seqkit._study.points import Job, run_job, value_range
+from seqkit._train import host
 
 SPEC = "comparison.json"
 """What a comparison directory's comparison is (cells, settings, grid, seeds, ...), so
@@ -102,6 +103,13 @@ def prepare_grid(
     configs = [config_for(base, p) for p in points]
     if match_params is not None or params is not None:
         configs = match_hidden_sizes(configs, match_params, params, registry)
+    # decided here, by who owns this process, not by each worker
+    configs = [
+        dataclasses.replace(c, flush_denormals=host.owns_process())
+        if c.flush_denormals is None
+        else c
+        for c in configs
+    ]
     resolved = [plan(c, registry).config for c in configs]
     points = [
         dataclasses.replace(p, fixed=tuple((k, r.task_options[k]) for k, _ in p.fixed))

@@ -157,7 +157,6 @@ class LoopTrainer:
         state.schedule = make_schedule(config.lr_schedule, opt, per_epoch * epochs)
         state.generator = torch.Generator(device=device).manual_seed(config.seed + 1)
         step = Step(self.wrap(model), state, device)
-        state.scaler = step.scaler
         return state, step
 
     def run_epoch(
@@ -213,16 +212,18 @@ class Step:
     torch.compile, clipping (keeping the pre-clip norm on the device), truncated BPTT,
     and each `Constrained` module's `constrain()` after every update.
 
-    `forward` is the module the step calls (the model, or its DDP wrapper)."""
+    `forward` is the module the step calls (the model, or its DDP wrapper). The optimizer,
+    the schedule and the scaler are read from the TrainState at every update, so a trainer
+    that sets its own in `setup` (after `LoopTrainer.setup`) runs what it set."""
 
     def __init__(self, forward: nn.Module, state: TrainState, device: torch.device) -> None:
         config = state.config
         self.dtype = AUTOCAST.get(config.precision)
         self.device_type = device.type
-        self.scaler = torch.amp.GradScaler(device.type) if config.precision == "fp16" else None
+        if state.scaler is None and config.precision == "fp16":
+            state.scaler = torch.amp.GradScaler(device.type)
         self.forward = torch.compile(forward) if config.compile else forward
-        self.model, self.opt, self.schedule = state.model, state.optimizer, state.schedule
-        self.task, self.state = state.task, state
+        self.model, self.task, self.state = state.model, state.task, state
         self.chunk, self.clip = config.tbptt, config.grad_clip
         self.constrained = [m for m in self.model.modules() if isinstance(m, Constrained)]
 
@@ -246,8 +247,13 @@ class Step:
                 loss = self.task.loss(out, target)
             yield loss, share
 
+    @property
+    def scaler(self) -> torch.amp.GradScaler | None:
+        return self.state.scaler
+
     def update(self, loss: Tensor) -> None:
-        state, opt = self.state, self.opt
+        state = self.state
+        opt, schedule = state.optimizer, state.schedule
         opt.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -269,12 +275,12 @@ class Step:
             with torch.no_grad():
                 for module in self.constrained:
                     module.constrain()
-        if self.schedule is not None:
+        if schedule is not None:
             if self.scaler is None:
-                self.schedule.step()
+                schedule.step()
             else:  # the scaler skips steps with inf gradients; the schedule moves on
                 with warnings.catch_warnings():
                     warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step")
-                    self.schedule.step()
+                    schedule.step()
         state.step += 1
         state.loss = loss
