@@ -17,9 +17,10 @@ from seqkit._cli.main import cli
 from seqkit._cli.run_cmd import percent, print_summary
 from seqkit._core.config import MAX_SEED, MAX_SETTINGS_BYTES, RunConfig, usable_cores
 from seqkit._core.errors import ConfigError
+from seqkit._core.seeds import VAL_SEED_OFFSET
 from seqkit._plugins.registry import load_registry
 from seqkit._run.plan import plan
-from seqkit._run.runner import VAL_SEED_OFFSET
+from seqkit._train import host
 
 SMALL = ["--epochs", "1", "--task-opt", "num_samples=200", "--task-opt", "val_samples=100"]
 
@@ -67,7 +68,9 @@ def test_compare_with_single_values_shows_and_records_them(in_tmp):
         epochs=1,
         task_options={"seq_len": "4", "num_samples": "200", "val_samples": "100"},
     )
-    assert run["settings"] == plan(config).config.as_dict()
+    with host.owned():  # resolved as the command line resolves it (flush_denormals)
+        resolved = plan(config).config.as_dict()
+    assert run["settings"] == resolved
     assert run["settings"]["task_options"]["seq_len"] == 4
 
 

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from seqkit._core.config import FALLBACK, RunConfig
 from seqkit._core.errors import PluginError, SeqkitError
 from seqkit._model.assemble import assemble
+from seqkit._model.state import rebuild, tensors
 from seqkit._plugins.interfaces import (
     Callback,
     Cell,
@@ -33,7 +34,6 @@ from seqkit._plugins.interfaces import (
     missing_cell_members,
 )
 from seqkit._plugins.registry import Entry, Resolved
-from seqkit._train.gradflow import rebuild, tensors
 
 CONTRACTS = {"cell": "Cell", "task": "Task", "topology": "Topology", "trainer": "Trainer"}
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from seqkit._core.errors import ConfigError
+from seqkit._core.seeds import MAX_SEED_OFFSET
 
 OPTION_TABLES = ("cell_options", "task_options", "topology_options", "trainer_options")
 """The fields that hold a plugin's options, `name = value` each."""
@@ -26,10 +27,7 @@ SCHEDULES = ("cosine", "constant")
 """Learning-rate schedules: cosine decay to 0 over all steps, or a constant rate."""
 PRECISIONS = ("fp32", "bf16", "fp16")
 """Training precisions: fp32, or autocast to bfloat16 / float16 (fp16 with a grad scaler)."""
-SEED_OFFSET = 1_000_003
-"""The largest offset seqkit adds to a run's seed: the validation set's stream
-(`_runner.VAL_SEED_OFFSET`); the trainer's shuffling uses seed + 1."""
-MAX_SEED = 2**63 - 1 - SEED_OFFSET
+MAX_SEED = 2**63 - 1 - MAX_SEED_OFFSET
 """The largest --seed: every seed derived from it is still a valid torch seed (int64)."""
 MAX_SETTINGS_BYTES = 2**20
 """A settings file larger than this (1 MiB) is refused before it is read."""
@@ -163,11 +161,11 @@ def _positive_int(flag: str, value: Any, limit: int) -> None:
 
 
 def _check_seed(value: Any) -> None:
-    """--seed: 0 to MAX_SEED, so that seed + SEED_OFFSET still fits torch's int64."""
+    """--seed: 0 to MAX_SEED, so that seed + MAX_SEED_OFFSET still fits torch's int64."""
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEED:
         raise ConfigError(
             f"--seed must be a non-negative integer up to {MAX_SEED}, which is 2**63 - 1 less "
-            f"the {SEED_OFFSET} seqkit adds for the validation set's generator (got {value!r})"
+            f"the {MAX_SEED_OFFSET} seqkit adds for the validation set's generator (got {value!r})"
         )
 
 

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from seqkit._core.errors import ConfigError
+from seqkit._model.state import detach
 from seqkit._plugins.interfaces import Cell, ChunkedTopology
 
 CHUNK_TARGETS = ("aligned", "last")
@@ -34,15 +35,6 @@ def check(model: nn.Module, topology: str) -> None:
             "--tbptt needs a unidirectional cell: a backward direction must see the whole "
             "sequence first (use bidirectional=false)"
         )
-
-
-def detach(state: Any) -> Any:
-    """The state cut from its graph (a tensor, or a tuple/list of them, like LSTM's)."""
-    if isinstance(state, Tensor):
-        return state.detach()
-    if isinstance(state, tuple | list):
-        return type(state)(detach(s) for s in state)
-    return state
 
 
 def chunks(

@@ -20,6 +20,7 @@ from torch import nn
 from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError, Interrupted, NonFiniteError
+from seqkit._core.seeds import TEST_SEED_OFFSET, VAL_SEED_OFFSET
 from seqkit._plugins.interfaces import Callback, Data, History, Task
 from seqkit._plugins.registry import Registry
 from seqkit._present import drawing, report
@@ -39,12 +40,6 @@ from seqkit._version import __version__
 
 RECORD_BOOKKEEPING = ("epoch", "step", "epoch_time", "train_time")
 """The keys of an epoch record that are not metrics."""
-VAL_SEED_OFFSET = 1_000_003
-"""The validation set's generator seed is the run seed plus this: a stream of its own."""
-TEST_SEED_OFFSET = 500_009
-"""The test set's generator seed is the run seed plus this: a stream apart from training
-(the seed) and validation (the seed + 1,000,003), and from the other seeds' streams
-while fewer than 500,009 seeds run."""
 
 
 @dataclass
@@ -222,68 +217,104 @@ def _execute(
     resume: Checkpoint | None,
     drawer: Drawer | None,
 ) -> RunResult:
-    task, device = the_plan.task, the_plan.device
+    """The run, top to bottom: prepare the data and model, wire the callbacks, train,
+    score on the test set, conclude (write what the run keeps, or say why it stopped)."""
     if not distributed.is_main():  # under torchrun, rank 0 alone prints and writes
         out_dir, progress = None, None
-    data = make_data(task, the_plan.config.seed, device)
-    tuning = None
-    if resume is None:  # a resumed run runs as it was recorded
-        the_plan, tuning = tune(the_plan, data)
-    config = the_plan.config
-    model = the_plan.initial_model(data.train_x, data.train_y)
-    if resume is not None:
-        resume.restore_run(model, data)
-    chance = task.chance_loss(data.train_y)  # the larger set: a steadier estimate
+    the_plan, data, model, tuning = prepare(the_plan, resume)
+    chance = the_plan.task.chance_loss(data.train_y)  # the larger set: a steadier estimate
     versions = _versions(the_plan)
-    if progress is not None:
-        callbacks = [*callbacks, progress(chance)]
+    callbacks, probe = wire(the_plan, callbacks, progress, chance)
     if out_dir is not None:
-        callbacks = [
-            *start_run_dir(out_dir, the_plan, data, versions, resume, tuning),
-            *callbacks,
-        ]
-    probe = None
-    if config.probe_every:
-        dtype = torch.float64 if config.probe_dtype == "float64" else None
-        probe = GradientProbe(config.probe_every, config.probe_batch, dtype)
-        callbacks = [*callbacks, probe]
-
-    with cpu_threads(config.threads):
-        start = time.perf_counter()
-        fit = the_plan.trainer.fit
-        # `resume` is passed only to continue a run: a trainer that cannot resume need
-        # not take it.
-        history = (
-            fit(model, data, task, config, callbacks)
-            if resume is None
-            else fit(model, data, task, config, callbacks, resume=resume)
-        )
-        train_time = time.perf_counter() - start
-
-    metrics = {
-        k: v
-        for k, v in history.last.items()
-        if k not in ("epoch", "step", "epoch_time", "train_time")
-    }
-    test = {}
-    if not (history.interrupted or history.non_finite):
-        test = evaluate(model, task, *heldout_set(task, config.seed, device), prefix="test_")
+        kept = start_run_dir(out_dir, the_plan, data, versions, resume, tuning)
+        callbacks = [*kept, *callbacks]
+    history, train_time = train(the_plan, model, data, callbacks, resume)
+    test = score(the_plan, model, history)
     result = RunResult(
         model,
-        task,
+        the_plan.task,
         history,
-        config,
-        metrics,
+        the_plan.config,
+        {k: v for k, v in history.last.items() if k not in RECORD_BOOKKEEPING},
         chance,
-        probe_examples(model, task, device),
+        probe_examples(model, the_plan.task, the_plan.device),
         train_time,
-        str(device),
+        str(the_plan.device),
         out_dir,
         versions,
         probe.as_dict() if probe is not None else None,
         tuning,
         test,
     )
+    return conclude(result, drawer)
+
+
+def prepare(
+    the_plan: Plan, resume: Checkpoint | None
+) -> tuple[Plan, Data, nn.Module, Tuning | None]:
+    """The run's data and initial model, with its threads and kernels settled (a resumed
+    run runs as it was recorded, from its checkpoint's weights and streams)."""
+    data = make_data(the_plan.task, the_plan.config.seed, the_plan.device)
+    tuning = None
+    if resume is None:
+        the_plan, tuning = tune(the_plan, data)
+    model = the_plan.initial_model(data.train_x, data.train_y)
+    if resume is not None:
+        resume.restore_run(model, data)
+    return the_plan, data, model, tuning
+
+
+def wire(
+    the_plan: Plan,
+    callbacks: list[Callback],
+    progress: Callable[[float], Callback] | None,
+    chance: float,
+) -> tuple[list[Callback], GradientProbe | None]:
+    """The user's callbacks, then the progress display and the gradient probe if asked."""
+    config = the_plan.config
+    if progress is not None:
+        callbacks = [*callbacks, progress(chance)]
+    probe = None
+    if config.probe_every:
+        dtype = torch.float64 if config.probe_dtype == "float64" else None
+        probe = GradientProbe(config.probe_every, config.probe_batch, dtype)
+        callbacks = [*callbacks, probe]
+    return callbacks, probe
+
+
+def train(
+    the_plan: Plan,
+    model: nn.Module,
+    data: Data,
+    callbacks: list[Callback],
+    resume: Checkpoint | None,
+) -> tuple[History, float]:
+    """The trainer's fit on the run's threads; the history and the seconds it took."""
+    config, fit = the_plan.config, the_plan.trainer.fit
+    with cpu_threads(config.threads):
+        start = time.perf_counter()
+        # `resume` is passed only to continue a run: a trainer that cannot resume need
+        # not take it.
+        history = (
+            fit(model, data, the_plan.task, config, callbacks)
+            if resume is None
+            else fit(model, data, the_plan.task, config, callbacks, resume=resume)
+        )
+        return history, time.perf_counter() - start
+
+
+def score(the_plan: Plan, model: nn.Module, history: History) -> dict[str, float]:
+    """The trained model on the held-out test set, once (none for a stopped run)."""
+    if history.interrupted or history.non_finite:
+        return {}
+    task, config = the_plan.task, the_plan.config
+    return evaluate(model, task, *heldout_set(task, config.seed, the_plan.device), prefix="test_")
+
+
+def conclude(result: RunResult, drawer: Drawer | None) -> RunResult:
+    """Keep what the run made (its directory's summary, model and plots), or raise why it
+    stopped: Interrupted, or NonFiniteError after keeping what ran."""
+    history, out_dir = result.history, result.run_dir
     if history.interrupted:
         raise Interrupted(interrupted_message(history, out_dir))
     if out_dir is not None:

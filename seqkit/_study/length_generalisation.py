@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from seqkit._core.errors import ConfigError
+from seqkit._core.seeds import EVAL_SEED_OFFSET
 from seqkit._plugins.registry import get_registry
 from seqkit._run.plan import plan
 from seqkit._train.evaluate import evaluate
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 Setting = tuple[tuple[str, Any], ...]
 
-EVAL_SEED_OFFSET = 700_001
 """Each evaluation set's generator seed: the run seed plus this plus the setting's
 index, apart from the training, validation and test streams."""
 

@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from seqkit._core.errors import ConfigError
+from seqkit._model.state import rebuild, tensors
 from seqkit._plugins.interfaces import Cell, NamedStateParts
 
 LN10 = math.log(10.0)
@@ -111,24 +112,6 @@ def check_probe_fits(model: nn.Module, x: Tensor) -> None:
         handle.remove()
     if len(calls) != 1:
         raise ConfigError(ONE_PASS)
-
-
-def tensors(state: Any) -> list[Tensor]:
-    """The tensors of a state, in a fixed order (a state is a tensor or nested tuple/list)."""
-    if isinstance(state, Tensor):
-        return [state]
-    if isinstance(state, tuple | list):
-        return [t for s in state for t in tensors(s)]
-    return []
-
-
-def rebuild(state: Any, values: Iterator[Tensor]) -> Any:
-    """`state`'s structure with its tensors replaced, in order, by `values`."""
-    if isinstance(state, Tensor):
-        return next(values)
-    if isinstance(state, tuple | list):
-        return type(state)(rebuild(s, values) for s in state)
-    return state
 
 
 def state_parts(cell: nn.Module, state: Any, batch: int) -> dict[str, Tensor]:

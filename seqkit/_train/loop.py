@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from seqkit._core.config import RunConfig
+from seqkit._core.seeds import SHUFFLE_SEED_OFFSET
 from seqkit._model import tbptt
 from seqkit._model.optim import make_optimizer, make_schedule
 from seqkit._plugins.interfaces import Callback, Constrained, Data, History, Task, TrainState
@@ -155,7 +156,9 @@ class LoopTrainer:
         per_epoch = self.batches_per_epoch(n, batch_size) * per_batch
         state = TrainState(model, opt, task, config, History(), epochs, per_epoch)
         state.schedule = make_schedule(config.lr_schedule, opt, per_epoch * epochs)
-        state.generator = torch.Generator(device=device).manual_seed(config.seed + 1)
+        state.generator = torch.Generator(device=device).manual_seed(
+            config.seed + SHUFFLE_SEED_OFFSET
+        )
         step = Step(self.wrap(model), state, device)
         return state, step
 
