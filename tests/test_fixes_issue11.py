@@ -14,9 +14,10 @@ from click.testing import CliRunner
 import seqkit
 from seqkit._cli.gradients_cmd import print_table
 from seqkit._cli.main import cli
-from seqkit._cli.run_cmd import percent, print_summary
+from seqkit._cli.run_cmd import print_summary
 from seqkit._core.config import MAX_SEED, MAX_SETTINGS_BYTES, RunConfig, usable_cores
 from seqkit._core.errors import ConfigError
+from seqkit._core.fmt import percent
 from seqkit._core.seeds import VAL_SEED_OFFSET
 from seqkit._plugins.registry import load_registry
 from seqkit._run.plan import plan

@@ -22,8 +22,8 @@ from seqkit._cli.config_options import (
 from seqkit._cli.process import collected_after
 from seqkit._core import files
 from seqkit._core.errors import ConfigError, Interrupted, WorkerFailed
-from seqkit._core.fmt import percent
 from seqkit._plugins.interfaces import Callback, TrainState
+from seqkit._present.text import run_summary
 from seqkit._run import rundir
 from seqkit._run.rundir import read_run_config
 from seqkit._train import distributed
@@ -224,47 +224,8 @@ def _progress(every: int, chance: float) -> Callback:
 
 
 def print_summary(result: RunResult) -> None:
-    s = result.summary()
     c = result.config
-    click.secho(
-        f"\n{c.cell} / {c.topology} on {c.task}: {s['epochs_run']} "
-        f"epoch{'' if s['epochs_run'] == 1 else 's'}, "
-        f"{s['parameters']:,} parameters, {s['train_time_s']:.2f} s on {s['device']}",
-        bold=True,
-    )
-    chance = s["chance_loss"]
-    for key in ("train_loss", "val_loss"):
-        value = s[key]
-        ratio = f"  ({percent(value / chance)}% of chance)" if value is not None and chance else ""
-        click.echo(f"  {key.replace('_', ' '):<13} {value:.4g}{ratio}")
-    click.echo(f"  {'chance':<13} {chance:.4g}  (best input-blind prediction)")
-    for key, value in s["metrics"].items():
-        click.echo(f"  {key.replace('_', ' '):<13} {value:.4g}")
-    if s.get("test_loss") is not None:  # a stream of its own, scored once after training
-        ratio = f"({percent(s['test_loss'] / chance)}% of chance; " if chance else "("
-        click.echo(f"  {'test loss':<13} {s['test_loss']:.4g}  {ratio}held-out set)")
-        for key, value in s.get("test_metrics", {}).items():
-            click.echo(f"  {key.replace('_', ' '):<13} {value:.4g}")
-    if s["solved"] is not None:
-        click.echo(f"  {'solved':<13} {'yes' if s['solved'] else 'no'}  ({s['solved_rule']})")
-    if s["gradients"]:
-        for when in ("init", "end"):
-            g = s["gradients"][when]
-            drop = g["steps_to_1e6_drop"]
-            click.echo(
-                f"  gradients at {when} (epoch {g['epoch']}): ||dL/dh_1|| / ||dL/dh_T|| = "
-                f"1e{g['log10_vanishing_factor']:+.1f}; below 1e-6 of its value at T "
-                + (f"{drop} steps back" if drop is not None else "nowhere")
-            )
-    tuning = s.get("tuning")
-    if tuning and tuning["how"] != "not measured":
-        from seqkit._run.autotune import Tuning  # torch is loaded: a run has just ended
-
-        click.echo(f"  {'ran with':<13} {Tuning(**tuning).describe()}")
-    if s["stopped"]:
-        click.echo(f"  stopped: {s['stopped']}")
-    click.secho("examples", bold=True)
-    for ex in s["examples"]:
-        click.echo(f"  {ex['text']}")
+    for line in run_summary(result.summary(), (c.cell, c.topology or "", c.task)):
+        click.secho(line.text, bold=line.bold)
     if result.run_dir:
         click.echo(f"run directory: {result.run_dir}")

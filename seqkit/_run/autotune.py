@@ -39,6 +39,7 @@ from seqkit._core.cache import cache_dir
 from seqkit._core.config import usable_cores
 from seqkit._core.errors import ConfigError
 from seqkit._plugins.registry import Resolved
+from seqkit._present.text import tuning_line
 from seqkit._run.plan import Plan
 from seqkit._train import distributed
 
@@ -98,18 +99,7 @@ class Tuning:
 
     def describe(self) -> str:
         """One line for the summary: what runs, and why."""
-        chosen = ", ".join([f"threads={self.threads}", *_pairs(self.options)])
-        if self.how == "measured":
-            share = f", {self.cost_s / self.expected_s:.1%} of the run" if self.expected_s else ""
-            trials = f"trials {self.cost_s:.2f} s{share}"
-            return f"{chosen} (the fastest of {len(self.times_ms) - 1} timed here; {trials})"
-        if self.how == "cached":
-            return f"{chosen} (measured earlier on this machine)"
-        return f"{chosen} ({self.reason})"
-
-
-def _pairs(options: dict[str, Any]) -> list[str]:
-    return [f"{k}={v}" for k, v in options.items()]
+        return tuning_line(self.as_dict())
 
 
 def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:
