@@ -18,7 +18,7 @@ import torch
 
 import seqkit
 from benchmarks.common import alternate, write
-from seqkit._contracts import checks as contracts
+from seqkit._contracts import guards as contracts
 from seqkit._run import plan as plan_
 
 CHECKS = ("check_factory", "check_task_cheaply", "check_cells_cheaply", "check_model_on_task")

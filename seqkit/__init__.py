@@ -70,8 +70,8 @@ _LAZY = {
     "Leaderboard": "seqkit._study.suite",
     "run_suite": "seqkit._study.suite",
     "resume_suite": "seqkit._study.suite",
-    "ContractError": "seqkit._contracts.checks",
-    "Finding": "seqkit._contracts.checks",
+    "ContractError": "seqkit._contracts.findings",
+    "Finding": "seqkit._contracts.findings",
     "launched_by_torchrun": "seqkit._train.distributed:launched",
     "evaluate": "seqkit._train.evaluate",
     "explain": "seqkit._study.explain",
@@ -95,7 +95,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from seqkit import testing
-    from seqkit._contracts.checks import ContractError, Finding
+    from seqkit._contracts.findings import ContractError, Finding
     from seqkit._core.config import RunConfig
     from seqkit._core.errors import (
         ConfigError,

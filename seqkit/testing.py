@@ -22,20 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from seqkit._contracts.checks import (
-    CELL_CHECKS,
-    TASK_CHECKS,
-    TOPOLOGY_CHECKS,
-    TRAINER_CHECKS,
-    CellSubject,
-    ContractError,
-    Finding,
-    TaskSubject,
-    TopologySubject,
-    TrainerSubject,
-    require,
-    run_check,
-)
+from seqkit._contracts.cells import CELL_CHECKS, CellSubject
+from seqkit._contracts.findings import ContractError, Finding, require, run_check
+from seqkit._contracts.tasks import TASK_CHECKS, TaskSubject
+from seqkit._contracts.topologies import TOPOLOGY_CHECKS, TopologySubject
+from seqkit._contracts.trainers import TRAINER_CHECKS, TrainerSubject
 from seqkit._core.options import resolve_options
 from seqkit._plugins.registry import Entry, Registry, get_registry
 from seqkit._study.checks import EXECUTOR_CHECKS, SUITE_CHECKS, ExecutorSubject, SuiteSubject

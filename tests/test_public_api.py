@@ -280,7 +280,8 @@ def test_list_verbose_shows_every_option_with_help_type_default_and_limits():
     out = CliRunner().invoke(cli, ["list", "cells", "-v"]).output
     assert re.search(r"forget_bias\s+float = 1\.0\s+\[-100, 100\]\s+initial forget-gate", out)
     assert re.search(r"impl\s+str = 'auto'\s+\{auto, fused, scratch\}", out)  # the LSTM's
-    assert re.search(r"impl\s+str = 'auto'\s+\{auto, fused, kernels, scratch\}.*times fused", out)
+    looped = r"impl\s+str = 'auto'\s+\{auto, fused, kernels, scratch, fastest\}"
+    assert re.search(looped + r".*\(fastest: a long run times fused, kernels\)", out)
     assert re.search(r"num_layers\s+int = 1\s+\[1, 64\]\s+stacked.*\(also --num-layers\)", out)
 
 

@@ -127,6 +127,7 @@ def test_completion_of_plugin_option_keys_and_values():
         "impl=fused",
         "impl=kernels",
         "impl=scratch",
+        "impl=fastest",
     ]
     assert "impl=kernels" not in complete("seqkit run --cell lstm --cell-opt impl=")
     assert complete("seqkit run --threads a") == ["auto"]

@@ -42,7 +42,7 @@ def option_lines(info: dict[str, Any], indent: str = "      ") -> list[str]:
         kind = f"{o['type']} = {o['default']!r}"
         flag = f"  (also --{name.replace('_', '-')})" if o.get("flag") else ""
         if o.get("tune"):
-            flag += f"  ({o['default']}: a long run times {', '.join(map(str, o['tune']))})"
+            flag += f"  (fastest: a long run times {', '.join(map(str, o['tune']))})"
         lines.append(f"{indent}{name:<{width}}  {kind}{limits}  {o['help']}{flag}".rstrip())
     return lines
 

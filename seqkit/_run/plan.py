@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqkit._contracts import checks as contracts
+from seqkit._contracts import guards as contracts
 from seqkit._core.config import FALLBACK, RunConfig, usable_cores
 from seqkit._core.errors import ConfigError, UnknownNameError
 from seqkit._core.options import FASTEST

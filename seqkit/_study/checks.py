@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from seqkit._contracts.checks import Broken
+from seqkit._contracts.findings import Broken
 from seqkit._core.config import RunConfig
 from seqkit._plugins.registry import Entry, Registry
 from seqkit._plugins.suite_entries import Suite, SuiteEntry
