@@ -3,8 +3,10 @@ peak memory against T with and without truncated backpropagation (`--tbptt`).
 
 1. Epoch time: the notebook's loop as written (full batch, Adam 5e-3, BCE, torch's
    default threads) against `seqkit run --trainer fullbatch` doing the same training
-   (the notebook's 120 epochs, stopped after the fifth; seqkit's defaults otherwise:
-   `--threads auto` and `impl=auto`, which time their candidates on this run), and
+   (the notebook's 120 epochs, stopped after the fifth; seqkit's defaults otherwise, as
+   the command runs them: `--threads auto`, timed on this run, and `impl=auto`, a fixed
+   rule; the heap setting and subnormal flushing on, as in the process the command
+   owns), and
    seqkit with each fixed (threads, impl), on an idle machine and beside a busy
    neighbour, alternated in this process; the median of epochs 2-5 on both sides, then
    medians over rounds. seqkit's figure is its epoch's training time; its validation
@@ -41,6 +43,7 @@ from torch import nn
 import seqkit
 from benchmarks.common import neighbour_process, write
 from seqkit._core.cache import CACHE_ENV
+from seqkit._train import host
 from seqkit._train.heap import MALLOC_ENV, keep_freed_memory
 
 N, D, H = 50, 10, 5
@@ -134,11 +137,12 @@ NOTEBOOK_EPOCHS = 120
 def seqkit_epoch(kind: str, t: int, **extra: object) -> dict[str, Any]:
     """One seqkit epoch of the notebook's section-4 run (120 epochs, stopped after
     EPOCHS; the median of epochs 2-EPOCHS): its training time (steps, loss read),
-    validation time and page faults (with validation), and what `--threads auto` /
-    `impl=auto` chose and what that cost."""
+    validation time and page faults (with validation), and what `--threads auto` chose
+    (and `impl`, when `extra` asks for `fastest`) and what that cost."""
     settings = seqkit_settings(kind, t, **extra) | {"epochs": NOTEBOOK_EPOCHS}
     stop = StopAfter(EPOCHS)
-    result = seqkit.run(**settings, callbacks=[stop])
+    with host.owned():  # as the `seqkit` command runs it: heap kept, subnormals flushed
+        result = seqkit.run(**settings, callbacks=[stop])
     timed = result.history.epochs[1:]
     how = result.tuning
     return {
@@ -156,8 +160,8 @@ def seqkit_epoch(kind: str, t: int, **extra: object) -> dict[str, Any]:
 def epoch_times(t: int, rounds: int, cells: list[str]) -> list[dict]:
     """Per cell and neighbour (idle, then a process keeping one core busy), taking turns
     in each round: the notebook's loop (torch's default threads), seqkit with its
-    defaults (`--threads auto`, `impl=auto`, timed on a fresh cache under the same
-    conditions) and seqkit with each fixed (threads, impl)."""
+    defaults (`--threads auto` timed on a fresh cache under the same conditions,
+    `impl=auto`'s rule) and seqkit with each fixed (threads, impl)."""
     threads = torch.get_num_threads()
     rows = []
     print(f"training time of one epoch at N={N}, T={t}, D={D}, H={H} (median of {rounds})")

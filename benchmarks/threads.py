@@ -1,5 +1,5 @@
 """Threads and kernels for a training step: torch's default, every fixed choice, and
-what `--threads auto` / `impl=auto` choose, on an idle machine and beside a busy
+what `--threads auto` with `impl=fastest` choose, on an idle machine and beside a busy
 neighbour (a second process multiplying matrices on one core), at three sizes.
 
 Per row, the candidates take turns within each round (each round an untimed step, then a
@@ -68,7 +68,10 @@ def step(cell: Recurrent, x: torch.Tensor, opt: torch.optim.Optimizer, threads: 
 def auto_choice(kind: str, h: int, run: dict) -> tuple[dict, float, dict]:
     """What seqkit chooses for a run of this shape of a minute or two, here and now, what
     the trials cost as a share of that run, and the trial step times (ms) it chose from."""
-    config = RunConfig(cell=kind, hidden_size=h, epochs=EPOCHS[kind], **run)
+    # impl=fastest: the RNN's and GRU's fused module and kernels are timed too (auto is a
+    # fixed rule); the LSTM has one way.
+    fastest = {"cell_options": {"impl": "fastest"}} if kind != "lstm" else {}
+    config = RunConfig(cell=kind, hidden_size=h, epochs=EPOCHS[kind], **run, **fastest)
     the_plan = plan(config)
     with tempfile.TemporaryDirectory() as cache:
         os.environ[CACHE_ENV] = cache

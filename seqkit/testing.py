@@ -121,7 +121,8 @@ def trainer_checks(
     trainer: str, *, registry: Registry | None = None, **options: Any
 ) -> list[Check]:
     """The Trainer contract's checks: it learns a tiny task (the mean of 4 numbers) to
-    below 20% of chance in 40 epochs, and calls every event, honouring `state.stop`."""
+    below 20% of chance in 40 epochs, calls every event, honouring `state.stop`, and steps
+    the schedule it holds in `state.schedule` (the one it may set in `setup`)."""
     entry = _entry("trainer", trainer, registry)
     return _checks(
         "trainer", TRAINER_CHECKS, entry, TrainerSubject(entry, _resolved(entry, options))

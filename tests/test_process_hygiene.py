@@ -144,3 +144,25 @@ def test_the_probes_see_the_changes_seqkit_makes_where_it_is_asked_to(tmp_path):
     assert not seen["after"]["flushing"]  # the calling thread's own mode is restored
     if heap.glibc() is not None:
         assert seen["before"]["mmapped"] and seen["mmapped_in_a_kept_block"] is False
+
+
+def test_the_other_library_calls_leave_torchs_global_rng_alone(tmp_path):
+    """explain, a gradient probe at initialisation, loading a run and predicting with it
+    build a seeded model; the caller's stream is the same afterwards."""
+    import torch
+
+    import seqkit
+
+    run = seqkit.run(cell="gru", task="sum", epochs=1, quiet=True, out=tmp_path / "r")
+    calls = {
+        "explain": lambda: seqkit.explain(seqkit.RunConfig(cell="lstm", task="sum")),
+        "gradients": lambda: seqkit.gradients(["rnn"], task="sum", init_only=True),
+        "load_run": lambda: seqkit.load_run(tmp_path / "r").predict([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]]),
+        "run": lambda: seqkit.run(cell="rnn", task="sum", epochs=1, quiet=True),
+    }
+    for name, call in calls.items():
+        torch.manual_seed(99)
+        before = torch.get_rng_state()
+        call()
+        assert torch.equal(torch.get_rng_state(), before), name
+    assert run.history.epochs

@@ -1,4 +1,6 @@
-"""Threads and kernels chosen by measurement (`--threads auto`, `impl=auto`)."""
+"""Threads and kernels chosen by measurement (`--threads auto`, `impl=fastest`), and why
+`impl=auto` is a rule instead: the thread count does not change a built-in cell's numbers,
+the implementation does."""
 
 from __future__ import annotations
 

@@ -83,32 +83,22 @@ def check_model_on_task(topology: Entry, cell: str, task: Task, model: nn.Module
             raise
         except Exception as exc:
             text = " ".join(str(exc).split()) or type(exc).__name__
-            raise ContractError(
-                [
-                    Finding(
-                        "topology",
-                        topology.name,
-                        topology.plugin,
-                        "maps_the_task's_inputs",
-                        False,
-                        f"with cell '{cell}' on task '{task.name}' it raised "
-                        f"{type(exc).__name__}: {text}",
-                    )
-                ]
-            ) from None
+            detail = (
+                f"with cell '{cell}' on task '{task.name}' it raised {type(exc).__name__}: {text}"
+            )
+            raise _maps_wrongly(topology, detail) from None
     want = tuple(y.shape) if task.kind != "classification" else (*y.shape, task.io.output_size)
     if not isinstance(out, Tensor) or tuple(out.shape) != want:
         got = shape_text(out) if isinstance(out, Tensor) else type(out).__name__
-        raise ContractError(
-            [
-                Finding(
-                    "topology",
-                    topology.name,
-                    topology.plugin,
-                    "maps_the_task's_inputs",
-                    False,
-                    f"with cell '{cell}' it maps {shape_text(x)} to {got}; task '{task.name}' "
-                    f"needs (B, T_out, K) = ({', '.join(map(str, want))})",
-                )
-            ]
+        detail = (
+            f"with cell '{cell}' it maps {shape_text(x)} to {got}; task '{task.name}' "
+            f"needs (B, T_out, K) = ({', '.join(map(str, want))})"
         )
+        raise _maps_wrongly(topology, detail)
+
+
+def _maps_wrongly(topology: Entry, detail: str) -> ContractError:
+    finding = Finding(
+        "topology", topology.name, topology.plugin, "maps_the_task's_inputs", False, detail
+    )
+    return ContractError([finding])

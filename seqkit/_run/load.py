@@ -74,7 +74,7 @@ def load_run(path: str | Path, registry: Registry | None = None) -> LoadedRun:
     # Placeholder statistics: the real ones come with the saved weights.
     x = torch.zeros(2, task.io.input_len or 1, task.io.input_size)
     y = torch.zeros(2, task.io.output_len or 1, task.io.output_size)
-    model = the_plan.initial_model(x, y)
+    model = the_plan.fresh_model(x, y)
     state = files.load_tensors(model_file, the_plan.device)
     try:
         model.load_state_dict(state)

@@ -62,6 +62,14 @@ class Plan:
             self.device
         )
 
+    def fresh_model(self, train_x: torch.Tensor, train_y: torch.Tensor) -> nn.Module:
+        """`initial_model` for a caller that does not go on to train it (load, explain, a
+        gradient probe at init): torch's global RNG is as it was afterwards. A run keeps
+        the seeded stream for its training instead (dropout draws from it)."""
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices):
+            return self.initial_model(train_x, train_y)
+
 
 def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     """Resolve names, options and defaults, and check them all before anything runs."""

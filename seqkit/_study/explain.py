@@ -60,7 +60,7 @@ def explain(config: RunConfig, registry: Registry | None = None) -> dict[str, An
     batch = int(c.batch_size or 1)
     g = torch.Generator(device=device).manual_seed(c.seed)
     x, y = task.generate(batch, g, device)
-    model = the_plan.initial_model(x, y).eval()
+    model = the_plan.fresh_model(x, y).eval()
 
     stages: list[Stage] = []
     stack: list[Stage] = []

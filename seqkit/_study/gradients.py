@@ -126,7 +126,7 @@ def probe_at_init(the_plan: Plan) -> dict[str, Any]:
     """One gradient record of the run's freshly initialised model, no training."""
     c = the_plan.config
     data = make_data(the_plan.task, c.seed, the_plan.device)
-    model = the_plan.initial_model(data.train_x, data.train_y)
+    model = the_plan.fresh_model(data.train_x, data.train_y)
     x, y = probe_batch(the_plan.task, c.probe_batch, the_plan.device)
     dtype = torch.float64 if c.probe_dtype == "float64" else None
     return probe_model(model, the_plan.task, x, y, dtype)
