@@ -157,7 +157,7 @@ def test_the_other_library_calls_leave_torchs_global_rng_alone(tmp_path):
     calls = {
         "explain": lambda: seqkit.explain(seqkit.RunConfig(cell="lstm", task="sum")),
         "gradients": lambda: seqkit.gradients(["rnn"], task="sum", init_only=True),
-        "load_run": lambda: seqkit.load_run(tmp_path / "r").predict([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]]),
+        "load_run": lambda: seqkit.load_run(tmp_path / "r").predict([[1.0, 2, 3, 4, 5, 6]]),
         "run": lambda: seqkit.run(cell="rnn", task="sum", epochs=1, quiet=True),
     }
     for name, call in calls.items():
