@@ -42,7 +42,7 @@ _LAZY = {
     "Executor": "seqkit._plugins.interfaces",
     "ForgetGates": "seqkit._plugins.interfaces",
     "History": "seqkit._plugins.interfaces",
-    "IOSpec": "seqkit._plugins.interfaces",
+    "IOSpec": "seqkit._plugins.task",
     "MakeCell": "seqkit._plugins.interfaces",
     "NamedStateParts": "seqkit._plugins.interfaces",
     "RecurrentMatrices": "seqkit._plugins.interfaces",
@@ -50,8 +50,8 @@ _LAZY = {
     "State": "seqkit._plugins.interfaces",
     "Suite": "seqkit._plugins.suite_entries",
     "SuiteEntry": "seqkit._plugins.suite_entries",
-    "Task": "seqkit._plugins.interfaces",
-    "TaskKind": "seqkit._plugins.interfaces",
+    "Task": "seqkit._plugins.task",
+    "TaskKind": "seqkit._plugins.task",
     "TopologyFactory": "seqkit._plugins.interfaces",
     "Trainer": "seqkit._plugins.interfaces",
     "TrainState": "seqkit._plugins.interfaces",
@@ -123,20 +123,18 @@ if TYPE_CHECKING:
         Executor,
         ForgetGates,
         History,
-        IOSpec,
         MakeCell,
         NamedStateParts,
         RecurrentMatrices,
         RunsDistributed,
         State,
-        Task,
-        TaskKind,
         TopologyFactory,
         Trainer,
         TrainState,
     )
     from seqkit._plugins.registry import Entry, Registry, Resolved, get_registry, load_registry
     from seqkit._plugins.suite_entries import Suite, SuiteEntry
+    from seqkit._plugins.task import IOSpec, Task, TaskKind
     from seqkit._run.load import LoadedRun, load_run
     from seqkit._run.plan import Plan, plan
     from seqkit._run.runner import RunResult, resume, run

@@ -13,11 +13,9 @@ from seqkit._contracts.cells import CELL_CHECKS, CellSubject, shape_text
 from seqkit._contracts.findings import ContractError, Finding, require, run_check
 from seqkit._contracts.tasks import TASK_CHECKS, TaskSubject
 from seqkit._core.errors import SeqkitError
-from seqkit._plugins.interfaces import (
-    Cell,
-    Task,
-)
+from seqkit._plugins.interfaces import Cell
 from seqkit._plugins.registry import Entry
+from seqkit._plugins.task import Task
 
 
 def check_factory(kind: str, entry: Entry, args: tuple[Any, ...], options: dict[str, Any]) -> None:

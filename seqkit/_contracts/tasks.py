@@ -15,11 +15,8 @@ from seqkit._contracts.cells import shape_text
 from seqkit._contracts.findings import Broken
 from seqkit._core.config import FALLBACK, RunConfig
 from seqkit._core.errors import SeqkitError
-from seqkit._plugins.interfaces import (
-    IOSpec,
-    Task,
-)
 from seqkit._plugins.registry import Entry
+from seqkit._plugins.task import IOSpec, Task
 
 
 # -- task checks --------------------------------------------------------------------------

@@ -14,11 +14,9 @@ from seqkit._contracts.cells import close_enough, shape_text
 from seqkit._contracts.findings import Broken, Skipped
 from seqkit._core.errors import SeqkitError
 from seqkit._model.assemble import assemble
-from seqkit._plugins.interfaces import (
-    ChunkedTopology,
-    IOSpec,
-)
+from seqkit._plugins.interfaces import ChunkedTopology
 from seqkit._plugins.registry import Entry, Resolved
+from seqkit._plugins.task import IOSpec
 
 # -- topology checks: every registered cell through it ---------------------------------------
 IO_CASES = [

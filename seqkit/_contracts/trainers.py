@@ -14,14 +14,9 @@ from torch import Tensor, nn
 from seqkit._contracts.cells import seeded
 from seqkit._contracts.findings import Broken
 from seqkit._core.config import RunConfig
-from seqkit._plugins.interfaces import (
-    Callback,
-    Data,
-    IOSpec,
-    Task,
-    TrainState,
-)
+from seqkit._plugins.interfaces import Callback, Data, TrainState
 from seqkit._plugins.registry import Entry
+from seqkit._plugins.task import IOSpec, Task
 
 
 # -- trainer checks: a tiny task, learned --------------------------------------------------------

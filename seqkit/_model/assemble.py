@@ -8,8 +8,9 @@ from typing import Any
 from torch import nn
 
 from seqkit._core.errors import ConfigError
-from seqkit._plugins.interfaces import IOSpec, check_cell
+from seqkit._plugins.interfaces import check_cell
 from seqkit._plugins.registry import Registry, Resolved, get_registry
+from seqkit._plugins.task import IOSpec
 
 
 def assemble(cell: Resolved, topology: Resolved, io: IOSpec, hidden_size: int) -> nn.Module:

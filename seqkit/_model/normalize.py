@@ -21,7 +21,8 @@ import torch
 from torch import Tensor, nn
 
 from seqkit._core.config import RunConfig
-from seqkit._plugins.interfaces import ChunkedTopology, ChunkTargets, Task
+from seqkit._plugins.interfaces import ChunkedTopology, ChunkTargets
+from seqkit._plugins.task import Task
 
 
 class Standardized(nn.Module):

@@ -8,14 +8,13 @@ classification.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import PluginError
-from seqkit._core.options import Option, sample_options
-from seqkit._plugins import objectives
+from seqkit._plugins.task import Task
 
 if TYPE_CHECKING:  # torch is imported when a model is built, not when plugins register
     import torch
@@ -23,8 +22,6 @@ if TYPE_CHECKING:  # torch is imported when a model is built, not when plugins r
 
 State = Any
 """A cell's recurrent state: opaque to everyone but the cell (LSTM: `(h, c)`)."""
-
-TaskKind = Literal["regression", "classification", "binary"]
 
 
 @runtime_checkable
@@ -153,167 +150,9 @@ def check_cell(cell: object, owner: str) -> None:
         )
 
 
-@dataclass(frozen=True)
-class IOSpec:
-    """What a topology must map: `(B, input_len, input_size)` -> `(B, output_len, output_size)`.
-
-    A length of None is "any": the topology checks only what is known.
-    """
-
-    input_size: int
-    output_size: int
-    input_len: int | None = None
-    output_len: int | None = None
-
-
 TopologyFactory = Callable[..., "nn.Module"]
 """`factory(make_cell, io: IOSpec, **options) -> nn.Module`; raises ConfigError if it
 cannot serve `io` (say, one-to-one for a sequence output), naming the reason."""
-
-
-class Task:
-    """A synthetic task: how to make inputs, the answer rule, loss, metrics and baseline.
-
-    Subclass it, set the class attributes, declare `options` and implement `inputs` and
-    `targets`. The registered factory is the class; it is called with every declared
-    option resolved.
-    """
-
-    name: ClassVar[str] = "task"
-    kind: ClassVar[TaskKind] = "regression"
-    default_topology: str | None = None
-    """The topology a run uses unless `--topology` is given: the task's plugin names it
-    (an instance may set it from its options, as `parity` with `running=true` does)."""
-    headline_metric: ClassVar[str | None] = None
-    """The metric (a key of `metrics()`, without `val_`) that comparisons report beside the
-    loss; None: the kind's own, `accuracy` for classification and binary, `mae` for
-    regression."""
-    fresh_data: ClassVar[bool] = False
-    """True: the trainer draws a new training set every epoch (the literature's recipe for
-    the long-range tasks), so a network cannot memorise a fixed set."""
-    solved_rule: ClassVar[str] = ""
-    """What `solved` checks, in words (e.g. "MSE < 0.01")."""
-    categorical_inputs: ClassVar[tuple[int, ...] | Literal["all"]] = ()
-    """Input channels that are symbols, markers or bits (one-hot, 0/1): standardisation
-    (`normalize`) leaves them as they are and standardises the rest.
-    `"all"` for a task whose every channel is categorical."""
-    evaluable: ClassVar[tuple[str, ...]] = ()
-    """Options that may differ between training and evaluation: `("seq_len",)` lets
-    `compare --eval-task-opt seq_len=100,200` score a model trained at one length at
-    others (length generalisation). Only options that keep the input and output sizes."""
-    ranges: ClassVar[Mapping[str, tuple[float, float]]] = {}
-    """Where `loss` (`"loss"`) and each metric (its name in `metrics()`) lie, where the
-    defaults are not right: `{"recalled": (0, 1)}`. Intervals over seeds are kept inside
-    it. The defaults: the kind's loss >= 0 (unbounded for a task that overrides `loss`),
-    `accuracy` in [0, 1], `mae` >= 0, any other metric unbounded. `math.inf` is an open end."""
-    defaults: ClassVar[Mapping[str, Any]] = {}
-    """Default hyper-parameters: any of hidden_size, epochs, lr, batch_size, optimizer,
-    normalize (False: train on raw inputs and targets, as a task's source does)."""
-    options: ClassVar[Mapping[str, Option]] = sample_options(1000, 500)
-    """Declared options; extend with `{**sample_options(n, val), "seq_len": Option(...)}`."""
-
-    def __init__(self, **options: Any) -> None:
-        self.opts: dict[str, Any] = dict(options)
-        self.num_samples: int = options.get("num_samples", 1000)
-        self.val_samples: int = options.get("val_samples", 500)
-
-    # -- what every task must define -------------------------------------------------
-    @property
-    def io(self) -> IOSpec:
-        """Input and output sizes and lengths."""
-        raise NotImplementedError
-
-    def inputs(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
-        """`n` random inputs `(n, T_in, D)`, drawn from `generator` (on `device`)."""
-        raise NotImplementedError
-
-    def targets(self, x: Tensor) -> Tensor:
-        """The answer rule: inputs `(B, T_in, D)` -> targets (see the shape convention)."""
-        raise NotImplementedError
-
-    # -- sensible defaults by kind ---------------------------------------------------
-    def generate(
-        self, n: int, generator: torch.Generator, device: torch.device
-    ) -> tuple[Tensor, Tensor]:
-        x = self.inputs(n, generator, device)
-        return x, self.targets(x)
-
-    def probes(self) -> Tensor:
-        """Fixed inputs `(P, T_in, D)` whose predictions the summary prints."""
-        import torch
-
-        g = torch.Generator().manual_seed(1234)
-        return self.inputs(3, g, torch.device("cpu"))
-
-    def loss(self, out: Tensor, y: Tensor) -> Tensor:
-        """`out (B, T_out, K)`, targets -> the mean loss, a 0-dim tensor."""
-        return objectives.loss(self.kind, out, y)
-
-    @property
-    def loss_name(self) -> str:
-        """What `loss` computes, as `seqkit explain` prints it (`MSE`, `cross-entropy`,
-        `BCE-with-logits`)."""
-        return objectives.LOSS_NAMES[self.kind]
-
-    @property
-    def main_metric(self) -> str:
-        """The metric comparisons report: `headline_metric`, else the kind's own."""
-        return self.headline_metric or objectives.HEADLINE_METRICS[self.kind]
-
-    def metrics(self, out: Tensor, y: Tensor) -> dict[str, Tensor]:
-        """Metric tensors (0-dim) for a batch; averaged over batches by the trainer."""
-        return objectives.metrics(self.kind, out, y)
-
-    def value_range(self, name: str) -> tuple[float, float]:
-        """Where `name` (`"loss"`, or a metric without `val_`) lies: `ranges`, else the
-        defaults (see `ranges`)."""
-        if name in self.ranges:
-            low, high = self.ranges[name]
-            return float(low), float(high)
-        if name == "loss":
-            built_in = type(self).loss is Task.loss
-            return objectives.LOSS_RANGE if built_in else objectives.UNBOUNDED
-        return objectives.METRIC_RANGES.get(name, objectives.UNBOUNDED)
-
-    def chance_loss(self, y: Tensor) -> float:
-        """Loss of the best input-blind predictor on targets `y`."""
-        return objectives.chance_loss(self.kind, y)
-
-    def predict(self, out: Tensor) -> Tensor:
-        """Model outputs -> predictions in the targets' form."""
-        return objectives.predict(self.kind, out)
-
-    def format_example(self, x: Tensor, pred: Tensor, answer: Tensor) -> str:
-        """One probe as a line: `Input: 2.0 -> Output: 3.98 (answer 4.0)`.
-
-        Inputs longer than 12 steps are summarised by their shape."""
-        shown = _fmt(x) if x.shape[0] <= 12 else f"sequence {tuple(x.shape)}"
-        return f"Input: {shown} -> Output: {_fmt(pred)} (answer {_fmt(answer)})"
-
-    def solved(self, metrics: dict[str, float]) -> bool | None:
-        """Whether final metrics (`val_...`) meet the task's success criterion; None: no rule."""
-        return None
-
-    @property
-    def reference_losses(self) -> dict[str, float]:
-        """Named loss levels drawn on loss plots besides chance (adding: the 1/12 plateau)."""
-        return {}
-
-    def is_correct(self, pred: Tensor, answer: Tensor) -> bool | None:
-        """Whether a probe's prediction counts as right; None when the task has no rule."""
-        if self.kind == "regression":
-            return None
-        return bool(pred.to(answer.dtype).equal(answer))
-
-
-def _fmt(t: Tensor) -> str:
-    """A tensor as the notebook prints it: `2`, `[2, 4, 6]`, `[[1, 2], [3, 4]]`."""
-    if t.dim() > 0 and t.shape[-1] == 1:
-        t = t.squeeze(-1)
-    if t.dim() == 0 or t.numel() == 1:
-        v = t.flatten()[0].item()
-        return f"{v:.2f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
-    return "[" + ", ".join(_fmt(row) for row in t) + "]"
 
 
 @dataclass

@@ -23,8 +23,9 @@ from seqkit._model import tbptt
 from seqkit._model.assemble import assemble
 from seqkit._model.normalize import standardized
 from seqkit._model.optim import OPTIMIZERS
-from seqkit._plugins.interfaces import ChecksSettings, RunsDistributed, Task
+from seqkit._plugins.interfaces import ChecksSettings, RunsDistributed
 from seqkit._plugins.registry import Registry, Resolved, get_registry
+from seqkit._plugins.task import Task
 from seqkit._run.resources import check_memory
 from seqkit._train import distributed, host
 from seqkit._train import tensorboard as tensorboard_log

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError
-from seqkit._plugins.interfaces import Task
+from seqkit._plugins.task import Task
 
 FLOAT_BYTES = 4
 """float32: the data, the activations and the parameters."""

@@ -21,8 +21,9 @@ from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError, Interrupted, NonFiniteError
 from seqkit._core.seeds import TEST_SEED_OFFSET, VAL_SEED_OFFSET
-from seqkit._plugins.interfaces import Callback, Data, History, Task
+from seqkit._plugins.interfaces import Callback, Data, History
 from seqkit._plugins.registry import Registry
+from seqkit._plugins.task import Task
 from seqkit._present import drawing, report
 from seqkit._present.drawing import Drawer
 from seqkit._run import rundir

@@ -20,8 +20,8 @@ from seqkit._train.evaluate import evaluate
 
 if TYPE_CHECKING:
     from seqkit._core.config import RunConfig
-    from seqkit._plugins.interfaces import Task
     from seqkit._plugins.registry import Registry
+    from seqkit._plugins.task import Task
     from seqkit._run.runner import RunResult
 
 Setting = tuple[tuple[str, Any], ...]

@@ -24,8 +24,8 @@ from seqkit._run.runner import resume, run
 from seqkit._study.length_generalisation import Setting, evaluate_all
 
 if TYPE_CHECKING:
-    from seqkit._plugins.interfaces import Task
     from seqkit._plugins.registry import Registry
+    from seqkit._plugins.task import Task
     from seqkit._run.runner import RunResult
 
 POINTS = "points"

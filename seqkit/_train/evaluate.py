@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from seqkit._plugins.interfaces import Task
+from seqkit._plugins.task import Task
 
 
 @torch.no_grad()

@@ -22,7 +22,8 @@ from seqkit._core.config import RunConfig
 from seqkit._core.seeds import SHUFFLE_SEED_OFFSET
 from seqkit._model import tbptt
 from seqkit._model.optim import make_optimizer, make_schedule
-from seqkit._plugins.interfaces import Callback, Constrained, Data, History, Task, TrainState
+from seqkit._plugins.interfaces import Callback, Constrained, Data, History, TrainState
+from seqkit._plugins.task import Task
 from seqkit._train.checkpoint import Checkpoint
 from seqkit._train.evaluate import evaluate
 

@@ -18,7 +18,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqkit._plugins.interfaces import Callback, ForgetGates, RecurrentMatrices, Task, TrainState
+from seqkit._plugins.interfaces import Callback, ForgetGates, RecurrentMatrices, TrainState
+from seqkit._plugins.task import Task
 from seqkit._train.gradflow import find_cell, gradient_flow
 
 PROBE_SEED = 20_240_601
