@@ -202,41 +202,10 @@ class Registry:
         def register(
             name: str, factory: Callable[..., Any], description: str = "", **keywords: Any
         ) -> None:
-            if not isinstance(name, str) or not name.strip():
-                raise PluginError(f"{kind} name must be a non-empty string (got {name!r})")
-            if not callable(factory):
-                raise PluginError(f"{kind} '{name}': factory {factory!r} is not callable")
-            if kind == "cell" and isinstance(factory, type) and not _is_module_class(factory):
-                raise PluginError(
-                    f"cell '{name}': class {factory.__name__} is not a torch.nn.Module "
-                    "(see the Cell contract in docs/plugins.md)"
-                )
+            entry = new_entry(info, kind, name, factory, description, keywords)
             if any(e.name == name for e in pending):
                 raise PluginError(f"{kind} '{name}' is registered twice by the same hook")
-            hints = keywords.get("hints")
-            if hints is not None and not (
-                isinstance(hints, Mapping) and all(isinstance(v, str) for v in hints.values())
-            ):
-                raise PluginError(f"{kind} '{name}': hints must map a check's name to a string")
-            deferred = isinstance(factory, LazyFactory)  # read nothing from it: no import
-            options = keywords.pop("options", None)
-            if options is None:
-                options = {} if deferred else getattr(factory, "options", {})
-            if not description and not deferred:
-                doc = (getattr(factory, "__doc__", None) or "").strip()
-                description = doc.splitlines()[0] if doc else ""
-            pending.append(
-                Entry(
-                    kind,
-                    name,
-                    factory,
-                    description,
-                    info.name,
-                    info.version,
-                    dict(options),
-                    keywords,
-                )
-            )
+            pending.append(entry)
 
         try:
             hook(register=register)
@@ -244,21 +213,27 @@ class Registry:
             self._fail(info, exc, during=KINDS[kind])
             return
         for entry in pending:
-            taken = list(self._entries[kind].get(entry.name, []))
-            self._entries[kind].setdefault(entry.name, []).append(entry)
-            info.registers.setdefault(PLURALS[kind], []).append(entry.name)
-            if taken:  # both are kept (see `get`); say so now, not only when it is used
-                owners = " and ".join(f"'{e.plugin}'" for e in taken)
-                clash = NameClashError(
-                    f"{kind} '{entry.name}' is already registered by plugin {owners}"
-                )
-                self._fail(
-                    info,
-                    clash,
-                    during=KINDS[kind],
-                    then=f"--{kind} {entry.name} is an error until one of them is disabled "
-                    f"with {ENV_DISABLE}",
-                )
+            self._add(info, entry)
+
+    def _add(self, info: PluginInfo, entry: Entry) -> None:
+        """Keep `entry`; a name another plugin registered too is kept as well (see `get`)
+        and said now, not only when it is used."""
+        kind = entry.kind
+        taken = list(self._entries[kind].get(entry.name, []))
+        self._entries[kind].setdefault(entry.name, []).append(entry)
+        info.registers.setdefault(PLURALS[kind], []).append(entry.name)
+        if taken:
+            owners = " and ".join(f"'{e.plugin}'" for e in taken)
+            clash = NameClashError(
+                f"{kind} '{entry.name}' is already registered by plugin {owners}"
+            )
+            self._fail(
+                info,
+                clash,
+                during=KINDS[kind],
+                then=f"--{kind} {entry.name} is an error until one of them is disabled "
+                f"with {ENV_DISABLE}",
+            )
 
     def _fail(
         self,
@@ -450,3 +425,38 @@ def _env_list(var: str) -> list[str] | None:
     if value is None:
         return None
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def new_entry(
+    info: PluginInfo,
+    kind: str,
+    name: str,
+    factory: Callable[..., Any],
+    description: str,
+    keywords: dict[str, Any],
+) -> Entry:
+    """The Entry one `register(...)` call describes, checked: a name, a callable factory
+    (a cell class must be a torch module), hints as text; options and description read
+    from the factory unless given (nothing is read from a lazy one: no import)."""
+    if not isinstance(name, str) or not name.strip():
+        raise PluginError(f"{kind} name must be a non-empty string (got {name!r})")
+    if not callable(factory):
+        raise PluginError(f"{kind} '{name}': factory {factory!r} is not callable")
+    if kind == "cell" and isinstance(factory, type) and not _is_module_class(factory):
+        raise PluginError(
+            f"cell '{name}': class {factory.__name__} is not a torch.nn.Module "
+            "(see the Cell contract in docs/plugins.md)"
+        )
+    hints = keywords.get("hints")
+    if hints is not None and not (
+        isinstance(hints, Mapping) and all(isinstance(v, str) for v in hints.values())
+    ):
+        raise PluginError(f"{kind} '{name}': hints must map a check's name to a string")
+    deferred = isinstance(factory, LazyFactory)
+    options = keywords.pop("options", None)
+    if options is None:
+        options = {} if deferred else getattr(factory, "options", {})
+    if not description and not deferred:
+        doc = (getattr(factory, "__doc__", None) or "").strip()
+        description = doc.splitlines()[0] if doc else ""
+    return Entry(kind, name, factory, description, info.name, info.version, dict(options), keywords)
