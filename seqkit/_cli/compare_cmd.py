@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,6 +25,7 @@ from seqkit._cli.params import parse_cells
 from seqkit._core.config import read_settings, usable_cores
 from seqkit._core.errors import ConfigError
 from seqkit._core.options import parse_pairs
+from seqkit._present.text import comparison_report
 
 LIST_FLAGS = (
     "topology",
@@ -365,105 +365,6 @@ def axis_name(select: str, axes: dict[str, list[Any]]) -> str:
     return by_key[0] if len(by_key) == 1 else wanted
 
 
-def _pairs_text(values: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in values.items())
-
-
-def _interval(mean: float, ci: list[float] | None) -> str:
-    """`mean [low, high]`, or the mean alone for one seed."""
-    return f"{mean:.4g} [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else f"{mean:.4g}"
-
-
 def print_report(report: dict[str, Any]) -> None:
-    rows, select = report["rows"], report["select"]
-    click.secho(
-        f"\n{report['task']}: {report['seeds']} seed(s) per row"
-        + (f"; solved means {report['solved_rule']}" if report["solved_rule"] else ""),
-        bold=True,
-    )
-    click.echo(f"numbers: {report['reported_on']}; [low, high]: {report['interval']}")
-    if report["match"]:
-        m = report["match"]
-        goal = f"cell {m['reference']}'s" if m["reference"] else f"{m['params']:,}"
-        click.echo(f"parameters matched to {goal} within {m['tolerance']:.0%} (hidden size varies)")
-    wrap = textwrap.TextWrapper(width=100, subsequent_indent="    ")
-    click.echo(wrap.fill("every row: " + _pairs_text(report["shared"])))
-    for cell, own in report["per_cell"].items():
-        if own:
-            click.echo(wrap.fill(f"{cell} rows: " + _pairs_text(own)))
-    loss = "test" if select else "val"
-    metric = rows[0]["test_metric" if select else "metric"]
-    labels = [_label(r) for r in rows]
-    cell_w = max([8, *(len(r["cell"]) + 2 for r in rows)])
-    wide = max([24, *(len(lb) + 2 for lb in labels)])
-    head = (
-        f"{'cell':<{cell_w}}{'setting':<{wide}}{'params':>9} {'hidden':>6}  "
-        f"{loss + ' loss (chance)':<34}{metric:<30}{'solved [95%]':<18}{'steps to solve':<16}wall s"
-    )
-    click.echo(head)
-    for r, label in zip(rows, labels, strict=True):
-        solved = "-"
-        if r["solved"] is not None:
-            low, high = r["solved_ci95"]
-            solved = f"{r['solved']}/{r['seeds']} [{low:.2f}, {high:.2f}]"
-        steps = f"{r['median_steps_to_solve']:.0f}" if r["median_steps_to_solve"] else "-"
-        value = _interval(r[f"{loss}_loss_mean"], r[f"{loss}_loss_ci95"])
-        losses = f"{value} ({r['chance_loss']:.3g})"
-        key = "test_metric" if select else "metric"
-        metrics = _interval(r[f"{key}_mean"], r[f"{key}_ci95"])
-        click.echo(
-            f"{r['cell']:<{cell_w}}{label:<{wide}}{r['parameters']:>9,} {r['hidden_size']:>6}  "
-            f"{losses:<34}{metrics:<30}{solved:<18}{steps:<16}{r['wall_s_mean']:.1f}"
-        )
-    if rows[0].get("evaluations"):
-        print_evaluations(rows, labels, cell_w, wide)
-    if select:
-        click.echo(f"{select} chosen on validation loss, per cell and seed:")
-        for r, label in zip(rows, labels, strict=True):
-            picks = ", ".join(
-                f"{v} ({n} seed{'s' if n > 1 else ''})" for v, n in r["selected"].items()
-            )
-            click.echo(f"  {r['cell']} {label}: {picks}")
-    print_differences(report["differences"], report["seeds"])
-
-
-def print_evaluations(
-    rows: list[dict[str, Any]], labels: list[str], cell_w: int, wide: int
-) -> None:
-    """The trained models at the other task settings: test metric [95%] and solved k/n."""
-    where = list(rows[0]["evaluations"])
-    metric = rows[0]["evaluations"][where[0]]["metric"]
-    click.echo(f"scored on fresh test data at other settings ({metric} [95%], solved k/n):")
-    click.echo(f"{'cell':<{cell_w}}{'trained at':<{wide}}" + "".join(f"{w:<36}" for w in where))
-    for r, label in zip(rows, labels, strict=True):
-        cells = []
-        for w in where:
-            e = r["evaluations"][w]
-            solved = f" {e['solved']}/{r['seeds']}" if e["solved"] is not None else ""
-            cells.append(f"{_interval(e['metric_mean'], e['metric_ci95']) + solved:<36}")
-        click.echo(f"{r['cell']:<{cell_w}}{label:<{wide}}" + "".join(cells))
-
-
-def _label(row: dict[str, Any]) -> str:
-    """The row's setting, with whatever else its task resolved differently (`epochs`)."""
-    extra = {k: v for k, v in row["varies"].items() if k != "hidden_size"}
-    known = row["setting"].split(",")
-    more = [f"{k}={v}" for k, v in extra.items() if f"{k}={v}" not in known]
-    return ",".join([row["setting"], *more]) if more else row["setting"]
-
-
-def print_differences(found: list[dict[str, Any]], seeds: int) -> None:
-    if not found:
-        return
-    on = found[0]["on"].replace("_", " ")
-    click.echo(f"differences in {on} (resolved: the 95% intervals do not overlap):")
-    for d in found:
-        a, b = d["cells"]
-        where = f"  {d['setting']}: "
-        if d["resolved"]:
-            other = b if d["lower"] == a else a
-            click.echo(f"{where}{d['lower']} < {other}, resolved")
-        else:
-            click.echo(
-                f"{where}{a} vs {b}: intervals overlap, not resolved at {d['seeds']} seed(s)"
-            )
+    for line in comparison_report(report):
+        click.secho(line.text, bold=line.bold)

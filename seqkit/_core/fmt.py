@@ -17,6 +17,11 @@ def percent(ratio: float) -> str:
     return f"{pct:.{decimals}f}"
 
 
+def interval(mean: float, ci: list[float] | None) -> str:
+    """`mean [low, high]`, or the mean alone where there is no interval (one seed)."""
+    return f"{mean:.4g} [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else f"{mean:.4g}"
+
+
 def shape(dims: Any) -> str:
     """A shape as text: `(2, 3)`; nested shapes (a state) in brackets: `[(2, 3), (2, 3)]`."""
     if dims is None:

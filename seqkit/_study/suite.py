@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError, SeqkitError
+from seqkit._core.fmt import interval
 from seqkit._plugins.registry import Registry
 from seqkit._plugins.suite_entries import Suite, SuiteEntry, get_suite, slug
 from seqkit._present.report import write_leaderboard_report
@@ -90,8 +91,8 @@ class Leaderboard:
         for r in self.rows:
             lines.append(
                 f"| {r['entry']} | {r['cell']} | {r['parameters']:,} | {r['hidden_size']} "
-                f"| {r['metric']} {_interval(r['metric_mean'], r['metric_ci95'])} "
-                f"| {_interval(r['test_loss_mean'], r['test_loss_ci95'])} "
+                f"| {r['metric']} {interval(r['metric_mean'], r['metric_ci95'])} "
+                f"| {interval(r['test_loss_mean'], r['test_loss_ci95'])} "
                 f"| {_solved(r)} | {_steps(r['median_steps_to_solve'])} |"
             )
         lines.append("")
@@ -99,10 +100,6 @@ class Leaderboard:
             about = f"{e['steps']:,} steps; {e['source']}"
             lines.append(f"- **{e['entry']}** ({about}): {e['verdict']}")
         return "\n".join(lines) + "\n"
-
-
-def _interval(mean: float, ci: list[float] | None) -> str:
-    return f"{mean:.4g} [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else f"{mean:.4g}"
 
 
 def _solved(row: Mapping[str, Any]) -> str:
