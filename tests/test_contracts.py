@@ -579,18 +579,36 @@ def test_the_trainer_checks_catch_a_loop_that_steps_another_schedule():
             state.optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
             return state, step
 
+    class Private(seqkit.LoopTrainer):
+        """Steps its schedule itself and holds none in the state (so no checkpoint has it)."""
+
+        def setup(self, model, data, task, config):
+            state, step = super().setup(model, data, task, config)
+            mine, state.schedule = state.schedule, None
+            update = step.update
+
+            def stepping(loss):
+                update(loss)
+                mine.step()
+
+            step.update = stepping
+            return state, step
+
     class Plugin:
         @seqkit.hookimpl
         def register_trainers(self, register):
             register("swapped", Swapped)
+            register("private", Private)
 
     registry = seqkit.load_registry(plugins=[Plugin()], strict=True)
-    found = {
-        f.check: f
-        for f in (c.run() for c in seqkit.testing.trainer_checks("swapped", registry=registry))
-    }
-    assert found["runs_the_schedule_it_holds"].passed is False
-    assert "the loop steps another schedule" in found["runs_the_schedule_it_holds"].detail
+
+    def finding(trainer):
+        checks = seqkit.testing.trainer_checks(trainer, registry=registry)
+        return next(c.run() for c in checks if c.name == "runs_the_schedule_it_holds")
+
+    swapped, private = finding("swapped"), finding("private")
+    assert swapped.passed is False and "the loop steps another schedule" in swapped.detail
+    assert private.passed is False and "while state.schedule is None" in private.detail
 
 
 # -- the parameter constraint hook --------------------------------------------------------

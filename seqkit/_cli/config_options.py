@@ -65,8 +65,9 @@ CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
     click.option(
         "--threads",
         type=THREADS,
-        help="CPU threads: auto times 1 against every core on a long run (else 1 below "
-        "hidden size 256, torch's above), or N [default: auto].",
+        help="CPU threads: auto is 1 below hidden size 256, else torch's (a rule: the "
+        "count changes the last digits of large reductions); fastest times 1 against "
+        "every core on a long run; or N [default: auto].",
     ),
     click.option(
         "--tbptt",

@@ -109,7 +109,7 @@ def parse_cells(value: str) -> list[str]:
 
 
 class Threads(click.ParamType):
-    """`--threads`: `auto` (chosen by measurement) or a number of CPU threads."""
+    """`--threads`: `auto` (seqkit's rule), `fastest` (timed on a long run) or a number."""
 
     name = "threads"
 
@@ -117,20 +117,20 @@ class Threads(click.ParamType):
         if value is None or isinstance(value, int):
             return value
         text = str(value).strip().lower()
-        if text == "auto":
-            return "auto"
+        if text in ("auto", "fastest"):
+            return text
         try:
             return int(text)
         except ValueError:
-            self.fail(f"must be auto or a number of threads (got {value!r})", param, ctx)
+            self.fail(f"must be auto, fastest or a number of threads (got {value!r})", param, ctx)
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
-        return "auto|N"
+        return "auto|fastest|N"
 
     def shell_complete(
         self, ctx: click.Context, param: click.Parameter, incomplete: str
     ) -> list[CompletionItem]:
-        return [CompletionItem("auto")] if "auto".startswith(incomplete) else []
+        return [CompletionItem(w) for w in ("auto", "fastest") if w.startswith(incomplete)]
 
 
 THREADS = Threads()

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from seqkit._contracts.cells import seeded
-from seqkit._contracts.findings import Broken
+from seqkit._contracts.findings import Broken, Skipped
 from seqkit._core.config import RunConfig
 from seqkit._plugins.interfaces import Callback, Data, TrainState
 from seqkit._plugins.registry import Entry
@@ -145,31 +145,45 @@ class _Rates(Callback):
 
     def __init__(self) -> None:
         self.seen: list[tuple[list[float], list[float] | None]] = []
+        self.held = False
 
     def on_step_end(self, state: TrainState) -> None:
         used = [float(g["lr"]) for g in state.optimizer.param_groups]
         schedule = state.schedule
-        said = [float(r) for r in schedule.get_last_lr()] if schedule is not None else None
+        readable = schedule is not None and callable(getattr(schedule, "get_last_lr", None))
+        said = [float(r) for r in schedule.get_last_lr()] if readable else None
         self.seen.append((used, said))
+        self.held = schedule is not None
 
 
 def trainer_runs_the_schedule_it_holds(s: TrainerSubject) -> None:
     """The schedule in `state.schedule` is the one that moves the optimizer's learning
     rate: a trainer that sets its own in `setup` must not leave the loop stepping another
-    (on a cosine schedule every step changes the rate, so a stale one shows at once)."""
+    (on a cosine schedule every step changes the rate, so a stale one shows at once), and
+    one that holds none must not move the rate (a schedule stepped aside is not saved in
+    checkpoints, so a resumed run would not continue it)."""
     rates = _Rates()
     s.fit(2, [rates], schedule="cosine")
     if not rates.seen:
         raise Broken("no step ended: on_step_end was never called")
+    if rates.held and rates.seen[0][1] is None:
+        raise Skipped("state.schedule has no get_last_lr(): its rates cannot be read")
+    first = rates.seen[0][0]
     for i, (used, said) in enumerate(rates.seen, 1):
+        if said is None and used != first:
+            raise Broken(
+                f"after step {i} the learning rate is {used[0]:.6g}, not {first[0]:.6g}, "
+                "while state.schedule is None: a schedule stepped outside the state is "
+                "not saved in checkpoints"
+            )
         if said is not None and not all(
-            math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-15)
-            for u, v in zip(used, said, strict=False)
+            math.isclose(u, v, rel_tol=1e-9) for u, v in zip(used, said, strict=False)
         ):
             raise Broken(
                 f"after step {i} the optimizer's learning rate is {used[0]:.6g} but "
                 f"state.schedule set {said[0]:.6g}: the loop steps another schedule than "
-                "the one the trainer holds"
+                "state.schedule, or state.schedule drives another optimizer than "
+                "state.optimizer"
             )
 
 

@@ -58,10 +58,12 @@ class RunConfig:
     checkpoint_every: int = 1
     """Write checkpoint.pt every N epochs (and at the end); 0: only at the end."""
     threads: int | str | None = None
-    """CPU intra-op threads; None or "auto": chosen by measurement on a long run (1 or
-    every usable core, see `seqkit._run.autotune`), else 1 for small models (hidden size < 256),
-    where more threads buy little and a busy neighbour makes them much slower, else
-    torch's. A run records the number it used."""
+    """CPU intra-op threads; None or "auto": a rule, 1 for small models (hidden size <
+    256), where more threads buy little and a busy neighbour makes them much slower, else
+    torch's (capped at the usable cores); "fastest": 1 or every usable core, whichever a
+    long run measures faster (`seqkit._run.autotune`). The count can change the last
+    digits of what a run computes (torch splits a large reduction by it), so timing
+    chooses it only when asked. A run records the number it used."""
     tbptt: int = 0
     """Truncated backpropagation through time: K > 0 trains on chunks of K steps and
     carries the state across chunks, detached, so memory is bounded in the length."""
@@ -177,13 +179,15 @@ def usable_cores() -> int:
 
 
 def _check_threads(value: Any) -> None:
-    """--threads: unset or "auto", or 1 to the number of usable cores (more only
-    oversubscribe)."""
-    if value is None or value == "auto":
+    """--threads: unset or "auto", "fastest", or 1 to the number of usable cores (more
+    only oversubscribe)."""
+    if value is None or value in ("auto", "fastest"):
         return
     cores = usable_cores()
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"--threads must be auto or an integer from 1 to {cores} (got {value!r})")
+        raise ConfigError(
+            f"--threads must be auto, fastest or an integer from 1 to {cores} (got {value!r})"
+        )
     if value > cores:
         raise ConfigError(
             f"--threads {value} is more than the {cores} CPU core{'s' if cores > 1 else ''} "

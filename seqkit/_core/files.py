@@ -1,9 +1,12 @@
 """Files seqkit writes and reads back: the run directory's file names, the one atomic
-writer, the one JSON reader, tensor files, and signals held back while a file is written.
+writer, a JSON reader whose every failure names the file, tensor files, and signals held
+back while a file is written.
 
-Every file is written to a temporary name beside it, flushed to disk and renamed into
-place: a process killed at any moment leaves either the previous whole file or the new
-one. torch is imported only by the tensor functions."""
+A file is written to a temporary name beside it, flushed to disk and renamed into place:
+a process killed at any moment leaves either the previous whole file or the new one. It
+gets the mode a plain `open()` would give it (0666 less the umask), not mkstemp's 0600,
+so a shared run directory stays readable. torch is imported only by the tensor
+functions."""
 
 from __future__ import annotations
 
@@ -55,8 +58,8 @@ def signals_deferred() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler if handler is not None else signal.SIG_DFL)
-        if caught:
-            signal.raise_signal(caught[0])
+        for signum in dict.fromkeys(caught):  # each one that came, in order, once
+            signal.raise_signal(signum)
 
 
 def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
@@ -65,6 +68,8 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     with signals_deferred():
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
+            if hasattr(os, "fchmod"):  # POSIX; elsewhere the file keeps what it got
+                os.fchmod(fd, 0o666 & ~_umask())
             with os.fdopen(fd, "wb") as f:
                 write(f)
                 f.flush()
@@ -73,6 +78,13 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes(path: Path, data: bytes) -> None:

@@ -36,6 +36,13 @@ class Option:
     tune: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.tune and (not isinstance(self.default, str) or self.choices is None):
+            raise ValueError(
+                "Option tune= needs a string option with choices (the user's "
+                f"{FASTEST!r} asks for the timed choice among them)"
+            )
+        if self.tune and self.default == FASTEST:
+            raise ValueError(f"Option tune=: the default cannot be {FASTEST!r}")
         for value in self.tune:
             if value in (self.default, FASTEST) or (
                 self.choices is not None and value not in self.choices

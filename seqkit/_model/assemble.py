@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 
 from seqkit._core.errors import ConfigError
+from seqkit._core.options import FASTEST
 from seqkit._plugins.interfaces import check_cell
 from seqkit._plugins.registry import Registry, Resolved, get_registry
 from seqkit._plugins.task import IOSpec
@@ -53,8 +54,19 @@ def build_model(
             raise ConfigError("build_model needs input_size and output_size (or io=IOSpec)")
         io = IOSpec(input_size, output_size, input_len, output_len)
     return assemble(
-        registry.resolve("cell", cell, cell_options or {}),
+        without_fastest(registry.resolve("cell", cell, cell_options or {}))[0],
         registry.resolve("topology", topology, topology_options or {}),
         io,
         hidden_size,
     )
+
+
+def without_fastest(cell: Resolved) -> tuple[Resolved, tuple[str, ...]]:
+    """The cell with every option set to "fastest" back at its default (the plugin's fixed
+    rule, which runs unless timing picks another value), and the names of those options."""
+    options = cell.entry.options
+    asked = tuple(
+        name for name, value in cell.options.items() if value == FASTEST and options[name].tune
+    )
+    settled = {**cell.options, **{name: options[name].default for name in asked}}
+    return Resolved(cell.entry, settled), asked

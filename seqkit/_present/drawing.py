@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 Call = tuple[str, tuple[Any, ...]]
-"""`("seqkit._run.rundir:plot_losses", (path, epochs, ...))`."""
+"""`("seqkit._present.report:write_run_report", (run_dir,))`: a function of `_present` by
+its dotted name, and its arguments."""
 
 
 def call(calls: Sequence[Call]) -> None:

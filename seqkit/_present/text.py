@@ -59,7 +59,8 @@ def run_summary(s: Mapping[str, Any], title: tuple[str, str, str]) -> list[Line]
         lines.append(Line(f"  {'solved':<13} {answer}  ({s['solved_rule']})"))
     lines += gradient_lines(s["gradients"])
     tuning = s.get("tuning")
-    if tuning and tuning["how"] != "not measured":
+    # shown when something was timed, or was asked to be and why it was not
+    if tuning and (tuning["how"] != "not measured" or tuning.get("reason") not in ("", "as set")):
         lines.append(Line(f"  {'ran with':<13} {tuning_line(tuning)}"))
     if s["stopped"]:
         lines.append(Line(f"  stopped: {s['stopped']}"))

@@ -1,12 +1,11 @@
-"""Threads and kernels chosen by measurement, like `torch.backends.cudnn.benchmark`.
+"""Threads and kernels chosen by measurement, like `torch.backends.cudnn.benchmark`, but
+only when asked: `--threads fastest` and a cell option that declares `tune=` set to
+"fastest" (the built-in RNN's and GRU's `impl`: torch's fused module or seqkit's kernels).
+Both change what a run computes in the last digits (torch splits a large reduction by the
+thread count; the kernels round otherwise than torch's module), and a choice made by timing
+depends on the machine, its load and what an earlier run cached; left at `auto`, each
+follows a fixed rule, so the same command and seed give the same numbers.
 
-A run that leaves `threads` at "auto" may run faster on one thread or on every usable
-core; the thread count does not change what a built-in cell computes (tested), so timing
-may choose it. A cell option that declares `tune=` (the built-in RNN's and GRU's `impl`:
-torch's fused module or seqkit's kernels) is timed only when the user sets it to
-"fastest": its values round differently, and a choice made by timing would make the same
-command compute other numbers on another machine, under another load or with another
-cache.
 `tune(plan, data)` first times one step the default way on sequences cut to
 TRIAL_STEPS; when the run is expected to last MIN_RUN_S or more, it times a few training
 steps of every candidate on the run's own batch, cut to the longest length the budget
@@ -232,7 +231,7 @@ def trial_model_rng() -> Iterator[None]:
     """Trials draw weights from a forked, seeded RNG and restore the thread count."""
     threads = torch.get_num_threads()
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+        torch.random.default_generator.manual_seed(0)  # the CPU's: trials run there
         try:
             yield
         finally:

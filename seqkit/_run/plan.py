@@ -20,7 +20,7 @@ from seqkit._core.config import FALLBACK, RunConfig, usable_cores
 from seqkit._core.errors import ConfigError, UnknownNameError
 from seqkit._core.options import FASTEST
 from seqkit._model import tbptt
-from seqkit._model.assemble import assemble
+from seqkit._model.assemble import assemble, without_fastest
 from seqkit._model.normalize import standardized
 from seqkit._model.optim import OPTIMIZERS
 from seqkit._plugins.interfaces import ChecksSettings, RunsDistributed
@@ -29,7 +29,7 @@ from seqkit._plugins.task import Task
 from seqkit._run.resources import check_memory
 from seqkit._train import distributed, host
 from seqkit._train import tensorboard as tensorboard_log
-from seqkit._train.devices import resolve_device
+from seqkit._train.devices import kept_rng, resolve_device, seed_rng
 from seqkit._train.gradflow import check_probe_fits
 
 HYPER_PARAMETERS = tuple(FALLBACK)
@@ -58,7 +58,7 @@ class Plan:
     def initial_model(self, train_x: torch.Tensor, train_y: torch.Tensor) -> nn.Module:
         """The run's model before training: initialised from the run's seed, standardised
         with the training data's statistics unless `normalize` is off, on its device."""
-        torch.manual_seed(self.config.seed)
+        seed_rng(self.device, self.config.seed)
         return standardized(self.build_model(), self.task, train_x, train_y, self.config).to(
             self.device
         )
@@ -67,8 +67,7 @@ class Plan:
         """`initial_model` for a caller that does not go on to train it (load, explain, a
         gradient probe at init): torch's global RNG is as it was afterwards. A run keeps
         the seeded stream for its training instead (dropout draws from it)."""
-        devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices):
+        with kept_rng(self.device):
             return self.initial_model(train_x, train_y)
 
 
@@ -106,7 +105,7 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
         tunable(config, cell, device, fastest),
     )
     check_trainer(the_plan)
-    with torch.random.fork_rng(devices=[]):  # the trial model draws from the caller's RNG
+    with kept_rng(the_plan.device):  # the trial model draws from the caller's RNG
         check_together(the_plan)
     return the_plan
 
@@ -141,7 +140,7 @@ def resolve_config(
         device=str(device),
         **filled,
     )
-    if config.threads in (None, "auto"):
+    if config.threads in (None, "auto", FASTEST):
         resolved.threads = default_threads(device, resolved.hidden_size or 0)
     if config.flush_denormals is None:
         resolved.flush_denormals = host.owns_process()
@@ -259,28 +258,19 @@ def default_threads(device: torch.device, hidden_size: int) -> int:
     return min(torch.get_num_threads(), usable_cores())
 
 
-def without_fastest(cell: Resolved) -> tuple[Resolved, tuple[str, ...]]:
-    """The cell with every option set to "fastest" back at its default (the plugin's fixed
-    rule, which runs unless timing picks another value), and the names of those options."""
-    options = cell.entry.options
-    asked = tuple(
-        name for name, value in cell.options.items() if value == FASTEST and options[name].tune
-    )
-    settled = {**cell.options, **{name: options[name].default for name in asked}}
-    return Resolved(cell.entry, settled), asked
-
-
 def tunable(
     user: Any, cell: Resolved, device: torch.device, fastest: tuple[str, ...] = ()
 ) -> dict[str, tuple[Any, ...]]:
-    """What a run leaves to measurement, CPU runs only: `threads` when the user gave none
-    (or "auto"): the thread counts compute the same numbers (tested for the built-in
-    cells); and each cell option the user set to "fastest" (`fastest`), whose values do
-    not."""
+    """What a run leaves to measurement, CPU runs only, and only where the user asked for
+    the fastest: `threads="fastest"` (one thread or every usable core) and each cell
+    option set to "fastest" (`fastest`). Each changes what a run computes in the last
+    digits (torch splits a large reduction by the thread count; the kernels round
+    otherwise than torch's module), so a choice made by timing, which depends on the
+    machine, its load and its cache, is made only when asked."""
     if device.type != "cpu":
         return {}
     axes: dict[str, tuple[Any, ...]] = {}
-    if user.threads in (None, "auto"):
+    if user.threads == FASTEST:
         axes["threads"] = tuple(sorted({1, usable_cores()}))
     for name in fastest:
         axes[name] = tuple(cell.entry.options[name].tune)

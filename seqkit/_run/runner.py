@@ -32,6 +32,7 @@ from seqkit._run.plan import Plan, plan
 from seqkit._train import denormals, distributed, heap, host
 from seqkit._train import tensorboard as tensorboard_log
 from seqkit._train.checkpoint import Checkpoint, Checkpointer
+from seqkit._train.devices import kept_rng
 from seqkit._train.evaluate import evaluate
 from seqkit._train.metrics_log import MetricsLog
 from seqkit._train.probe import GradientProbe
@@ -201,8 +202,7 @@ def execute(
     another process (the caller waits for it), else they are drawn here. On the CPU,
     memory a training step frees is kept for the next one (`seqkit._train.heap`), and subnormal
     floats are flushed to 0 unless the run keeps them (`seqkit._train.denormals`)."""
-    devices = [the_plan.device] if the_plan.device.type == "cuda" else []
-    with torch.random.fork_rng(devices):  # the caller's global RNG is theirs again after
+    with kept_rng(the_plan.device):  # the caller's global RNG is theirs again after
         if the_plan.device.type != "cpu":
             return _execute(the_plan, out_dir, callbacks, progress, resume, drawer)
         keep_memory = heap.keep_freed_memory() if host.owns_process() else nullcontext()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import itertools
 import json
 import shutil
@@ -537,6 +538,8 @@ def compare(
             "select an option given several values"
         )
     base = config or RunConfig.from_dict({"cell": cells[0], **settings})
+    if base.flush_denormals is None:  # decided by this process, kept in comparison.json
+        base = dataclasses.replace(base, flush_denormals=host.owns_process())
     evaluations = {k: list(v) for k, v in (evaluate_on or {}).items()} or None
     spec = Spec(list(cells), base, grid_axes, seeds, match_params, params, select, evaluations)
     out_dir = Path(out) if out is not None else None
@@ -651,10 +654,11 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
         line |= {f"setting.{k}": v for k, v in row["settings"].items()}
         flat.append(line)
     fields = list(dict.fromkeys(k for line in flat for k in line))
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, restval="")
-        writer.writeheader()
-        writer.writerows(flat)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=fields, restval="")
+    writer.writeheader()
+    writer.writerows(flat)
+    files.write_text(path, text.getvalue())
 
 
 def plot_curves(
@@ -668,7 +672,8 @@ def plot_curves(
     cells = list(dict.fromkeys(p.cell for p, _ in results))
     paths = []
     for i, (label, runs) in enumerate(by_setting.items()):
-        path = out_dir / f"loss-{i + 1}.png"
-        plot_setting_curves(path, runs, cells, f"{title}: {label}")
+        path, png = out_dir / f"loss-{i + 1}.png", io.BytesIO()
+        plot_setting_curves(png, runs, cells, f"{title}: {label}")
+        files.write_bytes(path, png.getvalue())
         paths.append(path)
     return paths

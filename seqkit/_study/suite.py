@@ -14,6 +14,7 @@ looks like the limit (no cell solved it, or a cell was still improving at the en
 from __future__ import annotations
 
 import csv
+import io
 import json
 import statistics
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +39,7 @@ from seqkit._study.compare import (
     resume_comparison,
     test_spread,
 )
+from seqkit._train import host
 
 if TYPE_CHECKING:  # `seqkit describe SUITE` reads a suite without importing torch
     from seqkit._study.compare import Comparison
@@ -139,6 +141,8 @@ def run_suite(
         "entries": [e.name for e in chosen],
         "match_params": match_params,
         "params": params,
+        # decided by the process that starts the suite; a resumed suite keeps it
+        "flush_denormals": host.owns_process(),
     }
     check_entries(chosen, list(cells), match_params, params, registry)
     if out_dir is not None:  # all is checked: from here on the suite is kept
@@ -201,8 +205,12 @@ def check_entries(
         prepare_grid(entry_config(entry, cells[0]), cells, {}, 1, match_params, params, registry)
 
 
-def entry_config(entry: SuiteEntry, cell: str) -> RunConfig:
+def entry_config(entry: SuiteEntry, cell: str, flush_denormals: bool | None = None) -> RunConfig:
+    """The entry's run for `cell`; `flush_denormals` as the suite recorded it (a suite
+    kept by an older seqkit flushed: its default then)."""
     settings = {"task": entry.task, "cell": cell, **entry.settings}
+    if flush_denormals is not None and "flush_denormals" not in entry.settings:
+        settings["flush_denormals"] = flush_denormals
     return RunConfig.from_dict({**settings, "task_options": dict(entry.task_options)})
 
 
@@ -228,7 +236,7 @@ def _carry_out(
             else:
                 comparisons[entry.name] = compare(
                     cells,
-                    entry_config(entry, cells[0]),
+                    entry_config(entry, cells[0], spec.get("flush_denormals", True)),
                     seeds=seeds,
                     match_params=spec.get("match_params"),
                     params=spec.get("params"),
@@ -357,13 +365,12 @@ def write_leaderboard(out_dir: Path, board: Leaderboard) -> None:
     fields = ["entry", "task", "cell", "parameters", "hidden_size", "seeds", "metric"]
     fields += ["metric_mean", "metric_ci95", "test_loss_mean", "test_loss_ci95", "solved"]
     fields += ["solved_ci95", "median_steps_to_solve", "still_improving", "wall_s_mean"]
-    with (out_dir / "leaderboard.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        for row in board.rows:
-            writer.writerow(
-                {k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()}
-            )
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    for row in board.rows:
+        writer.writerow({k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()})
+    files.write_text(out_dir / "leaderboard.csv", text.getvalue())
 
     links = {e["entry"]: slug(e["entry"]) for e in board.entries}
     write_leaderboard_report(out_dir, board.as_dict(), links)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 from seqkit._core.errors import ConfigError
@@ -36,3 +39,29 @@ def resolve_device(name: str) -> torch.device:
             )
         return torch.device(name)
     raise ConfigError(f"unknown device '{name}'; allowed: {ALLOWED}")
+
+
+@contextmanager
+def kept_rng(device: torch.device) -> Iterator[None]:
+    """torch's global random streams of the CPU and of `device` are, after the block, as
+    they were before it (what a library call owes its caller)."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        if device.type != "mps":
+            yield
+            return
+        state = torch.mps.get_rng_state()
+        try:
+            yield
+        finally:
+            torch.mps.set_rng_state(state)
+
+
+def seed_rng(device: torch.device, seed: int) -> None:
+    """Seed torch's global streams of the CPU and of `device` alone (`torch.manual_seed`
+    would reseed every GPU, which `kept_rng(device)` does not give back)."""
+    torch.random.default_generator.manual_seed(seed)
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            torch.cuda.manual_seed(seed)
+    elif device.type == "mps":
+        torch.mps.manual_seed(seed)
