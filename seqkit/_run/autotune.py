@@ -102,7 +102,8 @@ class Tuning:
 
 
 def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:
-    """The plan with its threads and tuned cell options chosen, and how they were."""
+    """The plan with its threads and tuned cell options chosen, and how they were: as set
+    where nothing was asked for, from the cache, or measured (`measure`)."""
     axes, config = the_plan.tunable, the_plan.config
     threads = int(config.threads or 1)
     options = {k: config.cell_options[k] for k in axes if k != "threads"}
@@ -117,56 +118,16 @@ def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:
     key = cache_key(the_plan, axes, data)
     cached = read_cache().get(key)
     if cached is not None:
-        the_plan = apply(the_plan, cached["choice"])
         tuning = Tuning("cached", **_chosen(cached["choice"], threads), times_ms=cached["times_ms"])
-        return the_plan, tuning
+        return apply(the_plan, cached["choice"]), tuning
 
     start = time.perf_counter()
+    default = {"threads": threads, **options} if "threads" in axes else options
     try:
         with trial_model_rng():
-            trial = Trial(the_plan, data, TRIAL_STEPS)
-            probe = trial.time({}, rounds=1)
-            expected = probe * trial.scale
-            combos = trial.combos(axes)
-            default = {"threads": threads, **options} if "threads" in axes else options
-            known = {i: probe for i, c in enumerate(combos) if c == default}  # timed already
-            if expected < MIN_RUN_S:
-                return keep(
-                    f"default: the run is expected to take {expected:.2g} s, "
-                    f"under the {MIN_RUN_S:g} s that pays for trials",
-                    expected_s=expected,
-                    cost_s=time.perf_counter() - start,
-                )
-            budget = MAX_COST * expected
-            if probe * (2 + len(combos) * (1 + MIN_ROUNDS)) > budget:
-                return keep(
-                    f"default: trials would cost over {MAX_COST:.0%} of the run",
-                    expected_s=expected,
-                    cost_s=time.perf_counter() - start,
-                )
-            times: list[tuple[dict[str, Any], float]] = []
-            if race_length(trial, [probe] * len(combos), budget) > trial.cut:
-                # Screen every candidate with one short step after an untimed one (a
-                # way's first step pays for its thread pool and kernels: one cold step
-                # once dropped a way that was as fast), then race the ones that can win
-                # at the longest cut their own step times afford. The budget affords
-                # 18 probes and more per candidate, the screen costs two.
-                screen = [
-                    (c, known.get(i) or trial.time(c, rounds=1)) for i, c in enumerate(combos)
-                ]
-                quickest = min(t for _, t in screen)
-                kept = [(c, t) for c, t in screen if t <= SLOWER * quickest]
-                budget = min(budget, MAX_COST * quickest * trial.scale)
-                if len(kept) == 1:  # one way left: nothing to race
-                    times = screen
-                else:
-                    left = start + HEADROOM * budget - time.perf_counter()
-                    cut = race_length(trial, [t for _, t in kept], left)
-                    combos, known = [c for c, _ in kept], {}
-                    trial = Trial(the_plan, data, cut, trial.models)
-            if not times:
-                times = trial.race(combos, start, budget, known=known)
-            expected = min(t for _, t in times) * trial.scale  # the chosen way's run
+            probe, times, expected, cut = measure(the_plan, data, default, start)
+    except NotMeasured as why:
+        return keep(why.reason, expected_s=why.expected, cost_s=time.perf_counter() - start)
     except Exception as exc:  # a trial that fails leaves the run as it was: say why
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return keep(f"default: the trial failed ({reason[:120]})")
@@ -179,9 +140,59 @@ def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:
         times_ms=times_ms,
         expected_s=expected,
         cost_s=time.perf_counter() - start,
-        trial_steps=trial.cut,
+        trial_steps=cut,
     )
     return apply(the_plan, choice), tuning
+
+
+class NotMeasured(Exception):
+    """The run keeps its default way: too short to pay for trials, or trials too dear."""
+
+    def __init__(self, reason: str, expected: float) -> None:
+        super().__init__(reason)
+        self.reason, self.expected = reason, expected
+
+
+def measure(
+    the_plan: Plan, data: Data, default: dict[str, Any], start: float
+) -> tuple[float, list[tuple[dict[str, Any], float]], float, int]:
+    """Time the candidates: the default way's probe step first (the run's expected time),
+    then, where the budget allows a longer cut, a screen of every candidate on the
+    probe's cut and a race of those that can win on the longest cut their step times
+    afford; else a race on the probe's cut. The probe's seconds, each raced candidate's
+    quickest step, the chosen way's expected run and the cut raced on."""
+    trial = Trial(the_plan, data, TRIAL_STEPS)
+    probe = trial.time({}, rounds=1)
+    expected = probe * trial.scale
+    combos = trial.combos(the_plan.tunable)
+    known = {i: probe for i, c in enumerate(combos) if c == default}  # timed already
+    if expected < MIN_RUN_S:
+        raise NotMeasured(
+            f"default: the run is expected to take {expected:.2g} s, "
+            f"under the {MIN_RUN_S:g} s that pays for trials",
+            expected,
+        )
+    budget = MAX_COST * expected
+    if probe * (2 + len(combos) * (1 + MIN_ROUNDS)) > budget:
+        raise NotMeasured(f"default: trials would cost over {MAX_COST:.0%} of the run", expected)
+    if race_length(trial, [probe] * len(combos), budget) > trial.cut:
+        # Screen every candidate with one short step after an untimed one (a way's first
+        # step pays for its thread pool and kernels: one cold step once dropped a way
+        # that was as fast), then race the ones that can win at the longest cut their
+        # own step times afford. The budget affords 18 probes and more per candidate,
+        # the screen costs two.
+        screen = [(c, known.get(i) or trial.time(c, rounds=1)) for i, c in enumerate(combos)]
+        quickest = min(t for _, t in screen)
+        kept = [(c, t) for c, t in screen if t <= SLOWER * quickest]
+        budget = min(budget, MAX_COST * quickest * trial.scale)
+        if len(kept) == 1:  # one way left: nothing to race
+            return probe, screen, quickest * trial.scale, trial.cut
+        left = start + HEADROOM * budget - time.perf_counter()
+        cut = race_length(trial, [t for _, t in kept], left)
+        combos, known = [c for c, _ in kept], {}
+        trial = Trial(the_plan, data, cut, trial.models)
+    times = trial.race(combos, start, budget, known=known)
+    return probe, times, min(t for _, t in times) * trial.scale, trial.cut
 
 
 def race_length(trial: Trial, step_s: list[float], budget: float) -> int:
