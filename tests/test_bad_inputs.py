@@ -563,6 +563,32 @@ CASES: list[Case] = [
         else "--out locked/run: no permission to write in locked",
         unwritable,
     ),
+    # a comparison counts only what is there (issue 33)
+    Case(
+        "compare-cell-twice",
+        ("compare", "--cells", "rnn,rnn", "--task", "sum", "--out", "c"),
+        "--cells names 'rnn' twice; give each cell once",
+    ),
+    Case(
+        "compare-axis-value-twice",
+        ("compare", "--cells", "rnn", "--task", "sum", "--lr", "0.01,0.01", "--out", "c"),
+        "lr lists 0.01 twice: a repeated value would count as more seeds of one row",
+    ),
+    Case(
+        "compare-option-value-twice",
+        ("compare", "--cells", "rnn", "--task", "sum", "--task-opt", "seq_len=4,4"),
+        "seq_len lists 4 twice",
+    ),
+    Case(
+        "suite-no-entries",
+        ("suite", "long-range", "--cells", "rnn", "--entries", "", "--out", "s"),
+        "--entries names no entry; give one or more of suite 'long-range': adding-T=100",
+    ),
+    Case(
+        "suite-cell-twice",
+        ("suite", "long-range", "--cells", "gru,gru", "--entries", "copy-T=100"),
+        "--cells names 'gru' twice",
+    ),
 ]
 CASE_IDS = [case.id for case in CASES]
 assert len(set(CASE_IDS)) == len(CASE_IDS) >= 30

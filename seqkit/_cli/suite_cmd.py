@@ -82,7 +82,7 @@ def suite_cmd(
                 name,
                 parse_cells(cells),
                 seeds=seeds,
-                entries=[e.strip() for e in entries.split(",")] if entries else None,
+                entries=[e.strip() for e in entries.split(",")] if entries is not None else None,
                 match_params=match_params,
                 params=params,
                 out=out,

@@ -51,6 +51,7 @@ from seqkit._study import points as points_
 from seqkit._study.grid import (
     GridPoint,
     check_axes,
+    check_cells,
     config_for,
     display,
     grid,
@@ -527,6 +528,7 @@ def compare(
     """
     if not cells:
         raise ConfigError("compare needs at least one cell")
+    check_cells(cells)
     if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= 1000:
         raise ConfigError(f"--seeds must be a whole number from 1 to 1000 (got {seeds!r})")
     grid_axes = {k: list(v) for k, v in (axes or {}).items()}

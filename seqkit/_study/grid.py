@@ -64,6 +64,19 @@ def check_axes(axes: Mapping[str, Sequence[Any]]) -> None:
             )
         if isinstance(values, str) or not len(values):
             raise ConfigError(f"axis '{axis}' needs a list of values (got {values!r})")
+        twice = [v for i, v in enumerate(values) if v in list(values)[:i]]
+        if twice:
+            raise ConfigError(
+                f"{display(axis)} lists {twice[0]} twice: a repeated value would count as "
+                "more seeds of one row; give each value once"
+            )
+
+
+def check_cells(cells: Sequence[str]) -> None:
+    """Each cell once: a repeated cell would be counted as more seeds of its rows."""
+    twice = sorted({c for c in cells if list(cells).count(c) > 1})
+    if twice:
+        raise ConfigError(f"--cells names '{twice[0]}' twice; give each cell once")
 
 
 def with_value(config: RunConfig, axis: str, value: Any) -> RunConfig:

@@ -39,6 +39,7 @@ from seqkit._study.compare import (
     resume_comparison,
     test_spread,
 )
+from seqkit._study.grid import check_cells
 from seqkit._train import host
 
 if TYPE_CHECKING:  # `seqkit describe SUITE` reads a suite without importing torch
@@ -178,11 +179,18 @@ def resume_suite(
 def _chosen(suite: Suite, names: Sequence[str] | None, suite_name: str) -> list[SuiteEntry]:
     if names is None:
         return list(suite.entries)
+    listed = ", ".join(slug(e.name) for e in suite.entries)
+    if not names or not all(names):
+        raise ConfigError(
+            f"--entries names no entry; give one or more of suite '{suite_name}': {listed}"
+        )
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"--entries names '{twice[0]}' twice; each entry runs once")
     by_name = {e.name: e for e in suite.entries}
     by_slug = {slug(e.name): e for e in suite.entries}
     unknown = [n for n in names if n not in by_name and n not in by_slug]
     if unknown:
-        listed = ", ".join(slug(e.name) for e in suite.entries)
         raise ConfigError(
             f"suite '{suite_name}' has no entry '{unknown[0]}' (its entries: {listed})"
         )
@@ -201,6 +209,7 @@ def check_entries(
 
     if not cells:
         raise ConfigError("a suite needs at least one cell: --cells a,b,...")
+    check_cells(cells)
     for entry in chosen:
         prepare_grid(entry_config(entry, cells[0]), cells, {}, 1, match_params, params, registry)
 
