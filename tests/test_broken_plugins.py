@@ -33,6 +33,8 @@ BROKEN = {
     "notmodule": "failed (register_cells): PluginError: cell 'plaincell': class PlainCell is "
     "not a torch.nn.Module (see the Cell contract in docs/plugins.md)",
     "raises": "failed (register_cells): RuntimeError: no weights file for halfcell",
+    "exits": "failed (import): SystemExit: it called sys.exit(0)",
+    "interrupts": "failed (register_cells): KeyboardInterrupt",
 }
 """Each broken entry point and what its warning says after `plugin 'NAME' `."""
 WORKING = {"good": ["goodcell"], "lazybad": ["nostep"]}

@@ -52,6 +52,12 @@ ENV_STRICT = "SEQKIT_STRICT_PLUGINS"
 """`1`: a plugin that fails to load or breaks the contract is an error, not a warning."""
 
 
+PLUGIN_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
+"""What a plugin may raise while it is imported or registers: a plugin that calls
+`sys.exit()` or raises KeyboardInterrupt there is a broken plugin like any other, not
+the end of every command."""
+
+
 class PluginWarning(UserWarning):
     """A plugin was skipped or partly loaded; the rest of seqkit still works."""
 
@@ -166,7 +172,7 @@ class Registry:
                 self.pm.unregister(plugin)
                 known = ", ".join([*sorted(KINDS.values()), "register_commands"])
                 raise PluginError(f"unknown hook {unknown[0]!r} (known hooks: {known})")
-        except Exception as exc:  # a broken plugin must not take the others down
+        except PLUGIN_FAILURES as exc:  # a broken plugin must not take the others down
             self._fail(info, exc)
             return info
         for kind, hook_name in KINDS.items():
@@ -188,7 +194,7 @@ class Registry:
             name = ep.name if ep.name not in self._plugins else f"{ep.dist}:{ep.name}"
             try:
                 plugin = ep.load()
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 info = PluginInfo(name, ep.dist, ep.version, builtin)
                 self._plugins[name] = info
                 self._fail(info, exc, during="import")
@@ -209,7 +215,7 @@ class Registry:
 
         try:
             hook(register=register)
-        except Exception as exc:
+        except PLUGIN_FAILURES as exc:
             self._fail(info, exc, during=KINDS[kind])
             return
         for entry in pending:
@@ -243,7 +249,7 @@ class Registry:
         then: str = "the other plugins still work",
     ) -> None:
         """Record the failure in the plugin's status; one warning line (strict: raise)."""
-        info.status, info.error = "error", _one_line(f"{type(exc).__name__}: {exc}")
+        info.status, info.error = "error", _one_line(_failure(exc))
         message = f"plugin '{info.name}' failed ({during}): {info.error}"
         if self.strict:
             raise PluginError(message) from exc
@@ -305,7 +311,7 @@ class Registry:
             info = self._plugins.get(impl.plugin_name)
             try:
                 impl.function(cli=cli)
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 if info is not None:
                     self._fail(info, exc, during="register_commands")
 
@@ -460,3 +466,11 @@ def new_entry(
         doc = (getattr(factory, "__doc__", None) or "").strip()
         description = doc.splitlines()[0] if doc else ""
     return Entry(kind, name, factory, description, info.name, info.version, dict(options), keywords)
+
+
+def _failure(exc: BaseException) -> str:
+    """What a plugin raised, as its status shows it."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: it called sys.exit({exc.code!r})"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
