@@ -130,6 +130,53 @@ def test_existing_run_dir_is_refused_without_overwrite(runner, tmp_path):
     assert runner.invoke(cli, [*args, "--overwrite"]).exit_code == 0
 
 
+def test_an_overwrite_that_stops_leaves_nothing_of_the_old_run(tmp_path):
+    """--overwrite stopped after its first epoch: the directory holds the new run's
+    configuration and metrics only, never the old run's model, plots or report beside
+    them (predict then says the run did not finish instead of answering from the old
+    model)."""
+    import seqkit
+
+    out = tmp_path / "r"
+    old = seqkit.run(cell="gru", task="sum", epochs=2, quiet=True, out=out, probe_every=1)
+    kept = {p.name for p in out.iterdir()}
+    assert {"model.pt", "loss.png", "report.html", "gradients.json", "summary.json"} <= kept
+
+    class StopAfterOne(seqkit.Callback):
+        def on_epoch_end(self, state, record):
+            state.interrupt = "stopped by the test"
+
+    with pytest.raises(seqkit.SeqkitError):
+        seqkit.run(
+            cell="rnn",
+            task="sum",
+            epochs=3,
+            quiet=True,
+            out=out,
+            overwrite=True,
+            callbacks=[StopAfterOne()],
+        )
+    left = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+    assert left <= {"config.json", "metrics.jsonl", "checkpoint.pt"}
+    assert json.loads((out / "config.json").read_text())["cell"] == "rnn"
+    with pytest.raises(seqkit.SeqkitError, match="holds no trained model"):
+        seqkit.load_run(out)
+    assert old.history.epochs
+
+
+def test_an_overwritten_comparison_keeps_nothing_of_the_old_one(tmp_path):
+    import seqkit
+
+    out = tmp_path / "c"
+    small = dict(task="sum", epochs=1, task_options={"num_samples": 64, "val_samples": 32})
+    seqkit.compare(["rnn", "gru"], seeds=1, out=out, **small)
+    assert (out / "results.json").exists() and list(out.glob("loss-*.png"))
+    (out / "loss-7.png").write_bytes(b"an old comparison's plot")
+    seqkit.compare(["rnn"], seeds=1, out=out, overwrite=True, **small)
+    assert not (out / "loss-7.png").exists()
+    assert json.loads((out / "results.json").read_text())["cells"] == ["rnn"]
+
+
 def test_python_dash_m_help():
     res = subprocess.run(
         [sys.executable, "-m", "seqkit", "--help"], capture_output=True, text=True, check=True

@@ -36,9 +36,14 @@ REPORT = "report.html"
 PLOT = "loss.png"
 FLOW_PLOT = "gradient_flow.png"
 NORM_PLOT = "grad_norm.png"
+RUN_FILES: tuple[str, ...] = (CONFIG, METRICS, SUMMARY, MODEL, CHECKPOINT, GRADIENTS)
+RUN_FILES += (REPORT, PLOT, FLOW_PLOT, NORM_PLOT)
+"""Every file a run writes: `--overwrite` removes them all before the new run writes."""
 # ... and of a comparison's directory
 RESULTS = "results.json"
 RESULTS_CSV = "results.csv"
+COMPARISON_FILES = (RESULTS, RESULTS_CSV, REPORT)
+"""With the `loss-N.png` plots: what `--overwrite` removes from a comparison's directory."""
 
 
 @contextmanager

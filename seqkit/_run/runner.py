@@ -341,8 +341,8 @@ def start_run_dir(
     config = the_plan.config
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics_file = out_dir / files.METRICS
-    if resume is None:  # --overwrite: nothing of an earlier run stays
-        for name in (files.METRICS, files.SUMMARY, files.CHECKPOINT):
+    if resume is None:  # --overwrite: nothing of an earlier run stays, whatever stops this one
+        for name in files.RUN_FILES:
             (out_dir / name).unlink(missing_ok=True)
         shutil.rmtree(out_dir / tensorboard_log.SUBDIR, ignore_errors=True)
     else:  # epochs after the checkpoint will be run again: drop their lines

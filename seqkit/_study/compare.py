@@ -586,8 +586,13 @@ def carry_out(
         check_evaluations(config, evaluations, registry)
     the_executor = make_executor(executor, jobs, executor_options or {}, registry)
     if out_dir is not None:  # all is checked: from here on the comparison is kept
-        if not resuming:  # --overwrite: no earlier comparison's points are reused
+        if not resuming:  # --overwrite: nothing of an earlier comparison stays or is reused
             shutil.rmtree(out_dir / points_.POINTS, ignore_errors=True)
+            for path in [
+                *(out_dir / n for n in files.COMPARISON_FILES),
+                *out_dir.glob("loss-*.png"),
+            ]:
+                path.unlink(missing_ok=True)
         out_dir.mkdir(parents=True, exist_ok=True)
         files.write_json(out_dir / SPEC, spec.as_dict())
     results = run_points(
