@@ -323,6 +323,17 @@ CASES: list[Case] = [
     Case("lr-negative", run("--lr", "-1"), "--lr must be a number in (0, 10"),
     Case("lr-nan", run("--lr", "nan"), "--lr must be a number in (0, 10.0] (got nan)"),
     Case("lr-absurd", run("--lr", "1e6"), "--lr must be a number in (0, 10"),
+    # non-finite values pass no range check (issue 33 item 5)
+    Case(
+        "dropout-nan",
+        run("--num-layers", "2", "--dropout", "nan"),
+        "cell 'gru' option 'dropout' must be a finite number (got nan)",
+    ),
+    Case(
+        "cell-option-inf",
+        run("--cell-opt", "init_gain=inf"),
+        "cell 'gru' option 'init_gain' must be a finite number (got inf)",
+    ),
     Case("lr-not-a-number", run("--lr", "fast"), "'fast' is not a valid float"),
     Case("batch-zero", run("--batch-size", "0"), "--batch-size must be an integer from 1 to"),
     Case("batch-negative", run("--batch-size", "-5"), "--batch-size must be an integer from 1"),
@@ -741,6 +752,7 @@ LIBRARY_CASES: list[LibraryCase] = [
     LibraryCase("epochs-non-integer", library_run(epochs=2.5), ConfigError, "(got 2.5)"),
     LibraryCase("lr-nan", library_run(lr=math.nan), ConfigError, "--lr must be a number in (0, 10"),
     LibraryCase("batch-size-bool", library_run(batch_size=True), ConfigError, "(got True)"),
+    LibraryCase("weight-decay-bool", library_run(weight_decay=True), ConfigError, "(got True)"),
     LibraryCase("hidden-size-string", library_run(hidden_size="64"), ConfigError, "(got '64')"),
     LibraryCase(
         "task-option-ill-typed",

@@ -128,7 +128,10 @@ class RunConfig:
         _positive_int("batch-size", self.batch_size, 100_000_000)
         _positive_float("lr", self.lr, 10.0)
         _positive_float("grad-clip", self.grad_clip, math.inf)
-        if not (isinstance(self.weight_decay, int | float) and 0 <= self.weight_decay < math.inf):
+        decay = self.weight_decay
+        if not (
+            isinstance(decay, int | float) and not isinstance(decay, bool) and 0 <= decay < math.inf
+        ):
             raise ConfigError(f"--weight-decay must be >= 0 (got {self.weight_decay!r})")
         if not isinstance(self.probe_every, int) or self.probe_every < 0:
             raise ConfigError(f"--probe-every must be an integer >= 0 (got {self.probe_every!r})")

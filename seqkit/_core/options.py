@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,13 @@ class Option:
         if self.tune and self.choices is not None and FASTEST not in self.choices:
             object.__setattr__(self, "choices", (*self.choices, FASTEST))
 
+    def _admits(self, value: float) -> bool:
+        """Whether a non-finite `value` is one this option's bounds declare (an infinite
+        `min` or `max`); NaN never is."""
+        return (value == math.inf and self.max == math.inf) or (
+            value == -math.inf and self.min == -math.inf
+        )
+
     @property
     def type(self) -> type:
         return type(self.default)
@@ -86,6 +94,8 @@ class Option:
             raise ConfigError(
                 f"{owner} option '{name}' must be {_describe(kind)} (got {value!r})"
             ) from None
+        if isinstance(value, float) and not math.isfinite(value) and not self._admits(value):
+            raise ConfigError(f"{owner} option '{name}' must be a finite number (got {value!r})")
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(map(str, self.choices))
             raise ConfigError(f"{owner} option '{name}' must be one of {allowed} (got {value!r})")
