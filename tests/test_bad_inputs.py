@@ -171,9 +171,10 @@ def unfinished(run: Path, dest: Path) -> Path:
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
-    """Every path under `root`: a file's bytes, None for a directory."""
+    """Every path under `root`: a regular file's bytes, None for anything else (a
+    directory; a FIFO, which reading would block on)."""
     return {
-        str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes())
+        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
         for p in sorted(root.rglob("*"))
     }
 
@@ -438,6 +439,23 @@ CASES: list[Case] = [
         "--config exp.toml: not a UTF-8 text file",
         files(exp__toml=b"\xff\xfe\x00\x01 binary"),
     ),
+    # only regular files are read, with limits counted in bytes read (issue 33 item 6)
+    Case(
+        "config-a-device",
+        ("run", "--config", "/dev/zero"),
+        "--config /dev/zero: is a device, not a regular file; give a settings file",
+    ),
+    Case(
+        "config-a-fifo",
+        ("run", "--config", "pipe"),
+        "--config pipe: is a FIFO, not a regular file; give a settings file",
+        lambda cwd, template: os.mkfifo(cwd / "pipe"),
+    ),
+    Case(
+        "config-a-directory",
+        ("run", "--config", "."),
+        "--config .: is a directory; give a settings file",
+    ),
     # resume
     Case(
         "resume-not-a-run",
@@ -539,6 +557,12 @@ CASES: list[Case] = [
         "predict-input-file-missing",
         ("predict", "done", "--input-file", "rows.csv"),
         "--input-file rows.csv: No such file or directory",
+        with_run(finished, "done"),
+    ),
+    Case(
+        "predict-input-file-a-device",
+        ("predict", "done", "--input-file", "/dev/zero"),
+        "--input-file /dev/zero: is a device, not a regular file",
         with_run(finished, "done"),
     ),
     # output directories

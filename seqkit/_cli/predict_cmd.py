@@ -8,6 +8,10 @@ from pathlib import Path
 import click
 
 from seqkit._core.errors import ConfigError
+from seqkit._core.files import read_input_text
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+"""The largest --input-file predict reads (its rows become one tensor in memory)."""
 
 
 @click.command("predict")
@@ -26,10 +30,8 @@ def predict_cmd(run_dir: Path, text: str | None, input_file: Path | None, as_jso
     if (text is None) == (input_file is None):
         raise ConfigError("give exactly one of --input and --input-file")
     if input_file is not None:
-        try:
-            raw = input_file.read_text()
-        except OSError as exc:
-            raise ConfigError(f"--input-file {input_file}: {exc.strerror}") from None
+        where = f"--input-file {input_file}"
+        raw = read_input_text(input_file, MAX_INPUT_BYTES, where, "file of input rows")
         inputs = read_inputs(raw, f"--input-file {input_file}")
     else:
         inputs = read_inputs(str(text), "--input")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from seqkit._core.errors import ConfigError
+from seqkit._core.files import read_input_text
 from seqkit._core.seeds import MAX_SEED_OFFSET
 
 OPTION_TABLES = ("cell_options", "task_options", "topology_options", "trainer_options")
@@ -30,7 +31,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 MAX_SEED = 2**63 - 1 - MAX_SEED_OFFSET
 """The largest --seed: every seed derived from it is still a valid torch seed (int64)."""
 MAX_SETTINGS_BYTES = 2**20
-"""A settings file larger than this (1 MiB) is refused before it is read."""
+"""A settings file larger than this (1 MiB) is refused (its bytes counted as read)."""
 
 
 @dataclass
@@ -211,20 +212,7 @@ def read_settings(path: Path, where: str | None = None) -> dict[str, Any]:
     """The settings in a TOML or JSON file as a dict of RunConfig's field names (not yet
     validated: a CLI merges flags over them first). Every failure is a ConfigError."""
     where = where or str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_SETTINGS_BYTES:
-            raise ConfigError(
-                f"{where}: {size:,} bytes is too large for a settings file "
-                f"(the limit is {MAX_SETTINGS_BYTES:,} bytes, 1 MiB)"
-            )
-        text = path.read_text()
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{where}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{where}: {exc.strerror or exc}") from None
+    text = read_input_text(path, MAX_SETTINGS_BYTES, where, "settings file")
     try:
         import tomllib  # here: the commands that read no settings file need not load it
 

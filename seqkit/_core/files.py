@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import signal
+import stat
 import tempfile
 import threading
 import warnings
@@ -116,6 +117,43 @@ def read_json(path: Path, missing: str | None = None) -> Any:
         raise ConfigError(missing or f"{path}: no such file") from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: cannot be read ({exc})") from None
+
+
+def read_input_text(path: Path, limit: int, where: str, what: str = "file") -> str:
+    """The UTF-8 text of the regular file at `path`, of at most `limit` bytes counted as
+    they are read (a size the file reports is not trusted: /dev/zero says 0). A
+    directory, a FIFO (which would block) or a device is refused by name before it is
+    read. Every failure is a ConfigError starting with `where`."""
+    try:
+        info = os.stat(path)
+        mode = info.st_mode
+    except OSError as exc:
+        raise ConfigError(f"{where}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"{where}: is a directory; give a {what}")
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        )
+        raise ConfigError(f"{where}: is {kind}, not a regular file; give a {what}")
+    size = info.st_size
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1) if size <= limit else b""
+    except OSError as exc:
+        raise ConfigError(f"{where}: {exc.strerror or exc}") from None
+    if size > limit or len(data) > limit:
+        said = f"{size:,} bytes is" if size > limit else f"more than {limit:,} bytes is"
+        raise ConfigError(
+            f"{where}: {said} too large for a {what} (the limit is {limit:,} bytes, "
+            f"{limit / 2**20:g} MiB)"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{where}: not a UTF-8 text file ({exc.reason} at byte {exc.start})"
+        ) from None
 
 
 def save_tensors(path: Path, payload: Any) -> None:
