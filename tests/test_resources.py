@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -149,3 +151,72 @@ def test_a_run_that_cannot_fit_is_refused_by_seqkit_run_before_anything_is_writt
     assert result.output.count("\n") == 1 and result.output.startswith("Error: ")
     assert "does not fit in memory" in result.output and "TiB" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "files, left",
+    [
+        ({"memory.max": "3000000\n", "memory.current": "1000000\n"}, 2_000_000),
+        ({"memory.max": "max\n", "memory.current": "1000000\n"}, None),
+        (
+            {
+                "memory/memory.limit_in_bytes": "5000000\n",
+                "memory/memory.usage_in_bytes": "4000000\n",
+            },
+            1_000_000,
+        ),
+        (
+            {
+                "memory/memory.limit_in_bytes": f"{2**63 - 4096}\n",
+                "memory/memory.usage_in_bytes": "1\n",
+            },
+            None,
+        ),
+        ({}, None),
+    ],
+    ids=["v2-limit", "v2-max", "v1-limit", "v1-unlimited", "none"],
+)
+def test_a_containers_memory_limit_is_read_from_its_cgroup(tmp_path, monkeypatch, files, left):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.setattr(resources, "CGROUP", tmp_path)
+    assert resources.cgroup_memory_left() == left
+    if left is not None:  # the least of what the machine, the cgroup and ulimit allow
+        assert resources.available_memory() == left
+
+
+def test_ulimit_v_is_seen_before_anything_is_allocated(tmp_path):
+    """A real RLIMIT_AS (`ulimit -v`) a few GiB above what the interpreter has mapped:
+    a run whose data alone needs more is refused with the check's one line, though the
+    machine has the memory."""
+    probe = (
+        "import resource, seqkit._run.resources as r; "
+        "print(r.address_space_left(), r.machine_memory())"
+    )
+    script = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "import torch, seqkit\n"  # map what a run maps before the limit is set
+        "vm = next(int(l.split()[1]) * 1024 for l in Path('/proc/self/status').read_text()"
+        ".splitlines() if l.startswith('VmSize:'))\n"
+        "limit = vm + 3 * 2**30\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+        "try:\n"
+        "    seqkit.run(cell='gru', task='meansign', epochs=1, quiet=True,\n"
+        "               task_options={'num_samples': 20000, 'seq_len': 5000})\n"
+        "except seqkit.ConfigError as exc:\n"
+        "    print(exc)\n"
+    )
+    machine = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    if int(machine[1]) < 6 * 2**30:
+        pytest.skip("needs a machine with more free memory than the limit leaves")
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    # 20,500 sequences x 5,000 steps x 10 features x 4 bytes = 3.8 GiB of data
+    assert done.stdout.startswith("the run does not fit in memory: it needs about"), done.stdout
+    assert "ulimit -v" in done.stdout

@@ -25,6 +25,7 @@ FLOATS_PER_PARAMETER = 4
 HEADROOM = 0.9
 """The share of the available memory a run may plan to use."""
 MEMINFO = Path("/proc/meminfo")
+CGROUP = Path("/sys/fs/cgroup")
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,16 @@ def _layers(cell_options: dict[str, object]) -> int:
 
 
 def available_memory() -> int | None:
-    """Bytes of memory this process can still take: /proc/meminfo's MemAvailable on
-    Linux, else the physical memory; None when neither can be read."""
+    """Bytes of memory this process can still take: the least of what the machine has
+    free, what its cgroup's memory limit leaves (a container's) and what `ulimit -v`
+    leaves of its address space; None when none of them can be read."""
+    found = [m for m in (machine_memory(), cgroup_memory_left(), address_space_left())]
+    found = [m for m in found if m is not None]
+    return min(found) if found else None
+
+
+def machine_memory() -> int | None:
+    """/proc/meminfo's MemAvailable on Linux, else the physical memory."""
     try:
         for line in MEMINFO.read_text().splitlines():
             key, _, value = line.partition(":")
@@ -106,6 +115,42 @@ def available_memory() -> int | None:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, OSError, ValueError):
         return None
+
+
+def cgroup_memory_left() -> int | None:
+    """The cgroup's memory limit less what the cgroup uses (v2: `memory.max` and
+    `memory.current`; v1: `memory/memory.limit_in_bytes` and `usage_in_bytes`); None
+    without a limit (`max`, or v1's page-counter maximum) or a cgroup to read."""
+    for limit_file, usage_file in (
+        ("memory.max", "memory.current"),
+        ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
+    ):
+        try:
+            limit = (CGROUP / limit_file).read_text().strip()
+            usage = int((CGROUP / usage_file).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if limit == "max" or not limit.isdigit() or int(limit) >= 2**62:  # no limit
+            return None
+        return max(int(limit) - usage, 0)
+    return None
+
+
+def address_space_left() -> int | None:
+    """`RLIMIT_AS` (`ulimit -v`) less the process's address space now (VmSize): a run's
+    allocations beyond it fail however much memory is free. None without a limit."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit == resource.RLIM_INFINITY:
+            return None
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return max(limit - int(line.split()[1]) * 1024, 0)
+    except (ImportError, OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def check_memory(config: RunConfig, task: Task, parameters: int | None = None) -> None:
@@ -124,7 +169,8 @@ def check_memory(config: RunConfig, task: Task, parameters: int | None = None) -
         parts += f", parameters with gradients and optimizer state {size(need.parameters)}"
     raise ConfigError(
         f"the run does not fit in memory: it needs about {size(need.total)} ({parts}) but "
-        f"this machine has {size(available)} available; {advice(need)}"
+        f"this machine has {size(available)} available (free memory, or what the "
+        f"process's cgroup or `ulimit -v` leaves of it); {advice(need)}"
     )
 
 
