@@ -97,8 +97,8 @@ def available_memory() -> int | None:
     """Bytes of memory this process can still take: the least of what the machine has
     free, what its cgroup's memory limit leaves (a container's) and what `ulimit -v`
     leaves of its address space; None when none of them can be read."""
-    found = [m for m in (machine_memory(), cgroup_memory_left(), address_space_left())]
-    found = [m for m in found if m is not None]
+    sources = (machine_memory(), cgroup_memory_left(), address_space_left())
+    found = [m for m in sources if m is not None]
     return min(found) if found else None
 
 
