@@ -87,10 +87,16 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
 
 
 def _umask() -> int:
-    """The process's umask (read by setting it, then putting it back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    """The process's umask, read from /proc/self/status (Linux); elsewhere 0o022, the
+    usual one. Never read by setting it: even for an instant, that would change it for
+    every thread of the caller's process."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
 
 
 def write_bytes(path: Path, data: bytes) -> None:

@@ -38,7 +38,6 @@ from seqkit._core.cache import cache_dir
 from seqkit._core.config import usable_cores
 from seqkit._core.errors import ConfigError
 from seqkit._plugins.registry import Resolved
-from seqkit._present.text import tuning_line
 from seqkit._run.plan import Plan
 from seqkit._train import distributed
 
@@ -95,10 +94,6 @@ class Tuning:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-    def describe(self) -> str:
-        """One line for the summary: what runs, and why."""
-        return tuning_line(self.as_dict())
 
 
 def tune(the_plan: Plan, data: Data) -> tuple[Plan, Tuning]:

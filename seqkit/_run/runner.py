@@ -199,9 +199,11 @@ def execute(
     """Run a checked plan: data, model, callbacks, training, then what the run keeps.
     `progress(chance_loss)` builds a progress callback, if given; `resume` is a
     checkpoint to continue from (see `resume`); `drawer` draws the run's plots in
-    another process (the caller waits for it), else they are drawn here. On the CPU,
-    memory a training step frees is kept for the next one (`seqkit._train.heap`), and subnormal
-    floats are flushed to 0 unless the run keeps them (`seqkit._train.denormals`)."""
+    another process (the caller waits for it), else they are drawn here. torch's global
+    RNG is the caller's again afterwards. On the CPU, subnormal floats are flushed to 0
+    where the run's `flush_denormals` says so (`seqkit._train.denormals`), and where
+    seqkit owns the process, memory a training step frees is kept for the next one
+    (`seqkit._train.heap`, `seqkit._train.host`)."""
     with kept_rng(the_plan.device):  # the caller's global RNG is theirs again after
         if the_plan.device.type != "cpu":
             return _execute(the_plan, out_dir, callbacks, progress, resume, drawer)

@@ -105,13 +105,6 @@ def prepare_grid(
     configs = [config_for(base, p) for p in points]
     if match_params is not None or params is not None:
         configs = match_hidden_sizes(configs, match_params, params, registry)
-    # decided here, by who owns this process, not by each worker
-    configs = [
-        dataclasses.replace(c, flush_denormals=host.owns_process())
-        if c.flush_denormals is None
-        else c
-        for c in configs
-    ]
     resolved = [plan(c, registry).config for c in configs]
     points = [
         dataclasses.replace(p, fixed=tuple((k, r.task_options[k]) for k, _ in p.fixed))
@@ -540,7 +533,8 @@ def compare(
             "select an option given several values"
         )
     base = config or RunConfig.from_dict({"cell": cells[0], **settings})
-    if base.flush_denormals is None:  # decided by this process, kept in comparison.json
+    # decided by this process, not by each worker, and kept in comparison.json
+    if base.flush_denormals is None:
         base = dataclasses.replace(base, flush_denormals=host.owns_process())
     evaluations = {k: list(v) for k, v in (evaluate_on or {}).items()} or None
     spec = Spec(list(cells), base, grid_axes, seeds, match_params, params, select, evaluations)

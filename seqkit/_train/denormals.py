@@ -6,9 +6,11 @@ microcode assists, many times slower than with normal numbers. A long sequence's
 backward pass can be full of them: on adding at T=200 (hidden size 128, batch 50, one
 thread, raw inputs) the first 40 training steps took 7.3x (RNN) and 3.3x (GRU) as long
 as with subnormals flushed, the LSTM's the same; at the notebook's section 4 (T=2000) the LSTM
-took 1.4x (`python -m benchmarks.denormals`). For the run, seqkit sets the CPU's
-flush-to-zero and denormals-are-zero modes (`torch.set_flush_denormal`), as TensorFlow's
-CPU threads do by default, and restores the thread's mode after it.
+took 1.4x (`python -m benchmarks.denormals`). For a run that flushes (the `seqkit`
+command's default; a library call's only with `flush_denormals=True`, see
+`seqkit._train.host`), seqkit sets the CPU's flush-to-zero and denormals-are-zero modes
+(`torch.set_flush_denormal`), as TensorFlow's CPU threads do by default, and restores the
+thread's mode after it.
 
 A flushed value was under 1.2e-38 and its effect on a weight under Adam's or SGD's
 update is below float32's resolution of that weight; the losses can still differ from a

@@ -6,8 +6,10 @@ glibc serves any block over its mmap threshold (at most 32 MiB) with a fresh mma
 unmaps it when it is freed, so the next step faults every page in again and the kernel
 zeroes each one: at the notebook's section 4 (N=50, T=20000, H=5) that is about 200,000
 page faults a step and nearly half of an LSTM epoch (benchmarks/long_sequences.py). For
-the run, seqkit takes every block from the heap (M_MMAP_MAX=0) and keeps freed memory
-there (a high M_TRIM_THRESHOLD), the trade PyTorch's CUDA caching allocator makes; after
+a run where seqkit owns the process (the `seqkit` command, `seqkit._train.host`; a
+library call leaves malloc as it is), seqkit takes every block from the heap
+(M_MMAP_MAX=0) and keeps freed memory there (a high M_TRIM_THRESHOLD), the trade
+PyTorch's CUDA caching allocator makes; after
 it, glibc's defaults are restored and malloc_trim gives back the free memory it can (free
 memory at the top of a heap that could not grow in one piece stays, for later
 allocations to reuse). The numbers a run computes do not change, only where its memory
