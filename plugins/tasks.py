@@ -80,6 +80,44 @@ OPTIONS: dict[str, dict[str, Option]] = {
         **sample_options(5000, 500),
         "seq_len": Option(50, "sequence length T", min=10, max=1_000_000),
     },
+    "text": {
+        "path": Option("", "the text file (UTF-8 for level=char)"),
+        "level": Option("char", "tokens: characters or bytes", choices=("char", "byte")),
+        "seq_len": Option(100, "characters per training window", min=1, max=1_000_000),
+        "val_fraction": Option(
+            0.05, "share of the text for validation (after train)", min=0.0, max=0.5
+        ),
+        "test_fraction": Option(
+            0.05, "share of the text for the test (at its end)", min=0.0, max=0.5
+        ),
+    },
+    "series": {
+        "path": Option("", "the CSV file: a header row, then one row of numbers per step"),
+        "input_len": Option(24, "rows a forecast reads", min=1, max=1_000_000),
+        "horizon": Option(1, "rows ahead it forecasts", min=1, max=100_000),
+        "stride": Option(1, "rows between one window and the next", min=1, max=1_000_000),
+        "inputs": Option("", "input columns, comma-separated (default: all)"),
+        "targets": Option("", "target columns, comma-separated (default: the last)"),
+        "val_fraction": Option(
+            0.1, "share of the rows for validation (after train)", min=0.0, max=0.5
+        ),
+        "test_fraction": Option(
+            0.1, "share of the rows for the test (at the end)", min=0.0, max=0.5
+        ),
+    },
+    "arrays": {
+        "path": Option("", "a .npz or .pt file holding X (N, T, D) and y"),
+        "kind": Option(
+            "classification", "what y holds", choices=("classification", "binary", "regression")
+        ),
+        "val_fraction": Option(
+            0.1, "share drawn for validation, unless the file holds X_val", min=0.0, max=0.5
+        ),
+        "test_fraction": Option(
+            0.1, "share drawn for the test, unless the file holds X_test", min=0.0, max=0.5
+        ),
+        "split_seed": Option(0, "the random split's own seed", min=0, max=2**31 - 1),
+    },
 }
 """Each task's declared options (its class reads them from here too)."""
 
@@ -125,11 +163,28 @@ TASKS = {
         "seqkit_plugins.long_range:Order",
         "Temporal order: which of two marked symbols came first, among distractors",
     ),
+    "text": (
+        "seqkit_plugins.text_data:Text",
+        "Your text file as a character-level language model (bits per character).",
+    ),
+    "series": (
+        "seqkit_plugins.series_data:Series",
+        "Your CSV of measurements as forecasting, against persistence and the mean.",
+    ),
+    "arrays": (
+        "seqkit_plugins.array_data:Arrays",
+        "Your arrays X (N, T, D) and y from a .npz or .pt file.",
+    ),
 }
 """name -> (implementation, description)."""
+
+
+READS = {"text": "plain text", "series": "csv", "arrays": "npz"}
+"""The data tasks: the format each reads (`seqkit.from_text`, `from_csv`, `from_arrays`)."""
 
 
 @hookimpl
 def register_tasks(register: Any) -> None:
     for name, (target, description) in TASKS.items():
-        register(name, lazy(target), description=description, options=OPTIONS[name])
+        reads = {"reads": READS[name]} if name in READS else {}
+        register(name, lazy(target), description=description, options=OPTIONS[name], **reads)

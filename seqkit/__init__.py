@@ -51,6 +51,10 @@ _LAZY = {
     "Suite": "seqkit._plugins.suite_entries",
     "SuiteEntry": "seqkit._plugins.suite_entries",
     "Task": "seqkit._plugins.task",
+    "DataTask": "seqkit._plugins.data_task",
+    "Splits": "seqkit._plugins.data_task",
+    "file_identity": "seqkit._core.datafiles",
+    "require_memory": "seqkit._core.memory:check_fits",
     "TaskKind": "seqkit._plugins.task",
     "TopologyFactory": "seqkit._plugins.interfaces",
     "Trainer": "seqkit._plugins.interfaces",
@@ -85,6 +89,10 @@ _LAZY = {
     "Plan": "seqkit._run.plan",
     "build_model": "seqkit._model.assemble",
     "plan": "seqkit._run.plan",
+    "DataSource": "seqkit._run.sources",
+    "from_arrays": "seqkit._run.sources",
+    "from_csv": "seqkit._run.sources",
+    "from_text": "seqkit._run.sources",
     "RunResult": "seqkit._run.runner",
     "resume": "seqkit._run.runner",
     "run": "seqkit._run.runner",
@@ -97,6 +105,7 @@ if TYPE_CHECKING:
     from seqkit import testing
     from seqkit._contracts.findings import ContractError, Finding
     from seqkit._core.config import RunConfig
+    from seqkit._core.datafiles import file_identity
     from seqkit._core.errors import (
         ConfigError,
         NameClashError,
@@ -106,9 +115,11 @@ if TYPE_CHECKING:
         UnknownNameError,
     )
     from seqkit._core.lazy import lazy
+    from seqkit._core.memory import check_fits as require_memory
     from seqkit._core.options import Option, sample_options
     from seqkit._model.assemble import build_model
     from seqkit._model.optim import OPTIMIZERS, make_optimizer, make_schedule
+    from seqkit._plugins.data_task import DataTask, Splits
     from seqkit._plugins.hookspecs import hookimpl
     from seqkit._plugins.interfaces import (
         Callback,
@@ -138,6 +149,7 @@ if TYPE_CHECKING:
     from seqkit._run.load import LoadedRun, load_run
     from seqkit._run.plan import Plan, plan
     from seqkit._run.runner import RunResult, resume, run
+    from seqkit._run.sources import DataSource, from_arrays, from_csv, from_text
     from seqkit._study.compare import Comparison, compare, resume_comparison
     from seqkit._study.explain import explain
     from seqkit._study.gradients import GradientReport, gradients
@@ -218,6 +230,8 @@ __all__ = [
     "Constrained",
     "ContractError",
     "Data",
+    "DataSource",
+    "DataTask",
     "Entry",
     "Equations",
     "Executor",
@@ -243,6 +257,7 @@ __all__ = [
     "RunResult",
     "RunsDistributed",
     "SeqkitError",
+    "Splits",
     "State",
     "Step",
     "Suite",
@@ -258,6 +273,10 @@ __all__ = [
     "compare",
     "evaluate",
     "explain",
+    "file_identity",
+    "from_arrays",
+    "from_csv",
+    "from_text",
     "get_cell",
     "get_registry",
     "get_task",
@@ -274,6 +293,7 @@ __all__ = [
     "make_optimizer",
     "make_schedule",
     "plan",
+    "require_memory",
     "resume",
     "resume_comparison",
     "resume_suite",

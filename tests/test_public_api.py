@@ -132,8 +132,13 @@ def string_values(path: Path) -> list[tuple[int, str]]:
     ]
 
 
+ORDINARY_WORDS = {"text"}
+"""Built-in names that are also words the core uses in their own sense (an example
+line's `"text"` key): seeing them says nothing of the core choosing a built-in."""
+
+
 def test_the_core_names_no_built_in():
-    names = builtin_names()
+    names = builtin_names() - ORDINARY_WORDS
     assert {"gru", "sum", "many-to-one", "minibatch", "ddp"} <= names  # the check has teeth
     named = [
         f"{path.relative_to(ROOT)}:{line} {value!r}"

@@ -11,6 +11,7 @@ import pytest
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError
 from seqkit._plugins.registry import get_registry
+from seqkit._core import memory
 from seqkit._run import resources
 from seqkit._run.plan import plan
 from seqkit._run.resources import check_memory, estimate, size
@@ -98,20 +99,20 @@ def test_parameters_are_named_in_the_refusal(monkeypatch):
 def test_available_memory_reads_meminfo_then_falls_back_to_physical_pages(tmp_path, monkeypatch):
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:  8000 kB\nMemFree:  100 kB\nMemAvailable:  2048 kB\n")
-    monkeypatch.setattr(resources, "MEMINFO", meminfo)
-    assert resources.available_memory() == 2048 * 1024
-    monkeypatch.setattr(resources, "MEMINFO", tmp_path / "missing")
+    monkeypatch.setattr(memory, "MEMINFO", meminfo)
+    assert memory.available_memory() == 2048 * 1024
+    monkeypatch.setattr(memory, "MEMINFO", tmp_path / "missing")
     physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    assert resources.available_memory() == physical
+    assert memory.available_memory() == physical
 
 
 def test_no_readable_memory_skips_the_check(tmp_path, monkeypatch):
     def no_sysconf(name: str) -> int:
         raise ValueError(name)
 
-    monkeypatch.setattr(resources, "MEMINFO", tmp_path / "missing")
+    monkeypatch.setattr(memory, "MEMINFO", tmp_path / "missing")
     monkeypatch.setattr(os, "sysconf", no_sysconf)
-    assert resources.available_memory() is None
+    assert memory.available_memory() is None
     task = _task("meansign", seq_len=1_000_000, num_samples=1_000_000)
     check_memory(_meansign_config(), task)  # nothing to compare with: no error
 
@@ -180,10 +181,10 @@ def test_a_containers_memory_limit_is_read_from_its_cgroup(tmp_path, monkeypatch
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    monkeypatch.setattr(resources, "CGROUP", tmp_path)
-    assert resources.cgroup_memory_left() == left
+    monkeypatch.setattr(memory, "CGROUP", tmp_path)
+    assert memory.cgroup_memory_left() == left
     if left is not None:  # the least of what the machine, the cgroup and ulimit allow
-        assert resources.available_memory() == left
+        assert memory.available_memory() == left
 
 
 def test_ulimit_v_is_seen_before_anything_is_allocated(tmp_path):
@@ -191,7 +192,7 @@ def test_ulimit_v_is_seen_before_anything_is_allocated(tmp_path):
     a run whose data alone needs more is refused with the check's one line, though the
     machine has the memory."""
     probe = (
-        "import resource, seqkit._run.resources as r; "
+        "import resource, seqkit._core.memory as r; "
         "print(r.address_space_left(), r.machine_memory())"
     )
     script = (

@@ -105,7 +105,7 @@ def complete(words: str, shell: str = "bash") -> list[str]:
 def test_completion_of_commands_and_options():
     assert complete("seqkit ") == [
         "check", "compare", "describe", "explain", "gradients", "list", "new", "plugins",
-        "predict", "report", "run", "suite",
+        "predict", "report", "run", "sample", "suite",
     ]  # fmt: skip
     assert complete("seqkit run --hid") == ["--hidden-size"]
     assert "--num-layers" in complete("seqkit run --num")  # a cell flag from the registry
@@ -113,7 +113,7 @@ def test_completion_of_commands_and_options():
 
 def test_completion_of_names():
     assert complete("seqkit run --cell l") == ["lstm"]
-    assert complete("seqkit run --cell gru --task s") == ["square", "sum"]
+    assert complete("seqkit run --cell gru --task s") == ["series", "square", "sum"]
     assert complete("seqkit run --topology many") == ["many-to-many", "many-to-one"]
     assert complete("seqkit compare --cells rnn,l") == ["rnn,lstm"]
     assert complete("seqkit suite l") == ["long-range"]

@@ -145,6 +145,11 @@ CONFIG_OPTIONS: list[Callable[[Any], Any]] = [
         help="Trainer option.",
         shell_complete=complete_options("trainer"),
     ),
+    click.option(
+        "--data-changed",
+        is_flag=True,
+        help="Train on a data file that changed since the --config or --resume run recorded it.",
+    ),
 ]
 
 
@@ -155,7 +160,11 @@ OPTION_FIELDS = {
     "trainer_options": "trainer_opt",
 }
 """RunConfig's option tables and the repeatable `K=V` flags that fill them."""
-FLAG_FIELDS = tuple(f.name for f in fields(RunConfig) if f.name not in OPTION_FIELDS)
+RECORDS = ("data",)
+"""RunConfig's fields that a run records and no flag sets (`--data-changed` drops `data`)."""
+FLAG_FIELDS = tuple(
+    f.name for f in fields(RunConfig) if f.name not in OPTION_FIELDS and f.name not in RECORDS
+)
 """RunConfig's other fields: each is a flag of the same name."""
 SETTING_PARAMS = frozenset({*FLAG_FIELDS, *OPTION_FIELDS.values(), "config_file"})
 """The fixed parameters of CONFIG_OPTIONS: what decides what a run computes (the cell
@@ -251,6 +260,8 @@ def config_from_options(kw: dict[str, Any], settings: dict[str, Any] | None = No
             settings[name] = value
     for name, given in options.items():
         settings[name] = {**settings.get(name, {}), **given}
+    if kw.get("data_changed"):
+        settings.pop("data", None)
     return RunConfig.from_dict(settings)
 
 

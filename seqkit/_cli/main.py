@@ -110,6 +110,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "seqkit._cli.predict_cmd:predict_cmd",
         "Load RUN_DIR's model and print its predictions in the task's own format.",
     ),
+    "sample": (
+        "seqkit._cli.sample_cmd:sample_cmd",
+        "Draw text from RUN_DIR's model (a run on the text task), after --prime.",
+    ),
     "report": (
         "seqkit._cli.report_cmd:report_cmd",
         "Draw the plots of the run (or comparison) in DIRECTORY again and write its "

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from seqkit._core.errors import ConfigError
-from seqkit._core.files import read_input_text
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 """The largest --input-file predict reads (its rows become one tensor in memory)."""
@@ -20,7 +19,8 @@ MAX_INPUT_BYTES = 64 * 1024 * 1024
 @click.option(
     "--input-file",
     type=click.Path(path_type=Path),
-    help="Many rows: CSV (one sequence per line) or JSON.",
+    help="Many rows: CSV (one sequence per line) or JSON; for a series run, a CSV with "
+    "the columns it trained on (the last input_len rows are read).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per input.")
 def predict_cmd(run_dir: Path, text: str | None, input_file: Path | None, as_json: bool) -> None:
@@ -29,15 +29,14 @@ def predict_cmd(run_dir: Path, text: str | None, input_file: Path | None, as_jso
 
     if (text is None) == (input_file is None):
         raise ConfigError("give exactly one of --input and --input-file")
+    run = load_run(run_dir)
     if input_file is not None:
-        where = f"--input-file {input_file}"
-        raw = read_input_text(input_file, MAX_INPUT_BYTES, where, "file of input rows")
-        inputs = read_inputs(raw, f"--input-file {input_file}")
+        inputs = run.inputs_from_file(input_file, MAX_INPUT_BYTES)
     else:
         inputs = read_inputs(str(text), "--input")
         if isinstance(inputs, list) and len(inputs) == 1:
             inputs = inputs[0]  # one row on the command line is one sequence
-    rows = load_run(run_dir).predict(inputs)
+    rows = run.predict(inputs)
     for row in rows:
         click.echo(
             json.dumps({k: v for k, v in row.items() if k != "text"}) if as_json else row["text"]

@@ -91,11 +91,17 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
                 f"--resume continues a run with its own settings; drop {', '.join(given)}"
             )
         if kw["nproc"] and not distributed.launched():
-            saved = plan(read_run_config(resume_dir, f"--resume {resume_dir}"))
+            saved = plan(read_run_config(resume_dir, f"--resume {resume_dir}", kw["data_changed"]))
             launch_workers(kw["nproc"], saved, resume_dir)
             return
         with interrupt.installed(), Drawer() as drawer:
-            result = resume(resume_dir, callbacks=[interrupt], progress=progress, drawer=drawer)
+            result = resume(
+                resume_dir,
+                callbacks=[interrupt],
+                progress=progress,
+                drawer=drawer,
+                data_changed=kw["data_changed"],
+            )
             finish(result, kw["as_json"], drawer)
     else:
         config = config_from_options(kw)

@@ -4,8 +4,10 @@ metrics and rules, evaluable options, categorical channels, value ranges, defaul
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -15,6 +17,7 @@ from seqkit._contracts.cells import shape_text
 from seqkit._contracts.findings import Broken
 from seqkit._core.config import FALLBACK, RunConfig
 from seqkit._core.errors import SeqkitError
+from seqkit._plugins.data_task import DataTask
 from seqkit._plugins.registry import Entry
 from seqkit._plugins.task import IOSpec, Task
 
@@ -25,11 +28,20 @@ class TaskSubject:
     entry: Entry
     options: dict[str, Any]
     _task: Any = field(default=None, repr=False)
+    _example: Any = field(default=None, repr=False)
 
     @property
     def task(self) -> Task:
+        """The task with the options given; a data-backed task given none of its own
+        options is checked on the small example of its data it writes (`DataTask.example`)."""
         if self._task is None:
             self._task = self.entry.factory(**self.options)
+            defaults = {k: o.default for k, o in self.entry.options.items()}
+            if isinstance(self._task, DataTask) and self.options == defaults:
+                self._example = tempfile.TemporaryDirectory(prefix="seqkit-check-")
+                given = self._task.example(Path(self._example.name))
+                if given is not None:
+                    self._task = self.entry.factory(**{**self.options, **given})
         task: Task = self._task
         return task
 
@@ -82,11 +94,25 @@ def task_generates_what_its_io_declares(s: TaskSubject) -> None:
     io, (x, y) = task.io, s.generate()
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise Broken("generate must return two tensors")
-    want_x = (8, io.input_len, io.input_size)
-    if not x.is_floating_point() or not _fits(tuple(x.shape), want_x):
-        raise Broken(
-            f"inputs must be float (B, T_in, D) = {_want(want_x)}, got {x.dtype} {shape_text(x)}"
-        )
+    if io.input_tokens:
+        want_x = (8, io.input_len, 1)
+        if x.dtype != torch.int64 or not _fits(tuple(x.shape), want_x):
+            raise Broken(
+                f"token inputs must be int64 ids (B, T_in, 1) = {_want(want_x)}, "
+                f"got {x.dtype} {shape_text(x)}"
+            )
+        if not bool(((x >= 0) & (x < io.input_size)).all()):
+            raise Broken(
+                f"token ids must lie in 0..{io.input_size - 1} (input_size), "
+                f"got {int(x.min())}..{int(x.max())}"
+            )
+    else:
+        want_x = (8, io.input_len, io.input_size)
+        if not x.is_floating_point() or not _fits(tuple(x.shape), want_x):
+            raise Broken(
+                f"inputs must be float (B, T_in, D) = {_want(want_x)}, "
+                f"got {x.dtype} {shape_text(x)}"
+            )
     what, want_y = expected_target(task, 8)
     if y.shape[:1] != x.shape[:1]:
         raise Broken(f"generate(8) returned {x.shape[0]} inputs but {y.shape[0]} targets")
@@ -114,38 +140,35 @@ def task_same_seed_same_data(s: TaskSubject) -> None:
 
 def task_probes_and_their_answers(s: TaskSubject) -> None:
     task, io = s.task, s.task.io
-    p = task.probes()
-    want = (None, io.input_len, io.input_size)
-    if (
-        not isinstance(p, Tensor)
-        or not p.is_floating_point()
-        or not _fits(tuple(p.shape)[1:], want[1:])
-        or p.dim() != 3
-    ):
+    p, answer = task.examples()
+    want = (None, io.input_len, 1 if io.input_tokens else io.input_size)
+    kind_ok = isinstance(p, Tensor) and (
+        p.dtype == torch.int64 if io.input_tokens else p.is_floating_point()
+    )
+    if not kind_ok or not _fits(tuple(p.shape)[1:], want[1:]) or p.dim() != 3:
         got = shape_text(p) if isinstance(p, Tensor) else type(p).__name__
-        raise Broken(f"probes() must be float (P, T_in, D) = (P, {_want(want)[4:]}, got {got}")
-    answer = task.targets(p)
+        what = "int64 ids" if io.input_tokens else "float"
+        raise Broken(f"probes() must be {what} (P, T_in, D) = (P, {_want(want)[4:]}, got {got}")
     _, want_y = expected_target(task, p.shape[0])
-    if not _fits(tuple(answer.shape), want_y):
-        raise Broken(
-            f"targets(probes()) must have the targets' shape {_want(want_y)}, "
-            f"got {shape_text(answer)}"
-        )
+    if not isinstance(answer, Tensor) or not _fits(tuple(answer.shape), want_y):
+        got = shape_text(answer) if isinstance(answer, Tensor) else type(answer).__name__
+        raise Broken(f"the probes' answers must have the targets' shape {_want(want_y)}, got {got}")
 
 
 def task_chance_level_is_the_best_blind_loss(s: TaskSubject) -> None:
     task = s.task
     _, y = s.generate(n=4000, seed=11)
     declared = task.chance_loss(y)
-    empirical = blind_loss(task, y)
+    blind = blind_loss(task, y)
+    baselines = task.baselines() if isinstance(task, DataTask) else {}
+    empirical = min([blind, *baselines.values()])
     if not math.isfinite(declared) or declared < 0:
         raise Broken(f"chance_loss must be a finite loss >= 0, got {declared!r}")
     # The two agree up to sampling error: 10% of the level, or 0.005 absolute near 0.
     if abs(declared - empirical) > max(0.1 * empirical, 0.005):
-        raise Broken(
-            f"chance_loss is {declared:.4g}, but the best input-blind prediction on 4000 "
-            f"fresh sequences scores {empirical:.4g} (tolerance 10%)"
-        )
+        best = f"the best input-blind prediction on 4000 sequences scores {blind:.4g}"
+        best += "".join(f", {name} {value:.4g}" for name, value in baselines.items())
+        raise Broken(f"chance_loss is {declared:.4g}, but {best} (tolerance 10%)")
 
 
 def blind_loss(task: Task, y: Tensor) -> float:
@@ -165,8 +188,7 @@ def blind_loss(task: Task, y: Tensor) -> float:
 
 
 def _probe_rows(task: Task) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
-    x = task.probes()
-    answer = task.targets(x)
+    x, answer = task.examples()
     out = torch.zeros(x.shape[0], task.io.output_len or answer.shape[1], task.io.output_size)
     pred = task.predict(out)
     for i in range(x.shape[0]):

@@ -89,6 +89,10 @@ class RunConfig:
     task_options: dict[str, Any] = field(default_factory=dict)
     topology_options: dict[str, Any] = field(default_factory=dict)
     trainer_options: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] | None = None
+    """The identity of a data-backed task's data (`DataTask.identity`), recorded by the
+    run. A configuration that carries it (a run's config.json given to --config or
+    --resume) refuses the same file with other content; None: nothing to compare."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +122,8 @@ class RunConfig:
             value = getattr(self, table)
             if not isinstance(value, dict):
                 raise ConfigError(f"{table} must be a table of option = value (got {value!r})")
+        if self.data is not None and not isinstance(self.data, dict):
+            raise ConfigError(f"data must be a table (a recorded data identity; got {self.data!r})")
         for flag in ("normalize", "compile", "flush_denormals", "tensorboard"):
             if flag in ("normalize", "flush_denormals") and getattr(self, flag) is None:
                 continue  # the task's or the process owner's choice, until resolved

@@ -125,16 +125,14 @@ def read_json(path: Path, missing: str | None = None) -> Any:
         raise ConfigError(f"{path}: cannot be read ({exc})") from None
 
 
-def read_input_text(path: Path, limit: int, where: str, what: str = "file") -> str:
-    """The UTF-8 text of the regular file at `path`, of at most `limit` bytes counted as
-    they are read (a size the file reports is not trusted: /dev/zero says 0). A
-    directory, a FIFO (which would block) or a device is refused by name before it is
-    read. Every failure is a ConfigError starting with `where`."""
+def regular_file(path: Path, where: str, what: str = "file") -> os.stat_result:
+    """`os.stat(path)` of a regular file; a missing path, a directory, a FIFO (which would
+    block a reader), a socket or a device is a ConfigError starting with `where`."""
     try:
         info = os.stat(path)
-        mode = info.st_mode
     except OSError as exc:
         raise ConfigError(f"{where}: {exc.strerror or exc}") from None
+    mode = info.st_mode
     if stat.S_ISDIR(mode):
         raise ConfigError(f"{where}: is a directory; give a {what}")
     if not stat.S_ISREG(mode):
@@ -142,7 +140,15 @@ def read_input_text(path: Path, limit: int, where: str, what: str = "file") -> s
             "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
         )
         raise ConfigError(f"{where}: is {kind}, not a regular file; give a {what}")
-    size = info.st_size
+    return info
+
+
+def read_input_text(path: Path, limit: int, where: str, what: str = "file") -> str:
+    """The UTF-8 text of the regular file at `path`, of at most `limit` bytes counted as
+    they are read (a size the file reports is not trusted: /dev/zero says 0). A
+    directory, a FIFO (which would block) or a device is refused by name before it is
+    read. Every failure is a ConfigError starting with `where`."""
+    size = regular_file(path, where, what).st_size
     try:
         with open(path, "rb") as f:
             data = f.read(limit + 1) if size <= limit else b""

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+CHANCE_RULE = "best input-blind prediction"
+"""What a chance level is unless the task says otherwise (`Task.chance_rule`)."""
+
 
 def percent(ratio: float) -> str:
     """`ratio` as a percentage to 2 significant digits, without an exponent: 0.0018, 27,

@@ -9,6 +9,7 @@ from torch import nn
 
 from seqkit._core.errors import ConfigError
 from seqkit._core.options import FASTEST
+from seqkit._model.tokens import OneHotInputs
 from seqkit._plugins.interfaces import check_cell
 from seqkit._plugins.registry import Registry, Resolved, get_registry
 from seqkit._plugins.task import IOSpec
@@ -16,7 +17,7 @@ from seqkit._plugins.task import IOSpec
 
 def assemble(cell: Resolved, topology: Resolved, io: IOSpec, hidden_size: int) -> nn.Module:
     """The topology's module around cells of `hidden_size`, each checked against the Cell
-    contract as it is built."""
+    contract as it is built; for token inputs, behind a one-hot encoder."""
     if not isinstance(hidden_size, int) or isinstance(hidden_size, bool) or hidden_size < 1:
         raise ConfigError(f"hidden_size must be a positive integer (got {hidden_size!r})")
 
@@ -26,7 +27,7 @@ def assemble(cell: Resolved, topology: Resolved, io: IOSpec, hidden_size: int) -
         return module
 
     model: nn.Module = topology.build(make_cell, io)
-    return model
+    return OneHotInputs(model, io.input_size) if io.input_tokens else model
 
 
 def build_model(

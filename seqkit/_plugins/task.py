@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from seqkit._core.fmt import CHANCE_RULE
 from seqkit._core.options import Option, sample_options
+from seqkit._core.seeds import TEST_SEED_OFFSET, VAL_SEED_OFFSET
 from seqkit._plugins import objectives
 
 if TYPE_CHECKING:  # torch is imported when data are made, not when plugins register
@@ -16,6 +18,9 @@ if TYPE_CHECKING:  # torch is imported when data are made, not when plugins regi
     from torch import Tensor
 
 TaskKind = Literal["regression", "classification", "binary"]
+SplitName = Literal["train", "val", "test"]
+SPLIT_SEED_OFFSETS: dict[str, int] = {"train": 0, "val": VAL_SEED_OFFSET, "test": TEST_SEED_OFFSET}
+"""Where a synthetic task's splits draw from: the run's seed plus this offset."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,10 @@ class IOSpec:
     output_size: int
     input_len: int | None = None
     output_len: int | None = None
+    input_tokens: bool = False
+    """True: inputs are token ids `(B, T_in, 1)` int64 in `0..input_size - 1`, which the
+    model one-hot encodes before its cells (they see `input_size` channels). A character
+    model's data then stay ids, not a `(N, T, vocabulary)` float array."""
 
 
 class Task:
@@ -51,6 +60,8 @@ class Task:
     fresh_data: ClassVar[bool] = False
     """True: the trainer draws a new training set every epoch (the literature's recipe for
     the long-range tasks), so a network cannot memorise a fixed set."""
+    chance_rule: ClassVar[str] = CHANCE_RULE
+    """What `chance_loss` is, in words, as a run's summary prints it."""
     solved_rule: ClassVar[str] = ""
     """What `solved` checks, in words (e.g. "MSE < 0.01")."""
     categorical_inputs: ClassVar[tuple[int, ...] | Literal["all"]] = ()
@@ -90,6 +101,34 @@ class Task:
     def targets(self, x: Tensor) -> Tensor:
         """The answer rule: inputs `(B, T_in, D)` -> targets (see the shape convention)."""
         raise NotImplementedError
+
+    # -- the data a run trains, selects and is scored on --------------------------------
+    def split(self, which: SplitName, seed: int, device: torch.device) -> tuple[Tensor, Tensor]:
+        """The run's `which` set `(X, Y)` on `device`. A synthetic task draws it from a
+        stream of its own (the seed plus `SPLIT_SEED_OFFSETS[which]`): `num_samples`
+        training sequences, `val_samples` for validation and for the test. A data-backed
+        task (`DataTask`) returns its fixed split whatever the seed."""
+        import torch
+
+        n = self.num_samples if which == "train" else self.val_samples
+        generator = torch.Generator(device=device).manual_seed(seed + SPLIT_SEED_OFFSETS[which])
+        return self.generate(n, generator, device)
+
+    def examples(self) -> tuple[Tensor, Tensor]:
+        """The probe inputs `(P, T_in, D)` whose predictions a run prints, with their answers."""
+        x = self.probes()
+        return x, self.targets(x)
+
+    def answers(self, x: Tensor) -> Tensor | None:
+        """The answers to inputs a user gives (`predict`); None for a task with no rule."""
+        return self.targets(x)
+
+    def data_bytes(self) -> int:
+        """The memory the training and validation sets will take (checked before a run
+        makes them): float32 inputs and targets at the declared sizes."""
+        io = self.io
+        per_sample = (io.input_len or 1) * io.input_size + (io.output_len or 1) * io.output_size
+        return (self.num_samples + self.val_samples) * per_sample * 4
 
     # -- sensible defaults by kind ---------------------------------------------------
     def generate(
@@ -143,12 +182,14 @@ class Task:
         """Model outputs -> predictions in the targets' form."""
         return objectives.predict(self.kind, out)
 
-    def format_example(self, x: Tensor, pred: Tensor, answer: Tensor) -> str:
-        """One probe as a line: `Input: 2.0 -> Output: 3.98 (answer 4.0)`.
+    def format_example(self, x: Tensor, pred: Tensor, answer: Tensor | None) -> str:
+        """One probe as a line: `Input: 2.0 -> Output: 3.98 (answer 4.0)`; `answer` is
+        None for an input a user gave to a task with no answer rule (a data-backed task).
 
         Inputs longer than 12 steps are summarised by their shape."""
         shown = _fmt(x) if x.shape[0] <= 12 else f"sequence {tuple(x.shape)}"
-        return f"Input: {shown} -> Output: {_fmt(pred)} (answer {_fmt(answer)})"
+        known = "" if answer is None else f" (answer {_fmt(answer)})"
+        return f"Input: {shown} -> Output: {_fmt(pred)}{known}"
 
     def solved(self, metrics: dict[str, float]) -> bool | None:
         """Whether final metrics (`val_...`) meet the task's success criterion; None: no rule."""

@@ -32,7 +32,7 @@ from seqkit._core.files import (
     write_bytes,
     write_text,
 )
-from seqkit._core.fmt import percent, shape, stage_io
+from seqkit._core.fmt import CHANCE_RULE, percent, shape, stage_io
 from seqkit._core.schedules import learning_rates
 from seqkit._present import plots
 
@@ -182,7 +182,7 @@ def summary_table(s: dict[str, Any]) -> str:
         ),
         ("train loss", s["train_loss"], against_chance(s["train_loss"])),
         ("val loss", s["val_loss"], against_chance(s["val_loss"])),
-        ("chance", chance, "best input-blind prediction"),
+        ("chance", chance, s.get("chance_rule") or CHANCE_RULE),
     ]
     rows += [(k.replace("_", " "), v, "") for k, v in s["metrics"].items()]
     if s.get("test_loss") is not None:  # absent from the summaries of older runs

@@ -8,7 +8,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from seqkit._core.fmt import interval, percent
+from seqkit._core.fmt import CHANCE_RULE, interval, percent
 
 
 class Line(NamedTuple):
@@ -47,7 +47,7 @@ def run_summary(s: Mapping[str, Any], title: tuple[str, str, str]) -> list[Line]
         value = s[key]
         ratio = f"  ({percent(value / chance)}% of chance)" if value is not None and chance else ""
         lines.append(Line(f"  {key.replace('_', ' '):<13} {value:.4g}{ratio}"))
-    lines.append(Line(f"  {'chance':<13} {chance:.4g}  (best input-blind prediction)"))
+    lines.append(Line(f"  {'chance':<13} {chance:.4g}  ({s.get('chance_rule') or CHANCE_RULE})"))
     lines += [Line(f"  {k.replace('_', ' '):<13} {v:.4g}") for k, v in s["metrics"].items()]
     if s.get("test_loss") is not None:  # a stream of its own, scored once after training
         ratio = f"({percent(s['test_loss'] / chance)}% of chance; " if chance else "("

@@ -9,9 +9,10 @@ never executed.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -19,6 +20,9 @@ from torch import Tensor, nn
 from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError
+from seqkit._core.files import read_input_text
+from seqkit._plugins.data_task import DataTask
+from seqkit._plugins.interfaces import Cell, ChunkedTopology
 from seqkit._plugins.registry import Registry
 from seqkit._run import rundir
 from seqkit._run.plan import Plan, plan
@@ -45,16 +49,100 @@ class LoadedRun:
         x = as_batch(inputs, task.io.input_size, task.io.input_len)
         with torch.no_grad():
             pred = task.predict(self.model.eval()(x.to(self.plan.device))).cpu()
-        answer = task.targets(x)
+        answer = task.answers(x)
         return [
             {
                 "input": _plain(x[i]),
                 "output": _plain(pred[i]),
-                "answer": _plain(answer[i]),
-                "text": task.format_example(x[i], pred[i], answer[i]),
+                "answer": None if answer is None else _plain(answer[i]),
+                "text": task.format_example(x[i], pred[i], None if answer is None else answer[i]),
             }
             for i in range(x.shape[0])
         ]
+
+    def inputs_from_file(self, path: str | Path, limit: int) -> Any:
+        """Inputs read from a file: in the data's own format where the task reads one (a
+        series run: the last `input_len` rows of a CSV's input columns), else JSON or
+        rows of numbers of at most `limit` bytes."""
+        path, task = Path(path), self.plan.task
+        where = f"--input-file {path}"
+        if isinstance(task, DataTask):
+            found = task.inputs_from_file(path, where)
+            if found is not None:
+                return found
+        return read_inputs(read_input_text(path, limit, where, "file of input rows"), where)
+
+    def sample(
+        self,
+        prime: str = "",
+        length: int = 200,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int = 0,
+    ) -> str:
+        """`length` tokens drawn from a text run's model after `prime`, returned as text
+        (without the prime). Each token is drawn from the softmax of the outputs divided
+        by `temperature` (0: always the likeliest), among the `top_k` likeliest if given,
+        with a generator seeded by `seed`: the same call gives the same text. The state
+        is carried from token to token, so each costs one step of the cell."""
+        task, model = self.plan.task, self.model.eval()
+        if not (self.plan.task.io.input_tokens and isinstance(task, Tokenizer)):
+            raise ConfigError(
+                f"sample needs a run on text (a task with token inputs that encodes and "
+                f"decodes text); task '{self.config.task}' is not one"
+            )
+        if not isinstance(model, ChunkedTopology) or model.chunk_targets != "aligned":
+            raise ConfigError(
+                f"sample needs a model that reads text in order and predicts every next "
+                f"token (many-to-many); topology '{self.config.topology}' does not"
+            )
+        if any(m.num_directions != 1 for m in model.modules() if isinstance(m, Cell)):
+            raise ConfigError("sample needs a unidirectional cell (bidirectional=false)")
+        check_sampling(length, temperature, top_k)
+        generator = torch.Generator().manual_seed(seed)
+        ids = task.encode(prime) if prime else None
+        if ids is None or ids.shape[1] == 0:  # no prime: a first token at random
+            ids = torch.randint(task.io.input_size, (1, 1, 1), generator=generator)
+            drawn = [int(ids)]
+        else:
+            drawn = []
+        device = self.plan.device
+        with torch.no_grad():
+            out, state = model.forward_chunk(ids.to(device), None)
+            for _ in range(length - len(drawn)):
+                token = pick(out[0, -1].float().cpu(), temperature, top_k, generator)
+                drawn.append(token)
+                out, state = model.forward_chunk(torch.tensor([[[token]]], device=device), state)
+        return task.decode(drawn)
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """A task whose inputs are token ids of text: it encodes text `(1, T, 1)` and decodes ids."""
+
+    def encode(self, text: str) -> Tensor: ...
+    def decode(self, ids: Tensor | list[int]) -> str: ...
+
+
+def check_sampling(length: int, temperature: float, top_k: int | None) -> None:
+    if not isinstance(length, int) or isinstance(length, bool) or not 1 <= length <= 10_000_000:
+        raise ConfigError(f"--length must be an integer in 1..10000000 (got {length!r})")
+    if not (isinstance(temperature, int | float) and 0 <= temperature < math.inf):
+        raise ConfigError(f"--temperature must be a number >= 0 (got {temperature!r})")
+    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
+        raise ConfigError(f"--top-k must be a positive integer (got {top_k!r})")
+
+
+def pick(logits: Tensor, temperature: float, top_k: int | None, generator: torch.Generator) -> int:
+    """One token id from `logits (V,)`: the likeliest at temperature 0, else drawn from
+    softmax(logits / temperature) over the `top_k` likeliest (all if None)."""
+    if temperature == 0:
+        return int(logits.argmax())
+    if top_k is not None and top_k < logits.shape[0]:
+        kept = logits.topk(top_k).indices
+        logits = torch.full_like(logits, -math.inf).index_copy(0, kept, logits[kept])
+    probs = torch.softmax(logits.double() / temperature, dim=0)
+    return int(torch.multinomial(probs, 1, generator=generator))
 
 
 def load_run(path: str | Path, registry: Registry | None = None) -> LoadedRun:
@@ -69,7 +157,7 @@ def load_run(path: str | Path, registry: Registry | None = None) -> LoadedRun:
         if config.device.startswith("cuda") and not torch.cuda.is_available()
         else config.device
     )
-    the_plan = plan(config, registry)
+    the_plan = plan(config, registry, trained=True)
     task = the_plan.task
     # Placeholder statistics: the real ones come with the saved weights.
     x = torch.zeros(2, task.io.input_len or 1, task.io.input_size)

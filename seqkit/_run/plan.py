@@ -17,12 +17,14 @@ from torch import nn
 
 from seqkit._contracts import guards as contracts
 from seqkit._core.config import FALLBACK, RunConfig, usable_cores
+from seqkit._core.datafiles import changed
 from seqkit._core.errors import ConfigError, UnknownNameError
 from seqkit._core.options import FASTEST
 from seqkit._model import tbptt
 from seqkit._model.assemble import assemble, without_fastest
 from seqkit._model.normalize import standardized
 from seqkit._model.optim import OPTIMIZERS
+from seqkit._plugins.data_task import DataTask
 from seqkit._plugins.interfaces import ChecksSettings, RunsDistributed
 from seqkit._plugins.registry import Registry, Resolved, get_registry
 from seqkit._plugins.task import Task
@@ -71,15 +73,21 @@ class Plan:
             return self.initial_model(train_x, train_y)
 
 
-def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
-    """Resolve names, options and defaults, and check them all before anything runs."""
+def plan(config: RunConfig, registry: Registry | None = None, *, trained: bool = False) -> Plan:
+    """Resolve names, options and defaults, and check them all before anything runs.
+
+    `trained`: the configuration of a finished run, loaded to use its model. A
+    data-backed task then rebuilds from what the run recorded, without its data, and the
+    trial checks the parts passed when the run trained are not run again."""
     registry = registry or get_registry()
     config.validate()
     task_part = registry.resolve("task", config.task, config.task_options)
     contracts.check_factory("task", task_part.entry, (), task_part.options)
     task: Task = task_part.build()
-    check_memory(config, task)  # the data alone, before the checks generate any
-    contracts.check_task_cheaply(task_part.entry, task)
+    identity = adopt_data(task, config, trained)
+    if not trained:
+        check_memory(config, task)  # the data alone, before the checks generate any
+        contracts.check_task_cheaply(task_part.entry, task)
     cell, fastest = without_fastest(registry.resolve("cell", config.cell, config.cell_options))
     contracts.check_factory("cell", cell.entry, (1, 1), cell.options)
     topology = registry.resolve(
@@ -93,7 +101,9 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
     device = resolve_device(config.device)
     parts = {"cell": cell, "task": task_part, "topology": topology, "trainer": trainer_part}
     resolved = resolve_config(config, task, parts, device)
-    check_memory(resolved, task)  # data and one training step, at the resolved sizes
+    resolved.data = identity
+    if not trained:
+        check_memory(resolved, task)  # data and one training step, at the resolved sizes
     the_plan = Plan(
         resolved,
         task,
@@ -105,9 +115,29 @@ def plan(config: RunConfig, registry: Registry | None = None) -> Plan:
         tunable(config, cell, device, fastest),
     )
     check_trainer(the_plan)
-    with kept_rng(the_plan.device):  # the trial model draws from the caller's RNG
-        check_together(the_plan)
+    if not trained:
+        with kept_rng(the_plan.device):  # the trial model draws from the caller's RNG
+            check_together(the_plan)
     return the_plan
+
+
+def adopt_data(task: Task, config: RunConfig, trained: bool = False) -> dict[str, Any] | None:
+    """A data-backed task's identity now (None for a synthetic task), after handing it
+    what the configuration recorded; data at a recorded path whose content changed are
+    refused (`RunConfig.data`). A `trained` run's model needs only what it recorded."""
+    if not isinstance(task, DataTask):
+        return None
+    if trained:
+        task.recorded = config.data
+        return config.data
+    now = task.identity()
+    difference = changed(config.data, now) if config.data else None
+    if difference is not None:
+        raise ConfigError(
+            f"the data changed: {difference}; the recorded run's numbers would not follow "
+            "from it (pass --data-changed to train on it anyway)"
+        )
+    return now
 
 
 def default_topology(task: Task, registry: Registry) -> str:

@@ -7,12 +7,11 @@ from deep inside torch.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError
+from seqkit._core.memory import HEADROOM, available_memory, size
 from seqkit._plugins.task import Task
 
 FLOAT_BYTES = 4
@@ -22,10 +21,6 @@ FLOATS_PER_HIDDEN_STEP = 12
 pre-activations and activations, the cell and hidden states, their nonlinearities)."""
 FLOATS_PER_PARAMETER = 4
 """The weight, its gradient and Adam's two moments."""
-HEADROOM = 0.9
-"""The share of the available memory a run may plan to use."""
-MEMINFO = Path("/proc/meminfo")
-CGROUP = Path("/sys/fs/cgroup")
 
 
 @dataclass(frozen=True)
@@ -64,10 +59,8 @@ def estimate(config: RunConfig, task: Task, parameters: int | None = None) -> Es
 
 
 def data_bytes(task: Task) -> int:
-    """The training and validation sets' inputs and targets, float32."""
-    io = task.io
-    per_sample = (io.input_len or 1) * io.input_size + (io.output_len or 1) * io.output_size
-    return (task.num_samples + task.val_samples) * per_sample * FLOAT_BYTES
+    """The training and validation sets' inputs and targets (`Task.data_bytes`)."""
+    return task.data_bytes()
 
 
 def step_bytes(config: RunConfig, task: Task) -> int:
@@ -91,66 +84,6 @@ def _layers(cell_options: dict[str, object]) -> int:
     """The cell's `num_layers` option, 1 when it has none (or not an integer)."""
     layers = cell_options.get("num_layers", 1)
     return layers if isinstance(layers, int) and not isinstance(layers, bool) and layers > 0 else 1
-
-
-def available_memory() -> int | None:
-    """Bytes of memory this process can still take: the least of what the machine has
-    free, what its cgroup's memory limit leaves (a container's) and what `ulimit -v`
-    leaves of its address space; None when none of them can be read."""
-    sources = (machine_memory(), cgroup_memory_left(), address_space_left())
-    found = [m for m in sources if m is not None]
-    return min(found) if found else None
-
-
-def machine_memory() -> int | None:
-    """/proc/meminfo's MemAvailable on Linux, else the physical memory."""
-    try:
-        for line in MEMINFO.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key == "MemAvailable":
-                return int(value.split()[0]) * 1024  # kB
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
-def cgroup_memory_left() -> int | None:
-    """The cgroup's memory limit less what the cgroup uses (v2: `memory.max` and
-    `memory.current`; v1: `memory/memory.limit_in_bytes` and `usage_in_bytes`); None
-    without a limit (`max`, or v1's page-counter maximum) or a cgroup to read."""
-    for limit_file, usage_file in (
-        ("memory.max", "memory.current"),
-        ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
-    ):
-        try:
-            limit = (CGROUP / limit_file).read_text().strip()
-            usage = int((CGROUP / usage_file).read_text().strip())
-        except (OSError, ValueError):
-            continue
-        if limit == "max" or not limit.isdigit() or int(limit) >= 2**62:  # no limit
-            return None
-        return max(int(limit) - usage, 0)
-    return None
-
-
-def address_space_left() -> int | None:
-    """`RLIMIT_AS` (`ulimit -v`) less the process's address space now (VmSize): a run's
-    allocations beyond it fail however much memory is free. None without a limit."""
-    try:
-        import resource
-
-        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
-        if limit == resource.RLIM_INFINITY:
-            return None
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmSize:"):
-                return max(limit - int(line.split()[1]) * 1024, 0)
-    except (ImportError, OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 def check_memory(config: RunConfig, task: Task, parameters: int | None = None) -> None:
@@ -184,12 +117,3 @@ def advice(need: Estimate) -> str:
     if need.activations >= need.parameters:
         return "use a smaller --batch-size or --hidden-size, or --tbptt K"
     return "use a smaller --hidden-size"
-
-
-def size(n: float) -> str:
-    """Bytes in binary units, 2 or 3 significant digits: `812 GiB`, `1.5 MiB`, `12 KiB`."""
-    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
-    power = 0
-    while n >= 1024 and power < len(units) - 1:
-        n, power = n / 1024, power + 1
-    return f"{n:.0f} {units[power]}" if n >= 10 or power == 0 else f"{n:.1f} {units[power]}"

@@ -12,14 +12,20 @@ from seqkit._core.errors import ConfigError
 from seqkit._core.files import CONFIG, save_tensors
 
 
-def read_run_config(run_dir: Path, where: str | None = None) -> RunConfig:
+def read_run_config(
+    run_dir: Path, where: str | None = None, data_changed: bool = False
+) -> RunConfig:
     """The configuration a run recorded in `run_dir/config.json` (for resume, load,
-    --config); `where` names the directory in errors (default: its path)."""
+    --config); `where` names the directory in errors (default: its path).
+    `data_changed`: forget the recorded data identity, so that changed data are accepted."""
     where = where or str(run_dir)
     path = run_dir / CONFIG
     if not path.is_file():
         raise ConfigError(f"{where}: not a run directory (no {CONFIG})")
-    return RunConfig.from_file(path, f"{where}: {CONFIG}")
+    config = RunConfig.from_file(path, f"{where}: {CONFIG}")
+    if data_changed:
+        config.data = None
+    return config
 
 
 def check_out_dir(path: Path, overwrite: bool) -> None:

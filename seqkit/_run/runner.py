@@ -20,7 +20,6 @@ from torch import nn
 from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError, Interrupted, NonFiniteError
-from seqkit._core.seeds import TEST_SEED_OFFSET, VAL_SEED_OFFSET
 from seqkit._plugins.interfaces import Callback, Data, History
 from seqkit._plugins.registry import Registry
 from seqkit._plugins.task import Task
@@ -29,6 +28,7 @@ from seqkit._present.drawing import Drawer
 from seqkit._run import rundir
 from seqkit._run.autotune import Tuning, tune
 from seqkit._run.plan import Plan, plan
+from seqkit._run.sources import DataSource
 from seqkit._train import denormals, distributed, heap, host
 from seqkit._train import tensorboard as tensorboard_log
 from seqkit._train.checkpoint import Checkpoint, Checkpointer
@@ -79,6 +79,8 @@ class RunResult:
             "train_loss": self.metrics.get("train_loss"),
             "val_loss": self.metrics.get("val_loss"),
             "chance_loss": self.chance_loss,
+            "chance_rule": self.task.chance_rule,
+            "split_rule": getattr(self.task, "split_rule", None) or None,
             "reference_losses": self.task.reference_losses,
             "solved": self.task.solved(self.metrics),
             "solved_rule": self.task.solved_rule or None,
@@ -123,12 +125,14 @@ def gradient_summary(diagnostics: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_data(task: Task, seed: int, device: torch.device) -> Data:
-    """Training and validation sets from two seeded generator streams on `device`."""
-    g_train = torch.Generator(device=device).manual_seed(seed)
-    g_val = torch.Generator(device=device).manual_seed(seed + VAL_SEED_OFFSET)
-    train_x, train_y = task.generate(task.num_samples, g_train, device)
-    val_x, val_y = task.generate(task.val_samples, g_val, device)
-    data = Data(train_x, train_y, val_x, val_y)
+    """The run's training and validation sets on `device` (`Task.split`). A task with
+    fresh data draws each epoch's training set on from the stream of the first."""
+    if task.fresh_data:
+        g_train = torch.Generator(device=device).manual_seed(seed)
+        train = task.generate(task.num_samples, g_train, device)
+    else:
+        train = task.split("train", seed, device)
+    data = Data(*train, *task.split("val", seed, device))
     if task.fresh_data:
         data.resample = lambda epoch: task.generate(task.num_samples, g_train, device)
         data.generator = g_train
@@ -136,10 +140,8 @@ def make_data(task: Task, seed: int, device: torch.device) -> Data:
 
 
 def heldout_set(task: Task, seed: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """The held-out test set of a run with `seed`: `val_samples` sequences from a stream
-    of its own (the seed + TEST_SEED_OFFSET), on `device`."""
-    generator = torch.Generator(device=device).manual_seed(seed + TEST_SEED_OFFSET)
-    return task.generate(task.val_samples, generator, device)
+    """The held-out test set of a run with `seed`, on `device` (`Task.split`)."""
+    return task.split("test", seed, device)
 
 
 @contextmanager
@@ -167,9 +169,13 @@ def run(
     quiet: bool = False,
     callbacks: Sequence[Callback] = (),
     registry: Registry | None = None,
+    data: DataSource | None = None,
     **settings: Any,
 ) -> RunResult:
     """Train `cell` on `task` and return the result; `seqkit.run(cell="gru", task="sum")`.
+
+    `data=seqkit.from_arrays(X, y)` (or `from_text(path)`, `from_csv(path)`) trains on
+    your own data instead of a named task.
 
     Settings are RunConfig's fields (`epochs=`, `lr=`, `task_options={...}`, ...). With
     `out`, the run directory is written there, report.html included (the CLI always
@@ -177,6 +183,10 @@ def run(
     shows in Jupyter (a widget) and on a terminal, unless `quiet`; in Jupyter the result
     displays as HTML.
     """
+    if data is not None:
+        if config is not None:
+            raise ConfigError("give data= with settings, not with a RunConfig (set its task)")
+        settings = data.settings(settings)
     config = config or RunConfig.from_dict(settings)
     the_plan = plan(config, registry)
     out_dir = Path(out) if out is not None else None
@@ -400,9 +410,9 @@ def interrupted_message(history: History, out_dir: Path | None) -> str:
 def probe_examples(model: nn.Module, task: Task, device: torch.device) -> list[dict[str, Any]]:
     """The task's fixed probe inputs, the model's predictions and the answers."""
     model.eval()
-    x = task.probes().to(device)
-    pred, answer = task.predict(model(x)).cpu(), task.targets(x).cpu()
-    x = x.cpu()
+    x, answer = task.examples()
+    pred = task.predict(model(x.to(device))).cpu()
+    x, answer = x.cpu(), answer.cpu()
     rows = []
     for i in range(x.shape[0]):
         rows.append(
@@ -424,13 +434,15 @@ def resume(
     progress: Callable[[float], Callback] | None = None,
     registry: Registry | None = None,
     drawer: Drawer | None = None,
+    data_changed: bool = False,
 ) -> RunResult:
     """Continue the run in `run_dir` from its checkpoint, with its own settings.
 
-    On the same platform the result equals a run that never stopped, bit for bit."""
+    On the same platform the result equals a run that never stopped, bit for bit. A
+    data-backed run whose data file changed is refused unless `data_changed`."""
     run_dir = Path(run_dir)
     where = f"--resume {run_dir}"
-    the_plan = plan(rundir.read_run_config(run_dir, where), registry)
+    the_plan = plan(rundir.read_run_config(run_dir, where, data_changed), registry)
     checkpoint = Checkpoint.load(run_dir, the_plan.device)
     trained_by, here = checkpoint.processes, distributed.world_size()
     if trained_by != here:

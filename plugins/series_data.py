@@ -1,0 +1,320 @@
+"""The `series` task: forecasting from a CSV file of numeric columns.
+
+Rows are time steps. A window's inputs are `input_len` rows of the input columns; its
+targets the next `horizon` rows of the target columns. The split is chronological and
+each later split's windows take their inputs from the rows before it, so no target is
+ever seen as a training input. Windows are views of one float array, not copies; the
+run standardises inputs and targets with the training split's statistics (the model
+keeps them, so forecasts are in the data's own units).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from seqkit import ConfigError, DataTask, IOSpec, Splits, file_identity, require_memory
+
+ROWS_PER_BLOCK = 65_536
+SHOWN = 4
+"""Input steps an example line shows."""
+
+
+class Series(DataTask):
+    name = "series"
+    kind = "regression"
+    defaults: ClassVar[dict[str, Any]] = {
+        "hidden_size": 64,
+        "epochs": 20,
+        "lr": 3e-3,
+        "batch_size": 64,
+    }
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.path = Path(options.get("path", ""))
+        self.input_len: int = options.get("input_len", 24)
+        self.horizon: int = options.get("horizon", 1)
+        self.stride: int = options.get("stride", 1)
+        self.inputs_named: str = options.get("inputs", "")
+        self.targets_named: str = options.get("targets", "")
+        self.val_fraction: float = options.get("val_fraction", 0.1)
+        self.test_fraction: float = options.get("test_fraction", 0.1)
+        self.default_topology = "many-to-one" if self.horizon == 1 else "seq2seq"
+        self._identity: dict[str, Any] | None = None
+        self._columns: tuple[list[str], list[int], list[int]] | None = None
+        self._baselines: dict[str, float] | None = None
+
+    @property
+    def split_rule(self) -> str:  # type: ignore[override]
+        train = 1 - self.val_fraction - self.test_fraction
+        return (
+            f"chronological: the first {train:.0%} of the rows train, the next "
+            f"{self.val_fraction:.0%} validate, the last {self.test_fraction:.0%} test; a "
+            f"window's {self.horizon} target row(s) lie in its split, its {self.input_len} "
+            "input rows may precede it"
+        )
+
+    def _where(self) -> str:
+        if not str(self.path) or str(self.path) == ".":
+            raise ConfigError("task 'series' needs a file: --task-opt path=FILE (a CSV)")
+        return f"--task-opt path={self.path}"
+
+    def identity(self) -> dict[str, Any]:
+        if self._identity is None:
+            self._identity = file_identity(self.path, self._where())
+        names, inputs, targets = self.columns
+        return {
+            **self._identity,
+            "inputs": [names[i] for i in inputs],
+            "targets": [names[i] for i in targets],
+        }
+
+    @property
+    def columns(self) -> tuple[list[str], list[int], list[int]]:
+        """The file's column names and the indices of the input and target columns."""
+        if self._columns is None:
+            recorded = self.recorded or {}
+            if "inputs" in recorded:  # a loaded run
+                names = list(dict.fromkeys([*recorded["inputs"], *recorded["targets"]]))
+                self._columns = self._pick(names)
+            else:
+                self.splits  # noqa: B018 - reading the file sets the columns
+        assert self._columns is not None
+        return self._columns
+
+    @property
+    def io(self) -> IOSpec:
+        _, inputs, targets = self.columns
+        return IOSpec(len(inputs), len(targets), self.input_len, self.horizon)
+
+    # -- reading -------------------------------------------------------------------------
+    def load(self) -> Splits:
+        where = self._where()
+        if self._identity is None:
+            self._identity = file_identity(self.path, where)
+        size = self._identity["bytes"]
+        if size == 0:
+            raise ConfigError(f"{where}: the file is empty")
+        # float32 values from text of at least 2 bytes each ("1,"), read in blocks
+        require_memory(3 * size, where, "reading it as numbers")
+        names, values = read_csv(self.path, where)
+        self._columns = self._pick(names)
+        _, inputs, targets = self._columns
+        data = torch.from_numpy(values)
+        x_all, y_all = data[:, inputs], data[:, targets]
+        rows = data.shape[0]
+        val, test = round(rows * self.val_fraction), round(rows * self.test_fraction)
+        ends = {"train": rows - val - test, "val": rows - test, "test": rows}
+        starts = {"train": 0, "val": ends["train"], "test": ends["val"]}
+        parts = {}
+        for name in ("train", "val", "test"):
+            parts[name] = self._windows(x_all, y_all, starts[name], ends[name], name, where)
+        self._baselines = self._measure_baselines(*parts["train"])
+        return Splits(**parts)
+
+    def _pick(self, names: list[str]) -> tuple[list[str], list[int], list[int]]:
+        """Input and target column indices from the options (default: every column in,
+        the last one as target)."""
+
+        def chosen(text: str, default: list[int], what: str) -> list[int]:
+            if not text.strip():
+                return default
+            picked = []
+            for name in (n.strip() for n in text.split(",")):
+                if name not in names:
+                    raise ConfigError(
+                        f"{self._where()}: no column '{name}' for --task-opt {what}; the "
+                        f"columns are: {', '.join(names)}"
+                    )
+                picked.append(names.index(name))
+            return picked
+
+        inputs = chosen(self.inputs_named, list(range(len(names))), "inputs")
+        targets = chosen(self.targets_named, [len(names) - 1], "targets")
+        return names, inputs, targets
+
+    def _windows(
+        self, x: Tensor, y: Tensor, start: int, end: int, split: str, where: str
+    ) -> tuple[Tensor, Tensor]:
+        """Windows whose targets lie in rows [start, end): views `(N, input_len, D)` and
+        `(N, horizon, K)` of the columns."""
+        first = max(start, self.input_len)  # the first target row
+        count = (
+            (end - first - self.horizon) // self.stride + 1 if end - first >= self.horizon else 0
+        )
+        if count < 1:
+            raise ConfigError(
+                f"{where}: the {split} split (rows {start + 1}..{end}) is shorter than one "
+                f"window of input_len {self.input_len} + horizon {self.horizon} rows; use "
+                "smaller --task-opt input_len / horizon or a longer file"
+            )
+        xs = x[
+            first - self.input_len : first
+            - self.input_len
+            + (count - 1) * self.stride
+            + self.input_len
+        ]
+        ys = y[first : first + (count - 1) * self.stride + self.horizon]
+        inputs = xs.unfold(0, self.input_len, self.stride).permute(0, 2, 1)
+        targets = ys.unfold(0, self.horizon, self.stride).permute(0, 2, 1)
+        return inputs, targets
+
+    # -- baselines -----------------------------------------------------------------------
+    def _measure_baselines(self, x: Tensor, y: Tensor) -> dict[str, float]:
+        """Persistence (the last input row of each target column, for every step ahead),
+        when every target column is an input, on the training windows."""
+        _, inputs, targets = self.columns
+        if not all(t in inputs for t in targets):
+            return {}
+        last = x[:, -1:, [inputs.index(t) for t in targets]]
+        return {"persistence": float(((y - last) ** 2).double().mean())}
+
+    @property
+    def chance_rule(self) -> str:  # type: ignore[override]
+        if self.baselines():
+            return "the better of persistence and the training mean"
+        return "the training mean (no target is an input: persistence does not apply)"
+
+    def baselines(self) -> dict[str, float]:
+        self.splits  # noqa: B018 - measured when the data are read
+        return dict(self._baselines or {})
+
+    @property
+    def reference_losses(self) -> dict[str, float]:
+        return self.baselines()
+
+    def example(self, directory: Path) -> dict[str, Any]:
+        """A noisy daily cycle with a slow trend, and a second column that leads it."""
+        rng = np.random.default_rng(0)
+        t = np.arange(1500)
+        load = 10 + 4 * np.sin(2 * np.pi * t / 24) + t / 500 + rng.normal(0, 0.3, t.size)
+        temp = 20 + 5 * np.sin(2 * np.pi * (t + 3) / 24) + rng.normal(0, 0.3, t.size)
+        path = directory / "example.csv"
+        rows = "".join(f"{a:.3f},{b:.3f}\n" for a, b in zip(temp, load, strict=True))
+        path.write_text("temperature,load\n" + rows, "utf-8")
+        return {"path": str(path), "input_len": 24}
+
+    def inputs_from_file(self, path: Path, where: str) -> Tensor:
+        """The last `input_len` rows of a CSV's input columns, found by the names the run
+        trained on, as one input `(1, input_len, D)` (`seqkit predict --input-file`)."""
+        names, values = read_csv(path, where)
+        trained, inputs, _ = self.columns
+        wanted = [trained[i] for i in inputs]
+        missing = [n for n in wanted if n not in names]
+        if missing and names == [f"c{i + 1}" for i in range(len(names))]:
+            if len(names) != len(wanted):
+                raise ConfigError(
+                    f"{where}: has {len(names)} column(s) and no header; the run reads "
+                    f"{len(wanted)}: {', '.join(wanted)}"
+                )
+            picked = list(range(len(names)))
+        elif missing:
+            raise ConfigError(
+                f"{where}: no column '{missing[0]}'; the run reads {', '.join(wanted)}"
+            )
+        else:
+            picked = [names.index(n) for n in wanted]
+        if values.shape[0] < self.input_len:
+            raise ConfigError(
+                f"{where}: has {values.shape[0]} row(s); a forecast reads the last "
+                f"input_len = {self.input_len}"
+            )
+        return torch.from_numpy(values[-self.input_len :, picked]).unsqueeze(0)
+
+    def format_example(self, x: Tensor, pred: Tensor, answer: Tensor | None) -> str:
+        def numbers(t: Tensor) -> str:
+            return ", ".join(f"{v:.4g}" for v in t.reshape(-1).tolist())
+
+        _, inputs, targets = self.columns
+        last = (
+            x[-SHOWN:, [inputs.index(t) for t in targets]]
+            if all(t in inputs for t in targets)
+            else x[-SHOWN:, :1]
+        )
+        line = (
+            f"Last {min(SHOWN, x.shape[0])} steps: [{numbers(last)}] -> forecast [{numbers(pred)}]"
+        )
+        return line + (f" (actual [{numbers(answer)}])" if answer is not None else "")
+
+
+def read_csv(path: Path, where: str) -> tuple[list[str], np.ndarray]:
+    """Column names and float32 values `(rows, columns)` of a CSV file with a header row
+    (a file whose first row is numbers gets names `c1, c2, ...`). Ragged rows, cells that
+    are not numbers, NaN and inf are ConfigErrors naming the row and column."""
+    with open(path, newline="", encoding="utf-8", errors="strict") as f:
+        try:
+            reader = csv.reader(f)
+            first = next(reader, None)
+            if first is None or not any(cell.strip() for cell in first):
+                raise ConfigError(f"{where}: the file has no rows")
+            if _numbers(first) is not None:
+                names, pending = [f"c{i + 1}" for i in range(len(first))], [first]
+                row_number = 1
+            else:
+                names, pending, row_number = [c.strip() for c in first], [], 2
+            blocks, block = [], []
+            for row in _rows(pending, reader):
+                if len(row) != len(names):
+                    raise ConfigError(
+                        f"{where}: row {row_number} has {len(row)} fields, the header "
+                        f"{len(names)}; every row needs one value per column"
+                    )
+                values = _numbers(row)
+                if values is None:
+                    column, cell = next(
+                        (names[i], c) for i, c in enumerate(row) if _number(c) is None
+                    )
+                    raise ConfigError(
+                        f"{where}: row {row_number}, column '{column}': {cell.strip()!r} "
+                        "is not a number"
+                    )
+                bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+                if bad:
+                    raise ConfigError(
+                        f"{where}: row {row_number}, column '{names[bad[0]]}': "
+                        f"{row[bad[0]].strip()} is not a finite number (NaN and inf are not "
+                        "allowed; fill or drop the gaps first)"
+                    )
+                block.append(values)
+                row_number += 1
+                if len(block) == ROWS_PER_BLOCK:
+                    blocks.append(np.asarray(block, dtype=np.float32))
+                    block = []
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{where}: not a UTF-8 text file ({exc.reason})") from None
+        except csv.Error as exc:
+            raise ConfigError(f"{where}: not a CSV file ({exc})") from None
+    if block:
+        blocks.append(np.asarray(block, dtype=np.float32))
+    if not blocks:
+        raise ConfigError(f"{where}: the file has a header but no rows of numbers")
+    return names, np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+
+
+def _rows(pending: list[list[str]], reader: Any) -> Any:
+    yield from pending
+    for row in reader:
+        if row and any(cell.strip() for cell in row):
+            yield row
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def _numbers(row: list[str]) -> list[float] | None:
+    values = [_number(c) for c in row]
+    return None if any(v is None for v in values) else values  # type: ignore[return-value]
+
+
+__all__ = ["Series", "read_csv"]
