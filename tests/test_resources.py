@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
+from seqkit._core import memory
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError
 from seqkit._plugins.registry import get_registry
-from seqkit._core import memory
 from seqkit._run import resources
 from seqkit._run.plan import plan
 from seqkit._run.resources import check_memory, estimate, size
