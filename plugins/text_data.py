@@ -22,6 +22,11 @@ from seqkit import ConfigError, DataTask, IOSpec, Splits, file_identity, require
 BLOCK = 1 << 22
 """Bytes decoded at a time."""
 SHOWN = 40
+EXAMPLE_WORDS = (
+    "동해 물과 백두산이 마르고 닳도록 하느님이 보우하사 우리나라 만세 무궁화 삼천리 "
+    "화려 강산 the quick brown fox jumps over a lazy dog"
+)
+"""What `example` draws its words from."""
 """Characters of a window an example line shows."""
 
 
@@ -68,10 +73,7 @@ class Text(DataTask):
 
     def example(self, directory: Path) -> dict[str, Any]:
         """A small text: words of a Korean verse and an English pangram, drawn at random."""
-        words = (
-            "동해 물과 백두산이 마르고 닳도록 하느님이 보우하사 우리나라 만세 무궁화 "  # noqa: SIM905
-            "삼천리 화려 강산 the quick brown fox jumps over a lazy dog"
-        ).split()
+        words = EXAMPLE_WORDS.split()
         rng = np.random.default_rng(0)
         drawn = [words[i] for i in rng.integers(0, len(words), 6000)]
         path = directory / "example.txt"
