@@ -278,6 +278,116 @@ def cuda_case() -> Case:
 
 TOML = "cell = 'gru'\ntask = 'sum'\n"
 
+
+def npz(**arrays: Any) -> bytes:
+    """What `numpy.savez(file, **arrays)` writes."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    return buffer.getvalue()
+
+
+def fifo(name: str) -> Setup:
+    return lambda cwd, template: os.mkfifo(cwd / name)
+
+
+def data(task: str, path: str, *options: str) -> tuple[str, ...]:
+    """`seqkit run --cell gru --task TASK --task-opt path=PATH [--task-opt ...] --out out`."""
+    extra = [arg for option in options for arg in ("--task-opt", option)]
+    return run("--task-opt", f"path={path}", *extra, task=task)
+
+
+DATA_CASES: list[Case] = [
+    # your own data (issue 30): one line naming the file, where in it, and what is allowed
+    Case("text-no-path", run(task="text"), "task 'text' needs a file: --task-opt path=FILE"),
+    Case("text-missing", data("text", "gone.txt"), "path=gone.txt: No such file or directory"),
+    Case("text-empty", data("text", "e.txt"), "path=e.txt: the file is empty", files(e__txt="")),
+    Case(
+        "text-binary",
+        data("text", "b.txt"),
+        "path=b.txt: holds NUL characters, so it is not text",
+        files(b__txt=b"\x7fELF\x02\x01\x00\x00" * 64),
+    ),
+    Case(
+        "text-not-utf8",
+        data("text", "l.txt"),
+        "path=l.txt: not UTF-8 text (invalid start byte at byte 12, line 3)",
+        files(l__txt=b"hello\nworld\n\xff caf\xe9\n" * 40),
+    ),
+    Case("text-directory", data("text", "/"), "path=/: is a directory"),
+    Case("text-device", data("text", "/dev/zero"), "path=/dev/zero: is a device"),
+    Case("text-fifo", data("text", "f.txt"), "path=f.txt: is a FIFO", fifo("f.txt")),
+    Case(
+        "text-shorter-than-a-window",
+        data("text", "s.txt", "seq_len=50"),
+        "the val split holds 3 chars, fewer than one window of seq_len + 1 = 51",
+        files(s__txt="abcdefghij" * 6),
+    ),
+    Case(
+        "series-ragged",
+        data("series", "r.csv"),
+        "path=r.csv: row 4 has 1 fields, the header 2",
+        files(r__csv="a,b\n1,2\n3,4\n5\n"),
+    ),
+    Case(
+        "series-not-a-number",
+        data("series", "n.csv"),
+        "path=n.csv: row 3, column 'b': 'n/a' is not a number",
+        files(n__csv="a,b\n1,2\n3,n/a\n"),
+    ),
+    Case(
+        "series-nan",
+        data("series", "n.csv"),
+        "path=n.csv: row 2, column 'a': NaN is not a finite number",
+        files(n__csv="a,b\nNaN,2\n3,4\n"),
+    ),
+    Case(
+        "series-no-such-column",
+        data("series", "c.csv", "targets=load"),
+        "no column 'load' for --task-opt targets; the columns are: a, b",
+        files(c__csv="a,b\n" + "1,2\n" * 100),
+    ),
+    Case(
+        "series-shorter-than-a-window",
+        data("series", "c.csv"),
+        "is shorter than one window of input_len 24 + horizon 1 rows",
+        files(c__csv="a,b\n" + "1,2\n" * 30),
+    ),
+    Case(
+        "arrays-length-mismatch",
+        data("arrays", "a.npz"),
+        "path=a.npz: X holds 10 sequences but y 9",
+        files(a__npz=npz(X=[[[0.0]] * 4] * 10, y=[0] * 9)),
+    ),
+    Case(
+        "arrays-no-y",
+        data("arrays", "a.npz"),
+        "path=a.npz: holds X but no y",
+        files(a__npz=npz(X=[[[0.0]] * 4] * 10)),
+    ),
+    Case(
+        "arrays-npy",
+        data("arrays", "a.npy"),
+        "path=a.npy: a .npy is not read; give .npz",
+        files(a__npy=b"\x93NUMPY"),
+    ),
+    Case(
+        "arrays-one-class",
+        data("arrays", "a.npz"),
+        "y holds one class only",
+        files(a__npz=npz(X=[[[0.0]] * 4] * 40, y=[0] * 40)),
+    ),
+    Case(
+        "sample-not-text",
+        ("sample", "run"),
+        "sample needs a run on text",
+        with_run(finished, "run"),
+    ),
+]
+
 CASES: list[Case] = [
     # unknown or misspelt names
     Case("cell-misspelt", run(out=None, cell="grux"), "unknown cell 'grux'. Did you mean 'gru'?"),
@@ -625,6 +735,7 @@ CASES: list[Case] = [
         "--cells names 'gru' twice",
     ),
 ]
+CASES += DATA_CASES
 CASE_IDS = [case.id for case in CASES]
 assert len(set(CASE_IDS)) == len(CASE_IDS) >= 30
 
