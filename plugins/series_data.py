@@ -168,17 +168,19 @@ class Series(DataTask):
 
     # -- baselines -----------------------------------------------------------------------
     def _measure_baselines(self, x: Tensor, y: Tensor) -> dict[str, float]:
-        """Persistence (the last input row of each target column, for every step ahead),
-        when every target column is an input, on the training windows."""
+        """The MSE of the training mean (one per target column), and of persistence (the
+        last input row of each target column, for every step ahead) when every target
+        column is an input, on the training windows."""
         _, inputs, targets = self.columns
-        if not all(t in inputs for t in targets):
-            return {}
-        last = x[:, -1:, [inputs.index(t) for t in targets]]
-        return {"persistence": float(((y - last) ** 2).double().mean())}
+        found = {"training mean": float(((y - y.mean((0, 1))) ** 2).double().mean())}
+        if all(t in inputs for t in targets):
+            last = x[:, -1:, [inputs.index(t) for t in targets]]
+            found["persistence"] = float(((y - last) ** 2).double().mean())
+        return found
 
     @property
     def chance_rule(self) -> str:  # type: ignore[override]
-        if self.baselines():
+        if "persistence" in self.baselines():
             return "the better of persistence and the training mean"
         return "the training mean (no target is an input: persistence does not apply)"
 

@@ -213,9 +213,13 @@ def test_series_windows_split_and_baselines(tmp_path):
     assert torch.equal(vy[0, :, 0], torch.from_numpy(values[160:162, 1]))  # val rows 160..179
     assert torch.equal(vx[0], torch.from_numpy(values[155:160]))  # its inputs precede it
     persistence = float(((y - x[:, -1:, 1:]) ** 2).double().mean())
-    assert task.baselines() == {"persistence": pytest.approx(persistence)}
+    mean = float(((y - y.mean()) ** 2).double().mean())
+    assert task.baselines() == {
+        "training mean": pytest.approx(mean),
+        "persistence": pytest.approx(persistence),
+    }
     blind = float(y.double().var(dim=0, unbiased=False).mean())
-    assert task.chance_loss(y) == pytest.approx(min(blind, persistence))
+    assert task.chance_loss(y) == pytest.approx(min(blind, mean, persistence))
 
 
 def test_a_forecaster_beats_its_baselines_and_predicts_in_units(series_run):

@@ -48,6 +48,9 @@ def run_summary(s: Mapping[str, Any], title: tuple[str, str, str]) -> list[Line]
         ratio = f"  ({percent(value / chance)}% of chance)" if value is not None and chance else ""
         lines.append(Line(f"  {key.replace('_', ' '):<13} {value:.4g}{ratio}"))
     lines.append(Line(f"  {'chance':<13} {chance:.4g}  ({s.get('chance_rule') or CHANCE_RULE})"))
+    if s.get("baselines"):
+        shown = ", ".join(f"{name} {value:.4g}" for name, value in s["baselines"].items())
+        lines.append(Line(f"  {'baselines':<13} {shown}  (on the training split)"))
     lines += [Line(f"  {k.replace('_', ' '):<13} {v:.4g}") for k, v in s["metrics"].items()]
     if s.get("test_loss") is not None:  # a stream of its own, scored once after training
         ratio = f"({percent(s['test_loss'] / chance)}% of chance; " if chance else "("

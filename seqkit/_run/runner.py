@@ -20,6 +20,7 @@ from torch import nn
 from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError, Interrupted, NonFiniteError
+from seqkit._plugins.data_task import DataTask
 from seqkit._plugins.interfaces import Callback, Data, History
 from seqkit._plugins.registry import Registry
 from seqkit._plugins.task import Task
@@ -80,6 +81,7 @@ class RunResult:
             "val_loss": self.metrics.get("val_loss"),
             "chance_loss": self.chance_loss,
             "chance_rule": self.task.chance_rule,
+            "baselines": self.task.baselines() if isinstance(self.task, DataTask) else {},
             "split_rule": getattr(self.task, "split_rule", None) or None,
             "reference_losses": self.task.reference_losses,
             "solved": self.task.solved(self.metrics),
