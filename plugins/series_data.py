@@ -108,7 +108,7 @@ class Series(DataTask):
         self._columns = self._pick(names)
         _, inputs, targets = self._columns
         data = torch.from_numpy(values)
-        x_all, y_all = data[:, inputs], data[:, targets]
+        x_all, y_all = columns(data, inputs), columns(data, targets)
         rows = data.shape[0]
         val, test = round(rows * self.val_fraction), round(rows * self.test_fraction)
         ends = {"train": rows - val - test, "val": rows - test, "test": rows}
@@ -244,6 +244,15 @@ class Series(DataTask):
             f"Last {min(SHOWN, x.shape[0])} steps: [{numbers(last)}] -> forecast [{numbers(pred)}]"
         )
         return line + (f" (actual [{numbers(answer)}])" if answer is not None else "")
+
+
+def columns(data: Tensor, picked: list[int]) -> Tensor:
+    """`data[:, picked]`: a view when the columns are adjacent and in order (all of
+    them, or the last one: the defaults), else a copy of those columns."""
+    first = picked[0]
+    if picked == list(range(first, first + len(picked))):
+        return data[:, first : first + len(picked)]
+    return data[:, picked]
 
 
 def read_csv(path: Path, where: str) -> tuple[list[str], np.ndarray]:

@@ -43,6 +43,7 @@ _LAZY = {
     "ForgetGates": "seqkit._plugins.interfaces",
     "History": "seqkit._plugins.interfaces",
     "IOSpec": "seqkit._plugins.task",
+    "IGNORE": "seqkit._plugins.objectives",
     "MakeCell": "seqkit._plugins.interfaces",
     "NamedStateParts": "seqkit._plugins.interfaces",
     "RecurrentMatrices": "seqkit._plugins.interfaces",
@@ -143,6 +144,7 @@ if TYPE_CHECKING:
         Trainer,
         TrainState,
     )
+    from seqkit._plugins.objectives import IGNORE
     from seqkit._plugins.registry import Entry, Registry, Resolved, get_registry, load_registry
     from seqkit._plugins.suite_entries import Suite, SuiteEntry
     from seqkit._plugins.task import IOSpec, Task, TaskKind
@@ -217,6 +219,7 @@ def get_cell(name: str, registry: Registry | None = None) -> Entry:
 
 
 __all__ = [
+    "IGNORE",
     "OPTIMIZERS",
     "Callback",
     "Cell",

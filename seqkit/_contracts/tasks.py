@@ -18,6 +18,7 @@ from seqkit._contracts.findings import Broken
 from seqkit._core.config import FALLBACK, RunConfig
 from seqkit._core.errors import SeqkitError
 from seqkit._plugins.data_task import DataTask
+from seqkit._plugins.objectives import IGNORE
 from seqkit._plugins.registry import Entry
 from seqkit._plugins.task import IOSpec, Task
 
@@ -119,14 +120,22 @@ def task_generates_what_its_io_declares(s: TaskSubject) -> None:
     dtype_ok = y.dtype == torch.int64 if task.kind == "classification" else y.is_floating_point()
     if not dtype_ok or not _fits(tuple(y.shape), want_y):
         raise Broken(f"targets must be {what} = {_want(want_y)}, got {y.dtype} {shape_text(y)}")
-    if task.kind == "classification" and not bool(((y >= 0) & (y < io.output_size)).all()):
+    scored = task.scored(y)
+    if task.kind == "classification" and not bool(
+        (((y >= 0) & (y < io.output_size)) | ~scored).all()
+    ):
         raise Broken(
-            f"class indices must lie in 0..{io.output_size - 1} (output_size), "
-            f"got {int(y.min())}..{int(y.max())}"
+            f"class indices must lie in 0..{io.output_size - 1} (output_size), or be "
+            f"{IGNORE} (not scored); got {int(y.min())}..{int(y.max())}"
         )
-    if task.kind == "binary" and not bool(((y == 0) | (y == 1)).all()):
+    if task.kind == "binary" and not bool(((y == 0) | (y == 1) | ~scored).all()):
         seen = sorted({float(v) for v in y.unique()[:6]})
         raise Broken(f"binary targets must be 0 or 1, got values {seen}")
+    if not task.partial_targets and not bool(scored.all()):
+        raise Broken(
+            "some targets are not scored (IGNORE or NaN) but the task does not declare "
+            "partial_targets = True (truncated BPTT would step on chunks that score nothing)"
+        )
 
 
 def task_same_seed_same_data(s: TaskSubject) -> None:
@@ -176,14 +185,19 @@ def blind_loss(task: Task, y: Tensor) -> float:
     the mean (regression), the class frequencies' logits (classification), the rate's
     logit (binary)."""
     k = task.io.output_size
+    mask = task.scored(y).double()
+    count = mask.sum(0).clamp_min(1)
     if task.kind == "classification":
-        freq = torch.nn.functional.one_hot(y, k).double().mean(0).clamp_min(1e-12)
+        onehot = torch.nn.functional.one_hot(y.clamp_min(0), k).double() * mask.unsqueeze(-1)
+        freq = (onehot.sum(0) / count.unsqueeze(-1)).clamp_min(1e-12)
         out = freq.log().float().expand(y.shape[0], *freq.shape)
-    elif task.kind == "binary":
-        p = y.double().mean(0).clamp(1e-6, 1 - 1e-6)
-        out = (p / (1 - p)).log().float().expand_as(y)
     else:
-        out = y.mean(0, keepdim=True).expand_as(y)
+        mean = (y.double().nan_to_num() * mask).sum(0) / count
+        if task.kind == "binary":
+            p = mean.clamp(1e-6, 1 - 1e-6)
+            out = (p / (1 - p)).log().float().expand_as(y)
+        else:
+            out = mean.float().expand_as(y)
     return float(task.loss(out.contiguous(), y))
 
 

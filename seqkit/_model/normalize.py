@@ -100,9 +100,14 @@ class Standardized(nn.Module):
 
 
 def _stats(t: Tensor) -> tuple[Tensor, Tensor]:
-    """Per-feature mean and std over batch and time, `(1, 1, F)`; a constant feature gets 1."""
+    """Per-feature mean and std over batch and time, `(1, 1, F)`, of the values that are
+    not NaN (a target NaN is not scored); a constant feature gets 1."""
     flat = t.detach().double().reshape(-1, t.shape[-1])
-    mean, std = flat.mean(0), flat.std(0, unbiased=False)
+    if bool(flat.isnan().any()):
+        mean = flat.nanmean(0)
+        std = ((flat - mean) ** 2).nanmean(0).sqrt()
+    else:
+        mean, std = flat.mean(0), flat.std(0, unbiased=False)
     std = torch.where(std > 1e-8, std, torch.ones_like(std))
     return mean.to(t.dtype).view(1, 1, -1), std.to(t.dtype).view(1, 1, -1)
 

@@ -10,7 +10,7 @@ sequence length.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -38,27 +38,41 @@ def check(model: nn.Module, topology: str) -> None:
 
 
 def chunks(
-    model: nn.Module, x: Tensor, y: Tensor, k: int
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    k: int,
+    scored: Callable[[Tensor], Tensor] | None = None,
 ) -> Iterator[tuple[Tensor, Tensor, float]]:
     """Yield `(output, target, weight)` per chunk that has a loss; weights sum to 1.
 
     The state at the end of each chunk starts the next one, detached once the caller
     resumes the iterator (after its backward pass), so no gradient crosses a border.
     `x (B, T, D)`; `y (B, T, K)` for aligned targets, `(B, 1, K)` for the last step.
+    With `scored` (`Task.scored`, for a task with `partial_targets`), a chunk whose
+    targets score nothing runs forward only, and weights are shares of scored targets.
     """
     steps = x.shape[1]
     chunked: Any = model  # a ChunkedTopology (see `check`)
     aligned = chunked.chunk_targets == "aligned"
+    counts = None
+    if aligned and scored is not None:  # one sync: how many targets each chunk scores
+        mask = scored(y).reshape(y.shape[0], steps, -1)
+        counts = [int(mask[:, s : s + k].sum()) for s in range(0, steps, k)]
     state = None
-    for start in range(0, steps, k):
+    for i, start in enumerate(range(0, steps, k)):
         xc = x[:, start : start + k]
-        if not aligned and start + k < steps:
+        if (not aligned and start + k < steps) or (counts is not None and counts[i] == 0):
             with torch.no_grad():
                 _, state = chunked.forward_chunk(xc, state)
             continue
         out, state = chunked.forward_chunk(xc, state)
         target = y[:, start : start + k] if aligned else y
-        yield out, target, (xc.shape[1] / steps if aligned else 1.0)
+        if counts is not None:
+            share = counts[i] / max(sum(counts), 1)
+        else:
+            share = xc.shape[1] / steps if aligned else 1.0
+        yield out, target, share
         state = detach(state)
 
 

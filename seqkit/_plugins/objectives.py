@@ -2,6 +2,11 @@
 
 Outputs are `(B, T_out, K)`; regression and binary targets `(B, T_out, K)` (binary: 0/1
 floats, K = 1, outputs are logits), classification targets `(B, T_out)` int64.
+
+A target may be left unscored: IGNORE (-100) for classification, NaN for regression and
+binary. That is how a padded step, or a position a task does not ask about (the queries
+of associative recall), is marked: the loss, the metrics and the chance level read only
+the scored targets, and a position no sequence scores counts for nothing.
 """
 
 from __future__ import annotations
@@ -22,15 +27,41 @@ METRIC_RANGES = {"mae": (0.0, math.inf), "accuracy": (0.0, 1.0)}
 """Where the metrics of `metrics(kind, ...)` lie."""
 
 
+IGNORE = -100
+"""A classification target that is not scored (torch's `ignore_index` default)."""
+
+
+def scored(kind: str, y: Tensor) -> Tensor:
+    """Which targets are scored: a bool tensor of `y`'s shape."""
+    import torch
+
+    return y != IGNORE if kind == "classification" else ~torch.isnan(y)
+
+
+def _filled(out: Tensor, y: Tensor, mask: Tensor) -> Tensor:
+    """`y` with each unscored target replaced by the output itself (detached): its loss
+    and gradient are then exactly 0, and no NaN reaches the backward pass."""
+    import torch
+
+    return torch.where(mask, y, out.detach().to(y.dtype))
+
+
+def _mean(values: Tensor, mask: Tensor) -> Tensor:
+    """The mean of `values` over the scored positions (`mask`), 0 where none is."""
+    return (values * mask).sum() / mask.sum().clamp_min(1)
+
+
 def loss(kind: str, out: Tensor, y: Tensor) -> Tensor:
     import torch.nn.functional as F
 
-    if kind == "regression":
-        return F.mse_loss(out, y)
-    if kind == "classification":
+    if kind == "classification":  # IGNORE is cross_entropy's own ignore_index
         return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+    mask = scored(kind, y)
+    target = _filled(out, y, mask)
+    if kind == "regression":
+        return _mean(F.mse_loss(out, target, reduction="none"), mask)
     if kind == "binary":
-        return F.binary_cross_entropy_with_logits(out, y)
+        return _mean(F.binary_cross_entropy_with_logits(out, target, reduction="none"), mask)
     raise ValueError(f"unknown task kind {kind!r}")
 
 
@@ -43,27 +74,36 @@ def predict(kind: str, out: Tensor) -> Tensor:
 
 
 def metrics(kind: str, out: Tensor, y: Tensor) -> dict[str, Tensor]:
+    mask = scored(kind, y)
     if kind == "regression":
-        return {"mae": (out - y).abs().mean()}
-    return {"accuracy": (predict(kind, out) == y).float().mean()}
+        return {"mae": _mean((out - _filled(out, y, mask)).abs(), mask)}
+    return {"accuracy": _mean((predict(kind, out) == y).float(), mask)}
 
 
 def chance_loss(kind: str, y: Tensor) -> float:
-    """The loss of the best predictor that ignores the input, per output position."""
+    """The loss of the best predictor that ignores the input, per output position, over
+    the scored targets (each position weighted by how many it scores)."""
     import torch.nn.functional as F
 
-    if kind == "regression":
-        # Predicting each position's mean: the loss is the variance around it.
-        return float(y.double().var(dim=0, unbiased=False).mean())
-    if kind == "binary":
-        p = y.double().mean(dim=0).clamp(1e-12, 1 - 1e-12)
-        return float((-(p * p.log() + (1 - p) * (1 - p).log())).mean())
+    mask = scored(kind, y).double()
+    count = mask.sum(0)  # per position (and output channel)
     if kind == "classification":
         n_classes = int(y.max()) + 1
-        freq = F.one_hot(y.reshape(y.shape[0], -1), n_classes).double().mean(dim=0)
+        onehot = F.one_hot(y.clamp_min(0), n_classes).double() * mask.unsqueeze(-1)
+        freq = onehot.sum(0) / count.clamp_min(1).unsqueeze(-1)
         ent = -(freq * freq.clamp_min(1e-12).log()).sum(-1)
-        return float(ent.mean())
+        return float((ent * count).sum() / count.sum().clamp_min(1))
+    values = y.double().nan_to_num() * mask
+    mean = values.sum(0) / count.clamp_min(1)
+    if kind == "regression":
+        # Predicting each position's mean: the loss is the variance around it.
+        per = ((values - mean) ** 2 * mask).sum(0)
+        return float(per.sum() / count.sum().clamp_min(1))
+    if kind == "binary":
+        p = mean.clamp(1e-12, 1 - 1e-12)
+        ent = -(p * p.log() + (1 - p) * (1 - p).log())
+        return float((ent * count).sum() / count.sum().clamp_min(1))
     raise ValueError(f"unknown task kind {kind!r}")
 
 
-__all__ = ["chance_loss", "loss", "metrics", "predict"]
+__all__ = ["IGNORE", "chance_loss", "loss", "metrics", "predict", "scored"]

@@ -57,6 +57,12 @@ class Task:
     """The metric (a key of `metrics()`, without `val_`) that comparisons report beside the
     loss; None: the kind's own, `accuracy` for classification and binary, `mae` for
     regression."""
+    partial_targets: ClassVar[bool] = False
+    """True: some targets are not scored (`seqkit.IGNORE` for classification, NaN for
+    regression and binary): positions the task does not ask about, or padded steps. The
+    loss, the metrics and the chance level always skip such targets; with this set,
+    truncated BPTT also skips a chunk that scores nothing (checking costs a device sync
+    per chunk, which a task that scores every position need not pay)."""
     fresh_data: ClassVar[bool] = False
     """True: the trainer draws a new training set every epoch (the literature's recipe for
     the long-range tasks), so a network cannot memorise a fixed set."""
@@ -145,8 +151,13 @@ class Task:
         return self.inputs(3, g, torch.device("cpu"))
 
     def loss(self, out: Tensor, y: Tensor) -> Tensor:
-        """`out (B, T_out, K)`, targets -> the mean loss, a 0-dim tensor."""
+        """`out (B, T_out, K)`, targets -> the mean loss over the scored targets, a 0-dim
+        tensor."""
         return objectives.loss(self.kind, out, y)
+
+    def scored(self, y: Tensor) -> Tensor:
+        """Which of the targets `y` are scored (bool, `y`'s shape); see `partial_targets`."""
+        return objectives.scored(self.kind, y)
 
     @property
     def loss_name(self) -> str:
@@ -204,7 +215,8 @@ class Task:
         """Whether a probe's prediction counts as right; None when the task has no rule."""
         if self.kind == "regression":
             return None
-        return bool(pred.to(answer.dtype).equal(answer))
+        mask = self.scored(answer)
+        return bool(pred.to(answer.dtype)[mask].equal(answer[mask]))
 
 
 def _fmt(t: Tensor) -> str:

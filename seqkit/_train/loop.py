@@ -241,7 +241,8 @@ class Step:
                 loss = self.task.loss(self.forward(x), y)
             yield loss, 1.0
             return
-        pieces = tbptt.chunks(self.model, x, y, self.chunk)
+        scored = self.task.scored if self.task.partial_targets else None
+        pieces = tbptt.chunks(self.model, x, y, self.chunk, scored)
         while True:
             with self.autocast():
                 piece = next(pieces, None)
