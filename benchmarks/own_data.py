@@ -142,7 +142,7 @@ READ_TEXT = (
     MEMORY
     + """
 import json, sys
-import seqkit
+import numpy, torch, seqkit, seqkit_plugins.text_data  # imported before, not counted
 before = vm("VmRSS")
 task = seqkit.get_task("text", path=sys.argv[1], seq_len=100)
 splits = task.splits
@@ -156,13 +156,12 @@ READ_CSV = (
     MEMORY
     + """
 import json, sys
-import seqkit
+import numpy, torch, seqkit, seqkit_plugins.series_data  # imported before, not counted
 before = vm("VmRSS")
 task = seqkit.get_task("series", path=sys.argv[1], input_len=100)
 x, y = task.splits.train
 shared = x.untyped_storage().data_ptr() == y.untyped_storage().data_ptr()
-print(json.dumps({"values_bytes": x.untyped_storage().nbytes(), "taken": vm("VmHWM") - before,
-                  "views": shared, "windows": x.shape[0]}))
+print(json.dumps({"taken": vm("VmHWM") - before, "views": shared, "windows": x.shape[0]}))
 """
 )
 
@@ -221,6 +220,7 @@ def main() -> None:
             f"{big['ids_bytes'] / 2**20:.0f} MiB of ids ({big['ratio']:.2f}x)"
         )
         series = python(READ_CSV, make_csv(root / "rows.csv", csv_rows))
+        series["values_bytes"] = csv_rows * 2 * 4  # float32, two columns
         series["ratio"] = series["taken"] / series["values_bytes"]
         print(
             f"a {csv_rows:,}-row CSV, input_len 100: {series['taken'] / 2**20:.0f} MiB taken "

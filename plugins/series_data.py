@@ -21,7 +21,8 @@ from torch import Tensor
 
 from seqkit import ConfigError, DataTask, IOSpec, Splits, file_identity, require_memory
 
-ROWS_PER_BLOCK = 65_536
+BLOCK = 1 << 20
+"""Bytes read at a time to count a file's lines."""
 SHOWN = 4
 """Input steps an example line shows."""
 
@@ -50,6 +51,7 @@ class Series(DataTask):
         self._identity: dict[str, Any] | None = None
         self._columns: tuple[list[str], list[int], list[int]] | None = None
         self._baselines: dict[str, float] | None = None
+        self._statistics: dict[str, Tensor] = {}
 
     @property
     def split_rule(self) -> str:  # type: ignore[override]
@@ -117,7 +119,17 @@ class Series(DataTask):
         for name in ("train", "val", "test"):
             parts[name] = self._windows(x_all, y_all, starts[name], ends[name], name, where)
         self._baselines = self._measure_baselines(*parts["train"])
+        self._statistics = {
+            **_moments("x", x_all[: ends["train"]]),
+            **_moments("y", y_all[self.input_len : ends["train"]]),
+        }
         return Splits(**parts)
+
+    def statistics(self) -> dict[str, Tensor]:
+        """Means and standard deviations of the training rows, per column: each row once,
+        not once per window that holds it."""
+        self.splits  # noqa: B018 - measured when the data are read
+        return dict(self._statistics)
 
     def _pick(self, names: list[str]) -> tuple[list[str], list[int], list[int]]:
         """Input and target column indices from the options (default: every column in,
@@ -246,6 +258,17 @@ class Series(DataTask):
         return line + (f" (actual [{numbers(answer)}])" if answer is not None else "")
 
 
+def _moments(name: str, rows: Tensor) -> dict[str, Tensor]:
+    """`{name}_mean` and `{name}_std` of `rows (R, F)`, `(1, 1, F)`; a constant column gets 1."""
+    flat = rows.double()
+    mean, std = flat.mean(0), flat.std(0, unbiased=False)
+    std = torch.where(std > 1e-8, std, torch.ones_like(std))
+    return {
+        f"{name}_mean": mean.float().view(1, 1, -1),
+        f"{name}_std": std.float().view(1, 1, -1),
+    }
+
+
 def columns(data: Tensor, picked: list[int]) -> Tensor:
     """`data[:, picked]`: a view when the columns are adjacent and in order (all of
     them, or the last one: the defaults), else a copy of those columns."""
@@ -257,63 +280,76 @@ def columns(data: Tensor, picked: list[int]) -> Tensor:
 
 def read_csv(path: Path, where: str) -> tuple[list[str], np.ndarray]:
     """Column names and float32 values `(rows, columns)` of a CSV file with a header row
-    (a file whose first row is numbers gets names `c1, c2, ...`). Ragged rows, cells that
-    are not numbers, NaN and inf are ConfigErrors naming the row and column."""
+    (a file whose first row is numbers gets names `c1, c2, ...`); blank lines are
+    skipped. Ragged rows, cells that are not numbers, NaN and inf are ConfigErrors
+    naming the line and column. The values go straight into one array sized by a first
+    count of the file's lines, so reading takes little more memory than the array."""
+    lines = _count_lines(path, where)
     with open(path, newline="", encoding="utf-8", errors="strict") as f:
         try:
             reader = csv.reader(f)
-            first = next(reader, None)
-            if first is None or not any(cell.strip() for cell in first):
+            first = next((row for row in reader if _filled(row)), None)
+            if first is None:
                 raise ConfigError(f"{where}: the file has no rows")
-            if _numbers(first) is not None:
-                names, pending = [f"c{i + 1}" for i in range(len(first))], [first]
-                row_number = 1
-            else:
-                names, pending, row_number = [c.strip() for c in first], [], 2
-            blocks, block = [], []
-            for row in _rows(pending, reader):
-                if len(row) != len(names):
-                    raise ConfigError(
-                        f"{where}: row {row_number} has {len(row)} fields, the header "
-                        f"{len(names)}; every row needs one value per column"
-                    )
-                values = _numbers(row)
-                if values is None:
-                    column, cell = next(
-                        (names[i], c) for i, c in enumerate(row) if _number(c) is None
-                    )
-                    raise ConfigError(
-                        f"{where}: row {row_number}, column '{column}': {cell.strip()!r} "
-                        "is not a number"
-                    )
-                bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
-                if bad:
-                    raise ConfigError(
-                        f"{where}: row {row_number}, column '{names[bad[0]]}': "
-                        f"{row[bad[0]].strip()} is not a finite number (NaN and inf are not "
-                        "allowed; fill or drop the gaps first)"
-                    )
-                block.append(values)
-                row_number += 1
-                if len(block) == ROWS_PER_BLOCK:
-                    blocks.append(np.asarray(block, dtype=np.float32))
-                    block = []
+            header = _numbers(first) is None
+            names = (
+                [c.strip() for c in first] if header else [f"c{i + 1}" for i in range(len(first))]
+            )
+            values = np.empty((lines, len(names)), dtype=np.float32)
+            filled = 0
+            if not header:
+                values[0] = _row(first, names, reader.line_num, where)
+                filled = 1
+            for row in reader:
+                if _filled(row):
+                    values[filled] = _row(row, names, reader.line_num, where)
+                    filled += 1
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{where}: not a UTF-8 text file ({exc.reason})") from None
         except csv.Error as exc:
             raise ConfigError(f"{where}: not a CSV file ({exc})") from None
-    if block:
-        blocks.append(np.asarray(block, dtype=np.float32))
-    if not blocks:
+    if not filled:
         raise ConfigError(f"{where}: the file has a header but no rows of numbers")
-    return names, np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    return names, values[:filled]
 
 
-def _rows(pending: list[list[str]], reader: Any) -> Any:
-    yield from pending
-    for row in reader:
-        if row and any(cell.strip() for cell in row):
-            yield row
+def _count_lines(path: Path, where: str) -> int:
+    """An upper bound on the file's rows: its line breaks (\\n and \\r both counted) plus
+    one. The array sized by it is allocated lazily: rows never filled take no memory."""
+    count = 1
+    try:
+        with open(path, "rb") as f:
+            while block := f.read(BLOCK):
+                count += block.count(b"\n") + block.count(b"\r")
+    except OSError as exc:
+        raise ConfigError(f"{where}: {exc.strerror or exc}") from None
+    return count
+
+
+def _filled(row: list[str]) -> bool:
+    return bool(row) and any(cell.strip() for cell in row)
+
+
+def _row(row: list[str], names: list[str], line: int, where: str) -> list[float]:
+    """One row's numbers, or a ConfigError naming its line and the column at fault."""
+    if len(row) != len(names):
+        raise ConfigError(
+            f"{where}: line {line} has {len(row)} fields, the header {len(names)}; every "
+            "row needs one value per column"
+        )
+    values = _numbers(row)
+    if values is None:
+        column, cell = next((names[i], c) for i, c in enumerate(row) if _number(c) is None)
+        raise ConfigError(
+            f"{where}: line {line}, column '{column}': {cell.strip()!r} is not a number"
+        )
+    bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+    if bad:
+        raise ConfigError(
+            f"{where}: line {line}, column '{names[bad[0]]}': {row[bad[0]].strip()} is not a "
+            "finite number (NaN and inf are not allowed; fill or drop the gaps first)"
+        )
+    return values
 
 
 def _number(cell: str) -> float | None:

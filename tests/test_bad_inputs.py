@@ -329,19 +329,19 @@ DATA_CASES: list[Case] = [
     Case(
         "series-ragged",
         data("series", "r.csv"),
-        "path=r.csv: row 4 has 1 fields, the header 2",
+        "path=r.csv: line 4 has 1 fields, the header 2",
         files(r__csv="a,b\n1,2\n3,4\n5\n"),
     ),
     Case(
         "series-not-a-number",
         data("series", "n.csv"),
-        "path=n.csv: row 3, column 'b': 'n/a' is not a number",
+        "path=n.csv: line 3, column 'b': 'n/a' is not a number",
         files(n__csv="a,b\n1,2\n3,n/a\n"),
     ),
     Case(
         "series-nan",
         data("series", "n.csv"),
-        "path=n.csv: row 2, column 'a': NaN is not a finite number",
+        "path=n.csv: line 2, column 'a': NaN is not a finite number",
         files(n__csv="a,b\nNaN,2\n3,4\n"),
     ),
     Case(

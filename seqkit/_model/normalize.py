@@ -14,13 +14,14 @@ papers (see docs/reference.md, "Standardisation").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from seqkit._core.config import RunConfig
+from seqkit._plugins.data_task import DataTask
 from seqkit._plugins.interfaces import ChunkedTopology, ChunkTargets
 from seqkit._plugins.task import Task
 
@@ -39,17 +40,26 @@ class Standardized(nn.Module):
         x: Tensor,
         y: Tensor | None,
         categorical: Sequence[int] | str = (),
+        stats: Mapping[str, Tensor] | None = None,
     ) -> None:
         super().__init__()
         self.inner = inner
-        mean_x, std_x = _stats(x)
+        given = stats or {}
+        mean_x, std_x = (
+            (given["x_mean"].clone(), given["x_std"].clone()) if "x_mean" in given else _stats(x)
+        )
         kept = range(x.shape[-1]) if categorical == "all" else [int(c) for c in categorical]
         for channel in kept:  # a symbol, marker or bit: as it is
             mean_x[..., channel], std_x[..., channel] = 0.0, 1.0
         self.register_buffer("x_mean", mean_x)
         self.register_buffer("x_std", std_x)
         self.scale_output = y is not None
-        mean_y, std_y = _stats(y) if y is not None else (torch.zeros(()), torch.ones(()))
+        if y is None:
+            mean_y, std_y = torch.zeros(()), torch.ones(())
+        elif "y_mean" in given:
+            mean_y, std_y = given["y_mean"].clone(), given["y_std"].clone()
+        else:
+            mean_y, std_y = _stats(y)
         self.register_buffer("y_mean", mean_y)
         self.register_buffer("y_std", std_y)
         self._memo: list[tuple[tuple[Any, ...], Tensor, Tensor]] = []
@@ -122,4 +132,5 @@ def standardized(
         return model
     regression = task.kind == "regression"
     categorical = getattr(task, "categorical_inputs", ())
-    return Standardized(model, train_x, train_y if regression else None, categorical)
+    stats = task.statistics() if isinstance(task, DataTask) else None
+    return Standardized(model, train_x, train_y if regression else None, categorical, stats)

@@ -78,6 +78,14 @@ class DataTask(Task):
         input-blind prediction."""
         return {}
 
+    def statistics(self) -> dict[str, Tensor] | None:
+        """Standardisation statistics from the training split, each `(1, 1, F)`:
+        `x_mean`, `x_std` (and `y_mean`, `y_std` for regression), for a task whose
+        windows overlap (a series: every row is in `input_len` windows, and the windows
+        are views that statistics over them would copy). None: seqkit computes them over
+        the training inputs and targets."""
+        return None
+
     def example(self, directory: Path) -> dict[str, Any] | None:
         """Write a small example of the data this task reads into `directory` and return
         the options that point at it: `seqkit check` and `seqkit.testing` check the task
