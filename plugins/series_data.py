@@ -83,9 +83,14 @@ class Series(DataTask):
         """The file's column names and the indices of the input and target columns."""
         if self._columns is None:
             recorded = self.recorded or {}
-            if "inputs" in recorded:  # a loaded run
-                names = list(dict.fromkeys([*recorded["inputs"], *recorded["targets"]]))
-                self._columns = self._pick(names)
+            if "inputs" in recorded:  # a loaded run: the columns it trained on
+                inputs, targets = list(recorded["inputs"]), list(recorded["targets"])
+                names = list(dict.fromkeys([*inputs, *targets]))
+                self._columns = (
+                    names,
+                    [names.index(n) for n in inputs],
+                    [names.index(n) for n in targets],
+                )
             else:
                 self.splits  # noqa: B018 - reading the file sets the columns
         assert self._columns is not None
@@ -110,7 +115,7 @@ class Series(DataTask):
         self._columns = self._pick(names)
         _, inputs, targets = self._columns
         data = torch.from_numpy(values)
-        x_all, y_all = columns(data, inputs), columns(data, targets)
+        x_all, y_all = column_view(data, inputs), column_view(data, targets)
         rows = data.shape[0]
         val, test = round(rows * self.val_fraction), round(rows * self.test_fraction)
         ends = {"train": rows - val - test, "val": rows - test, "test": rows}
@@ -125,9 +130,11 @@ class Series(DataTask):
         }
         return Splits(**parts)
 
-    def statistics(self) -> dict[str, Tensor]:
+    def statistics(self) -> dict[str, Tensor] | None:
         """Means and standard deviations of the training rows, per column: each row once,
-        not once per window that holds it."""
+        not once per window that holds it. None for a loaded run (its model holds them)."""
+        if self.recorded is not None and self._splits is None:
+            return None
         self.splits  # noqa: B018 - measured when the data are read
         return dict(self._statistics)
 
@@ -269,7 +276,7 @@ def _moments(name: str, rows: Tensor) -> dict[str, Tensor]:
     }
 
 
-def columns(data: Tensor, picked: list[int]) -> Tensor:
+def column_view(data: Tensor, picked: list[int]) -> Tensor:
     """`data[:, picked]`: a view when the columns are adjacent and in order (all of
     them, or the last one: the defaults), else a copy of those columns."""
     first = picked[0]

@@ -85,10 +85,10 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "level": Option("char", "tokens: characters or bytes", choices=("char", "byte")),
         "seq_len": Option(100, "characters per training window", min=1, max=1_000_000),
         "val_fraction": Option(
-            0.05, "share of the text for validation (after train)", min=0.0, max=0.5
+            0.05, "share of the text for validation (after train)", min=0.001, max=0.5
         ),
         "test_fraction": Option(
-            0.05, "share of the text for the test (at its end)", min=0.0, max=0.5
+            0.05, "share of the text for the test (at its end)", min=0.001, max=0.5
         ),
     },
     "series": {
@@ -99,10 +99,10 @@ OPTIONS: dict[str, dict[str, Option]] = {
         "inputs": Option("", "input columns, comma-separated (default: all)"),
         "targets": Option("", "target columns, comma-separated (default: the last)"),
         "val_fraction": Option(
-            0.1, "share of the rows for validation (after train)", min=0.0, max=0.5
+            0.1, "share of the rows for validation (after train)", min=0.001, max=0.5
         ),
         "test_fraction": Option(
-            0.1, "share of the rows for the test (at the end)", min=0.0, max=0.5
+            0.1, "share of the rows for the test (at the end)", min=0.001, max=0.5
         ),
     },
     "arrays": {
@@ -111,10 +111,10 @@ OPTIONS: dict[str, dict[str, Option]] = {
             "classification", "what y holds", choices=("classification", "binary", "regression")
         ),
         "val_fraction": Option(
-            0.1, "share drawn for validation, unless the file holds X_val", min=0.0, max=0.5
+            0.1, "share drawn for validation, unless the file holds X_val", min=0.001, max=0.5
         ),
         "test_fraction": Option(
-            0.1, "share drawn for the test, unless the file holds X_test", min=0.0, max=0.5
+            0.1, "share drawn for the test, unless the file holds X_test", min=0.001, max=0.5
         ),
         "split_seed": Option(0, "the random split's own seed", min=0, max=2**31 - 1),
     },

@@ -22,12 +22,12 @@ from seqkit import ConfigError, DataTask, IOSpec, Splits, file_identity, require
 BLOCK = 1 << 22
 """Bytes decoded at a time."""
 SHOWN = 40
+"""Characters of a window an example line shows."""
 EXAMPLE_WORDS = (
     "동해 물과 백두산이 마르고 닳도록 하느님이 보우하사 우리나라 만세 무궁화 삼천리 "
     "화려 강산 the quick brown fox jumps over a lazy dog"
 )
 """What `example` draws its words from."""
-"""Characters of a window an example line shows."""
 
 
 class Text(DataTask):

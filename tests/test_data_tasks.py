@@ -368,3 +368,26 @@ def test_a_comparison_on_a_csv_runs_each_point_on_the_same_data(tmp_path):
     }
     assert len(hashes) == 1 and len(list((tmp_path / "c" / "points").iterdir())) == 4
     assert {row["cell"] for row in comparison.rows} == {"rnn", "gru"}
+
+
+def test_a_loaded_series_run_keeps_its_columns_without_its_file(tmp_path):
+    path = sine_csv(tmp_path / "s.csv", rows=300)
+    out = tmp_path / "run"
+    seqkit.run(
+        cell="gru", data=seqkit.from_csv(path, input_len=8, inputs="level,noise"), epochs=1,
+        device="cpu", quiet=True, out=out,
+    )  # fmt: skip
+    path.rename(tmp_path / "away.csv")
+    names, inputs, targets = seqkit.load_run(out).plan.task.columns
+    assert [names[i] for i in inputs] == ["level", "noise"] and [names[i] for i in targets] == [
+        "level"
+    ]
+
+
+def test_token_ids_are_never_standardised(tmp_path):
+    path = korean_text(tmp_path / "v.txt", lines=20)
+    run = seqkit.run(
+        cell="gru", data=seqkit.from_text(path, seq_len=10), normalize=True, epochs=1,
+        device="cpu", quiet=True,
+    )  # fmt: skip
+    assert run.model.x_mean.abs().max() == 0 and (run.model.x_std == 1).all()

@@ -131,6 +131,8 @@ def standardized(
     if not config.normalize:
         return model
     regression = task.kind == "regression"
-    categorical = getattr(task, "categorical_inputs", ())
+    # token ids are symbols whatever the task declares: standardised, they would be
+    # other ids after the one-hot encoder truncates them
+    categorical = "all" if task.io.input_tokens else getattr(task, "categorical_inputs", ())
     stats = task.statistics() if isinstance(task, DataTask) else None
     return Standardized(model, train_x, train_y if regression else None, categorical, stats)

@@ -51,7 +51,7 @@ class DataTask(Task):
     options: ClassVar[dict[str, Option]] = {}
     split_rule: ClassVar[str] = ""
     """How the data were split, in words (`"chronological: first 90% train, next 5%
-    validation, last 5% test"`); `seqkit describe` and the run's summary show it."""
+    validation, last 5% test"`); the run's summary (`summary.json`) records it."""
 
     def __init__(self, **options: Any) -> None:
         self.opts: dict[str, Any] = dict(options)

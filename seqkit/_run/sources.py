@@ -44,8 +44,13 @@ class DataSource:
         return {**given, "task": self.task, "task_options": options}
 
 
-def task_reading(data_format: str, registry: Registry | None = None) -> str:
-    """The one registered task that reads `data_format` (`register(..., reads=...)`)."""
+def task_reading(
+    data_format: str, registry: Registry | None = None, task: str | None = None
+) -> str:
+    """`task` if given, else the one registered task that reads `data_format`
+    (`register(..., reads=...)`)."""
+    if task is not None:
+        return task
     entries = (registry or get_registry()).entries("task")
     names = [e.name for e in entries if e.extra.get("reads") == data_format]
     if not names:
@@ -55,33 +60,41 @@ def task_reading(data_format: str, registry: Registry | None = None) -> str:
         )
     if len(names) > 1:
         raise ConfigError(
-            f"tasks {', '.join(names)} all read {data_format} data; name one with task="
+            f"tasks {', '.join(names)} all read {data_format} data; choose one with task=NAME"
         )
     return names[0]
 
 
-def from_text(path: str | Path, registry: Registry | None = None, **options: Any) -> DataSource:
+def from_text(
+    path: str | Path, task: str | None = None, registry: Registry | None = None, **options: Any
+) -> DataSource:
     """A text file as a character-level language model (the built-in `text` task's
-    options: `level`, `seq_len`, `val_fraction`, `test_fraction`)."""
-    return DataSource(task_reading(PLAIN_TEXT, registry), {"path": str(path), **options})
+    options: `level`, `seq_len`, `val_fraction`, `test_fraction`); `task` names another
+    task that reads text."""
+    return DataSource(task_reading(PLAIN_TEXT, registry, task), {"path": str(path), **options})
 
 
-def from_csv(path: str | Path, registry: Registry | None = None, **options: Any) -> DataSource:
+def from_csv(
+    path: str | Path, task: str | None = None, registry: Registry | None = None, **options: Any
+) -> DataSource:
     """A CSV of measurements as forecasting (the built-in `series` task's options:
-    `input_len`, `horizon`, `stride`, `inputs`, `targets`, ...)."""
-    return DataSource(task_reading(CSV, registry), {"path": str(path), **options})
+    `input_len`, `horizon`, `stride`, `inputs`, `targets`, ...); `task` names another
+    task that reads CSV files."""
+    return DataSource(task_reading(CSV, registry, task), {"path": str(path), **options})
 
 
 def from_arrays(
     X: Any,
     y: Any,
     kind: str = "classification",
+    task: str | None = None,
     registry: Registry | None = None,
     **arrays_and_options: Any,
 ) -> DataSource:
     """Arrays `X (N, T, D)` and `y` (see the built-in `arrays` task) as a run's data; `X_val`,
     `y_val`, `X_test`, `y_test` may be given too, and the task's options (`split_seed`,
-    `val_fraction`, `test_fraction`). numpy arrays, torch tensors or nested lists."""
+    `val_fraction`, `test_fraction`). numpy arrays, torch tensors or nested lists. `task`
+    names another task that reads `.npz` files."""
     given = {"X": X, "y": y, **{k: v for k, v in arrays_and_options.items() if k in ARRAY_NAMES}}
     options = {k: v for k, v in arrays_and_options.items() if k not in ARRAY_NAMES}
     arrays = {name: _array(name, value) for name, value in given.items()}
@@ -94,8 +107,8 @@ def from_arrays(
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         files.write_atomic(path, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
-    task = task_reading(NPZ, registry)
-    return DataSource(task, {"path": str(path), "kind": kind, **options})
+    name = task_reading(NPZ, registry, task)
+    return DataSource(name, {"path": str(path), "kind": kind, **options})
 
 
 def _array(name: str, value: Any) -> np.ndarray:
