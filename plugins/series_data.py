@@ -21,6 +21,8 @@ from torch import Tensor
 
 from seqkit import ConfigError, DataTask, IOSpec, Splits, file_identity, require_memory
 
+CHUNK = 8192
+"""Windows a baseline is computed on at a time."""
 BLOCK = 1 << 20
 """Bytes read at a time to count a file's lines."""
 SHOWN = 4
@@ -191,11 +193,19 @@ class Series(DataTask):
         last input row of each target column, for every step ahead) when every target
         column is an input, on the training windows."""
         _, inputs, targets = self.columns
-        found = {"training mean": float(((y - y.mean((0, 1))) ** 2).double().mean())}
-        if all(t in inputs for t in targets):
-            last = x[:, -1:, [inputs.index(t) for t in targets]]
-            found["persistence"] = float(((y - last) ** 2).double().mean())
-        return found
+        mean = sum(c.double().sum((0, 1)) for c in y.split(CHUNK)) / (y.shape[0] * y.shape[1])
+        errors = {"training mean": 0.0}
+        persistence = all(t in inputs for t in targets)
+        if persistence:
+            errors["persistence"] = 0.0
+            columns = [inputs.index(t) for t in targets]
+        for start in range(0, y.shape[0], CHUNK):  # a chunk at a time: windows are views
+            yc = y[start : start + CHUNK].double()
+            errors["training mean"] += float(((yc - mean) ** 2).sum())
+            if persistence:
+                last = x[start : start + CHUNK, -1:].double()[..., columns]
+                errors["persistence"] += float(((yc - last) ** 2).sum())
+        return {name: total / y.numel() for name, total in errors.items()}
 
     @property
     def chance_rule(self) -> str:  # type: ignore[override]
@@ -266,9 +276,11 @@ class Series(DataTask):
 
 
 def _moments(name: str, rows: Tensor) -> dict[str, Tensor]:
-    """`{name}_mean` and `{name}_std` of `rows (R, F)`, `(1, 1, F)`; a constant column gets 1."""
-    flat = rows.double()
-    mean, std = flat.mean(0), flat.std(0, unbiased=False)
+    """`{name}_mean` and `{name}_std` of `rows (R, F)`, `(1, 1, F)`; a constant column gets 1.
+    Summed in float64 a chunk of rows at a time, so that no copy of all the rows is made."""
+    chunks = rows.split(CHUNK)
+    mean = sum(c.double().sum(0) for c in chunks) / rows.shape[0]
+    std = (sum(((c.double() - mean) ** 2).sum(0) for c in chunks) / rows.shape[0]).sqrt()
     std = torch.where(std > 1e-8, std, torch.ones_like(std))
     return {
         f"{name}_mean": mean.float().view(1, 1, -1),
