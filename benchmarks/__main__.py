@@ -29,6 +29,7 @@ TRIMMED = {
     "plan_checks": ["--rounds", "3"],
     "startup": ["--rounds", "3"],
     "denormals": ["--rounds", "3"],
+    "own_data": ["--quick"],
 }
 FULL = {
     "overhead": [],
@@ -42,6 +43,7 @@ FULL = {
     "plan_checks": [],
     "startup": [],
     "denormals": ["--rounds", "9"],
+    "own_data": [],
 }
 
 
