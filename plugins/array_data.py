@@ -9,6 +9,7 @@ run, so runs with other seeds are scored on the same test set.
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from seqkit import ConfigError, DataTask, IOSpec, Splits, file_identity, require_memory
+from seqkit import IGNORE, ConfigError, DataTask, IOSpec, Splits, file_identity, require_memory
 
 SUFFIXES = (".npz", ".pt")
 KINDS = ("classification", "binary", "regression")
@@ -42,6 +43,7 @@ class Arrays(DataTask):
         self._identity: dict[str, Any] | None = None
         self._shape: dict[str, int] | None = None
         self._held: list[str] = []
+        self._padded = False
 
     @property
     def split_rule(self) -> str:  # type: ignore[override]
@@ -80,7 +82,13 @@ class Arrays(DataTask):
     @property
     def io(self) -> IOSpec:
         s = self.shape
-        return IOSpec(s["input_size"], s["output_size"], s["input_len"], s["output_len"])
+        return IOSpec(
+            s["input_size"],
+            s["output_size"],
+            s["input_len"],
+            s["output_len"],
+            padded_inputs=bool(s.get("padded")),
+        )
 
     @property
     def default_topology(self) -> str:  # type: ignore[override]
@@ -148,10 +156,11 @@ class Arrays(DataTask):
             have = "X" if f"X{split}" in found else "y"
             other = "y" if have == "X" else "X"
             raise ConfigError(f"{where}: holds {have}{split} but no {other}{split}")
+        given = found.get(f"lengths{split}")
         try:
-            x = torch.as_tensor(np.asarray(found[f"X{split}"]))
+            x, lengths = stacked(found[f"X{split}"])
             y = torch.as_tensor(np.asarray(found[f"y{split}"]))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RuntimeError) as exc:
             raise ConfigError(
                 f"{where}: X{split} and y{split} must be numeric arrays ({exc})"
             ) from None
@@ -159,10 +168,15 @@ class Arrays(DataTask):
             x = x.unsqueeze(-1)  # (N, T): one feature per step
         if x.dim() != 3 or x.is_complex():
             raise ConfigError(
-                f"{where}: X{split} must be (N, T, D) or (N, T) numbers (got shape "
-                f"{tuple(x.shape)}); variable-length sequences are not read yet"
+                f"{where}: X{split} must be (N, T, D) or (N, T) numbers, or a list of "
+                f"(T_i, D) sequences (got shape {tuple(x.shape)})"
             )
+        if given is not None:
+            lengths = self._lengths(given, x.shape[0], x.shape[1], split, where)
+        pad = None if lengths is None else torch.arange(x.shape[1]) >= lengths.unsqueeze(1)
         x = x.float()
+        if pad is not None:
+            x[pad] = 0.0  # what a file holds past a sequence's end is not read
         if not bool(torch.isfinite(x).all()):
             row = int((~torch.isfinite(x)).reshape(x.shape[0], -1).any(1).nonzero()[0])
             raise ConfigError(f"{where}: X{split}[{row}] holds NaN or inf")
@@ -170,7 +184,28 @@ class Arrays(DataTask):
             raise ConfigError(
                 f"{where}: X{split} holds {x.shape[0]} sequences but y{split} {y.shape[0]}"
             )
-        return x, self._targets(y, x.shape[1], split, where)
+        y = self._targets(y, x.shape[1], split, where)
+        if pad is not None and bool(pad.any()):
+            self._padded = True
+            x[pad] = math.nan  # seqkit's padding: the model reads each length from it
+            if y.shape[1] == x.shape[1] > 1:  # a target per step: none past the end
+                y[pad] = IGNORE if self.kind == "classification" else math.nan
+                self.partial_targets = True  # type: ignore[misc]
+        return x, y
+
+    def _lengths(self, given: Any, n: int, steps: int, split: str, where: str) -> Tensor:
+        lengths = torch.as_tensor(np.asarray(given))
+        if lengths.shape != (n,) or lengths.is_floating_point() or lengths.is_complex():
+            raise ConfigError(
+                f"{where}: lengths{split} must hold one whole number per sequence ({n}), "
+                f"got shape {tuple(lengths.shape)}"
+            )
+        if bool(((lengths < 1) | (lengths > steps)).any()):
+            raise ConfigError(
+                f"{where}: lengths{split} must lie in 1..{steps} (the steps of X{split}), got "
+                f"{int(lengths.min())}..{int(lengths.max())}"
+            )
+        return lengths.long()
 
     def _targets(self, y: Tensor, steps: int, split: str, where: str) -> Tensor:
         if self.kind == "classification":
@@ -250,7 +285,25 @@ class Arrays(DataTask):
             "input_size": int(x.shape[2]),
             "output_len": int(y.shape[1]),
             "output_size": output,
+            "padded": self._padded,
         }
+
+
+def stacked(value: Any) -> tuple[Tensor, Tensor | None]:
+    """An array `(N, T, ...)` as it is, or a list of sequences `(T_i, ...)` of different
+    lengths padded to the longest (with zeros) and their lengths."""
+    if isinstance(value, list | tuple) and value:
+        sequences = [torch.as_tensor(np.asarray(s)) for s in value]
+        if len({s.shape[1:] for s in sequences}) > 1 or sequences[0].dim() == 0:
+            raise ValueError("every sequence must have the same number of features")
+        lengths = torch.tensor([s.shape[0] for s in sequences])
+        if bool((lengths < 1).any()):
+            raise ValueError("a sequence has no steps")
+        out = sequences[0].new_zeros((len(sequences), int(lengths.max()), *sequences[0].shape[1:]))
+        for i, s in enumerate(sequences):
+            out[i, : s.shape[0]] = s
+        return out, lengths
+    return torch.as_tensor(np.asarray(value)), None
 
 
 __all__ = ["Arrays"]

@@ -91,7 +91,15 @@ class Recurrent(nn.Module):
                 )
             object.__setattr__(self, "_written_out", written)
 
-    def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
+    def forward(
+        self, x: Tensor, state: Any = None, lengths: Tensor | None = None
+    ) -> tuple[Tensor, Any]:
+        """`lengths (B,)`: each sequence's real steps (the rest is padding). torch's
+        module then reads a packed sequence, so its state stops at each one's end and a
+        backward direction starts there; the written-out layers do the same by masking.
+        Outputs at padded steps are zeros (fused) or the state carried (scratch)."""
+        if lengths is not None:
+            return self._forward_padded(x, state, lengths)
         written = self._written_out
         if (
             written is not None
@@ -104,6 +112,16 @@ class Recurrent(nn.Module):
             return written(x, state)
         out, state = self.rnn(x, state)
         return out, state
+
+    def _forward_padded(self, x: Tensor, state: Any, lengths: Tensor) -> tuple[Tensor, Any]:
+        if isinstance(self.rnn, ScratchLayers):
+            return self.rnn(x, state, lengths)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            x, lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        out, state = self.rnn(packed, state)
+        padded, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        return padded, state
 
     def step(self, x_t: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         """`x_t (B, D)` -> `h_t (B, H)`, new state. `h_t` is a view of the new state's top

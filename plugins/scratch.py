@@ -141,19 +141,32 @@ class ScratchLayers(nn.Module):
         h = x.new_zeros(self.num_layers * self.dirs, x.shape[0], self.hidden_size)
         return (h, torch.zeros_like(h)) if self.kind == "lstm" else h
 
-    def forward(self, x: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        """x (B, T, D) -> outputs (B, T, H * dirs), final state (torch's layout)."""
+    def forward(
+        self, x: Tensor, state: Any = None, lengths: Tensor | None = None
+    ) -> tuple[Tensor, Any]:
+        """x (B, T, D) -> outputs (B, T, H * dirs), final state (torch's layout).
+
+        `lengths (B,)`: each sequence's real steps. The state is then kept unchanged past
+        a sequence's end (its final state is the one at its last real step), and the
+        backward direction reads each sequence reversed within its own length."""
         state = self.initial_state(x) if state is None else state
         h0, c0 = state if self.kind == "lstm" else (state, None)
+        live, order = None, None
+        if lengths is not None:
+            steps = torch.arange(x.shape[1], device=x.device)
+            ends = lengths.to(x.device).unsqueeze(1)
+            live = (steps < ends).unsqueeze(-1)  # (B, T, 1): real steps
+            # each sequence reversed within its length, padding left where it is
+            order = torch.where(steps < ends, ends - 1 - steps, steps)
         finals_h, finals_c = [], []
         for layer in range(self.num_layers):
             outs = []
             for direction in range(self.dirs):
                 k = layer * self.dirs + direction
-                seq = x.flip(1) if direction else x
+                seq = _reversed(x, order) if direction else x
                 c_k = c0[k] if c0 is not None else None
-                out, h_k, c_k = self.run_direction(seq, layer, direction, h0[k], c_k)
-                outs.append(out.flip(1) if direction else out)
+                out, h_k, c_k = self.run_direction(seq, layer, direction, h0[k], c_k, live)
+                outs.append(_reversed(out, order) if direction else out)
                 finals_h.append(h_k)
                 finals_c.append(c_k)
             x = torch.cat(outs, dim=2) if self.dirs == 2 else outs[0]
@@ -165,14 +178,23 @@ class ScratchLayers(nn.Module):
         return x, h_n
 
     def run_direction(
-        self, x: Tensor, layer: int, direction: int, h: Tensor, c: Tensor | None
+        self,
+        x: Tensor,
+        layer: int,
+        direction: int,
+        h: Tensor,
+        c: Tensor | None,
+        live: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor | None]:
-        """One layer, one direction, over the whole sequence: (B, T, D_in) -> (B, T, H)."""
+        """One layer, one direction, over the whole sequence: (B, T, D_in) -> (B, T, H).
+        `live (B, T, 1)`: the real steps; at the others the state is carried unchanged."""
         w_ih, w_hh, b_ih, b_hh = self.weights(layer, direction)
         b, t = x.shape[0], x.shape[1]
         gx = torch.addmm(
             b_ih if self.kind == "gru" else b_ih + b_hh, x.reshape(b * t, -1), w_ih.t()
         ).view(b, t, -1)
+        if live is not None:
+            return self.run_masked(gx, w_hh, b_hh, h, c, live)
         if self.kernels:
             if self.kind == "gru":
                 out = GRUSequence.apply(gx, h, w_hh, b_hh)
@@ -201,6 +223,41 @@ class ScratchLayers(nn.Module):
                 h = rnn_step(gx_t, h, w_hh_t, self.relu)
             outs.append(h)
         return torch.stack(outs, dim=1), h, c
+
+    def run_masked(
+        self,
+        gx: Tensor,
+        w_hh: Tensor,
+        b_hh: Tensor,
+        h: Tensor,
+        c: Tensor | None,
+        live: Tensor,
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """The time loop with autograd's own gradients, the state kept past each
+        sequence's end: `h_t = live_t ? step(h_{t-1}) : h_{t-1}` (and `c_t`)."""
+        outs: list[Tensor] = []
+        w_hh_t = w_hh.t()
+        for gx_t, live_t in zip(gx.unbind(1), live.unbind(1), strict=True):
+            if self.kind == "gru":
+                new_h, new_c = gru_step(gx_t, h, w_hh_t, b_hh), c
+            elif self.kind == "lstm":
+                assert c is not None
+                new_h, new_c = lstm_step(gx_t, h, c, w_hh_t)
+            else:
+                new_h, new_c = rnn_step(gx_t, h, w_hh_t, self.relu), c
+            h = torch.where(live_t, new_h, h)
+            if c is not None and new_c is not None:
+                c = torch.where(live_t, new_c, c)
+            outs.append(h)
+        return torch.stack(outs, dim=1), h, c
+
+
+def _reversed(x: Tensor, order: Tensor | None) -> Tensor:
+    """`x (B, T, F)` reversed in time: the whole of it, or (with `order (B, T)`) each
+    sequence within its own length."""
+    if order is None:
+        return x.flip(1)
+    return x.gather(1, order.unsqueeze(-1).expand_as(x))
 
 
 def equations(kind: str, b: int, d: int, h: int, layers: int, dirs: int, relu: bool) -> list[str]:

@@ -17,16 +17,22 @@ def _require(ok: bool, topology: str, why: str) -> None:
         raise ConfigError(f"topology '{topology}' cannot serve this task: {why}")
 
 
-def final_summary(cell: Cell, out: Tensor) -> Tensor:
-    """The state after reading the whole sequence, `(B, H_out)`.
+def final_summary(cell: Cell, out: Tensor, lengths: Tensor | None = None) -> Tensor:
+    """The state after reading the whole sequence, `(B, H_out)`: at its last step, or at
+    each sequence's last real step (`lengths (B,)`).
 
     For a bidirectional cell the backward direction has read everything at t = 0, so its
-    half is taken there and the forward half at t = T - 1.
+    half is taken there and the forward half at the last step.
     """
+    if lengths is None:
+        last = out[:, -1]
+    else:
+        index = (lengths.to(out.device) - 1).view(-1, 1, 1).expand(-1, 1, out.shape[2])
+        last = out.gather(1, index).squeeze(1)
     if cell.num_directions == 1:
-        return out[:, -1]
+        return last
     h = cell.hidden_size
-    return torch.cat([out[:, -1, :h], out[:, 0, h:]], dim=-1)
+    return torch.cat([last[:, :h], out[:, 0, h:]], dim=-1)
 
 
 class ManyToOne(nn.Module):
@@ -48,9 +54,9 @@ class ManyToOne(nn.Module):
         self.cell = make_cell(io.input_size)
         self.head = nn.Linear(self.cell.output_size, io.output_size)
 
-    def forward(self, x: Tensor) -> Tensor:
-        out, _ = self.cell(x)
-        return self.head(final_summary(self.cell, out)).unsqueeze(1)
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        out, _ = self.cell(x) if lengths is None else self.cell(x, lengths=lengths)
+        return self.head(final_summary(self.cell, out, lengths)).unsqueeze(1)
 
     chunk_targets = "last"
 
@@ -74,8 +80,10 @@ class ManyToMany(nn.Module):
         self.cell = make_cell(io.input_size)
         self.head = nn.Linear(self.cell.output_size, io.output_size)
 
-    def forward(self, x: Tensor) -> Tensor:
-        out, _ = self.cell(x)
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Outputs at padded steps (past a sequence's `lengths`) are not meaningful: the
+        task does not score them."""
+        out, _ = self.cell(x) if lengths is None else self.cell(x, lengths=lengths)
         return self.head(out)
 
     chunk_targets = "aligned"
@@ -112,7 +120,8 @@ class OneToMany(nn.Module):
         self.cell = make_cell(io.input_size)
         self.head = nn.Linear(self.cell.output_size, io.output_size)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """`lengths` is accepted and has nothing to say: the input is one step."""
         if self.feed == "zeros":
             pad = x.new_zeros(x.shape[0], self.steps - 1, x.shape[2])
             out, _ = self.cell(torch.cat([x, pad], dim=1))
@@ -145,8 +154,9 @@ class Seq2Seq(nn.Module):
         self.head = nn.Linear(self.decoder.output_size, io.output_size)
         self.feed, self.steps, self.k = feed, int(io.output_len or 1), io.output_size
 
-    def forward(self, x: Tensor) -> Tensor:
-        _, state = self.encoder(x)
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The decoder starts from the encoder's state at each sequence's last real step."""
+        _, state = self.encoder(x) if lengths is None else self.encoder(x, lengths=lengths)
         y = x.new_zeros(x.shape[0], self.k)
         ys = []
         for _ in range(self.steps):

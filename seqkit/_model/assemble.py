@@ -9,6 +9,7 @@ from torch import nn
 
 from seqkit._core.errors import ConfigError
 from seqkit._core.options import FASTEST
+from seqkit._model.padding import PaddedInputs
 from seqkit._model.tokens import OneHotInputs
 from seqkit._plugins.interfaces import check_cell
 from seqkit._plugins.registry import Registry, Resolved, get_registry
@@ -27,6 +28,8 @@ def assemble(cell: Resolved, topology: Resolved, io: IOSpec, hidden_size: int) -
         return module
 
     model: nn.Module = topology.build(make_cell, io)
+    if io.padded_inputs:
+        model = PaddedInputs(model, cell.name, topology.name)
     return OneHotInputs(model, io.input_size) if io.input_tokens else model
 
 

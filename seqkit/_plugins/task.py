@@ -38,6 +38,10 @@ class IOSpec:
     """True: inputs are token ids `(B, T_in, 1)` int64 in `0..input_size - 1`, which the
     model one-hot encodes before its cells (they see `input_size` channels). A character
     model's data then stay ids, not a `(N, T, vocabulary)` float array."""
+    padded_inputs: bool = False
+    """True: sequences have different lengths, padded to `input_len` with NaN inputs after
+    each one's end (and unscored targets there). The model reads each length and its
+    topology and cells take `lengths` (see `seqkit._model.padding`); float inputs only."""
 
 
 class Task:

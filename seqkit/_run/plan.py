@@ -236,6 +236,12 @@ def check_together(the_plan: Plan) -> None:
         ) from None
     contracts.check_cells_cheaply(the_plan.cell.entry, model)
     contracts.check_model_on_task(the_plan.topology.entry, the_plan.cell.name, task, model)
+    if task.io.padded_inputs and (config.tbptt or config.probe_every):
+        flag = "--tbptt" if config.tbptt else "--probe-every"
+        raise ConfigError(
+            f"{flag} is not offered yet for sequences of different lengths (task "
+            f"'{config.task}'): it would cut through, or probe, the padding"
+        )
     if config.probe_every:
         check_probe_fits(model, task.probes()[:1])
     if config.tbptt:

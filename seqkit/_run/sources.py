@@ -23,7 +23,8 @@ from seqkit._core.cache import cache_dir
 from seqkit._core.errors import ConfigError
 from seqkit._plugins.registry import Registry, get_registry
 
-ARRAY_NAMES = ("X", "y", "X_val", "y_val", "X_test", "y_test")
+SPLITS = ("", "_val", "_test")
+ARRAY_NAMES = tuple(f"{kind}{split}" for split in SPLITS for kind in ("X", "y", "lengths"))
 PLAIN_TEXT, CSV, NPZ = "plain text", "csv", "npz"
 """The data formats `from_text`, `from_csv` and `from_arrays` hand to a task (`reads=`)."""
 
@@ -94,8 +95,17 @@ def from_arrays(
     """Arrays `X (N, T, D)` and `y` (see the built-in `arrays` task) as a run's data; `X_val`,
     `y_val`, `X_test`, `y_test` may be given too, and the task's options (`split_seed`,
     `val_fraction`, `test_fraction`). numpy arrays, torch tensors or nested lists. `task`
-    names another task that reads `.npz` files."""
+    names another task that reads `.npz` files.
+
+    Sequences of different lengths: `X` a list of `(T_i, D)` arrays (then a per-step `y`
+    a list of `(T_i, ...)` arrays), or `X` padded to the longest with `lengths (N,)`."""
     given = {"X": X, "y": y, **{k: v for k, v in arrays_and_options.items() if k in ARRAY_NAMES}}
+    for split in SPLITS:  # lists of sequences of different lengths: padded, with lengths
+        if _ragged(given.get(f"X{split}")):
+            given[f"X{split}"], lengths = _padded(given[f"X{split}"])
+            given.setdefault(f"lengths{split}", lengths)
+            if _ragged(given.get(f"y{split}")):
+                given[f"y{split}"], _ = _padded(given[f"y{split}"])
     options = {k: v for k, v in arrays_and_options.items() if k not in ARRAY_NAMES}
     arrays = {name: _array(name, value) for name, value in given.items()}
     digest = hashlib.sha256()
@@ -111,6 +121,28 @@ def from_arrays(
     return DataSource(name, {"path": str(path), "kind": kind, **options})
 
 
+def _ragged(value: Any) -> bool:
+    """A list of sequences whose lengths differ."""
+    if not isinstance(value, list | tuple) or not value:
+        return False
+    try:
+        return len({len(s) for s in value}) > 1
+    except TypeError:
+        return False
+
+
+def _padded(sequences: Any) -> tuple[np.ndarray, np.ndarray]:
+    """`sequences` padded with zeros to the longest, `(N, T_max, ...)`, and their lengths."""
+    arrays = [_array("a sequence", s) for s in sequences]
+    if len({a.shape[1:] for a in arrays}) > 1:
+        raise ConfigError("every sequence must have the same number of features per step")
+    lengths = np.array([a.shape[0] for a in arrays], dtype=np.int64)
+    out = np.zeros((len(arrays), int(lengths.max()), *arrays[0].shape[1:]), arrays[0].dtype)
+    for i, a in enumerate(arrays):
+        out[i, : a.shape[0]] = a
+    return out, lengths
+
+
 def _array(name: str, value: Any) -> np.ndarray:
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu().numpy()
@@ -120,7 +152,7 @@ def _array(name: str, value: Any) -> np.ndarray:
         raise ConfigError(f"{name} must be an array of numbers ({exc})") from None
     if array.dtype == object or not np.issubdtype(array.dtype, np.number):
         raise ConfigError(
-            f"{name} must be an array of numbers of one shape (got {array.dtype}); "
-            "variable-length sequences are not read yet"
+            f"{name} must be an array of numbers of one shape (got {array.dtype}); give "
+            "sequences of different lengths as a list of arrays, or padded with lengths="
         )
     return array
