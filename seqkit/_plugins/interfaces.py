@@ -30,6 +30,9 @@ class Cell(Protocol):
 
     `output_size` is `H_out`: `hidden_size * num_directions`. A bidirectional cell lays
     its outputs out as `[forward | backward]` halves on the last axis, as torch does.
+    A cell that reads padded batches (sequences of different lengths) also takes
+    `forward(x, state=None, lengths=None)`, `lengths (B,)` each sequence's real steps
+    (see docs/plugins.md, "Sequences of different lengths").
     """
 
     input_size: int
