@@ -227,6 +227,8 @@ def cli() -> None:
     seqkit run --resume runs/sum-gru-...                continue a stopped run
     seqkit predict runs/sum-gru-... --input 2,4,6,8,10,11
     seqkit report runs/sum-gru-...                      rebuild its report.html
+    seqkit run --cell lstm --task text --task-opt path=novel.txt --out novel
+    seqkit sample novel --prime "It was" --length 300   text from your own text
     seqkit explain --cell lstm --task sum               shapes, batch to loss
     seqkit gradients --cells rnn,lstm,gru --task adding see gradients vanish
     seqkit compare --cells rnn,gru --task recall --task-opt seq_len=10,40 --seeds 3
