@@ -21,6 +21,8 @@ from torch import Tensor
 from seqkit import IGNORE, ConfigError, DataTask, IOSpec, Splits, file_identity, require_memory
 
 SUFFIXES = (".npz", ".pt")
+MAX_CLASSES = 1_000_000
+"""The most classes a classification's output layer is built for."""
 KINDS = ("classification", "binary", "regression")
 
 
@@ -44,6 +46,7 @@ class Arrays(DataTask):
         self._shape: dict[str, int] | None = None
         self._held: list[str] = []
         self._padded = False
+        self._partial = False
 
     @property
     def split_rule(self) -> str:  # type: ignore[override]
@@ -78,6 +81,13 @@ class Arrays(DataTask):
                 self.splits  # noqa: B018 - reading the data sets the shape
         assert self._shape is not None
         return self._shape
+
+    @property
+    def partial_targets(self) -> bool:  # type: ignore[override]
+        """Whether some targets are not scored: the file's IGNORE or NaN, or per-step
+        targets past the end of a shorter sequence (known once the data are read)."""
+        self.splits  # noqa: B018
+        return self._partial
 
     @property
     def io(self) -> IOSpec:
@@ -117,12 +127,17 @@ class Arrays(DataTask):
                 f"{where}: a {self.path.suffix or 'file without a suffix'} is not read; give "
                 ".npz (numpy.savez) or .pt (torch.save of a dict) holding X and y"
             )
-        require_memory(2 * self._identity["bytes"], where, "reading its arrays")
+        require_memory(
+            2 * unpacked_bytes(self.path, self._identity["bytes"]), where, "reading its arrays"
+        )
         found = self._read(where)
         pairs = {}
         for split in ("", "_val", "_test"):
             if f"X{split}" in found or f"y{split}" in found:
                 pairs[split] = self._pair(found, split, where)
+        self._partial = self._partial or any(
+            not bool(self.scored(y).all()) for _, y in pairs.values()
+        )
         if "" not in pairs:
             raise ConfigError(f"{where}: holds no X and y (found: {', '.join(found) or 'nothing'})")
         self._held = [f"X{s}/y{s}" for s in pairs if s]
@@ -180,9 +195,10 @@ class Arrays(DataTask):
         if not bool(torch.isfinite(x).all()):
             row = int((~torch.isfinite(x)).reshape(x.shape[0], -1).any(1).nonzero()[0])
             raise ConfigError(f"{where}: X{split}[{row}] holds NaN or inf")
-        if y.shape[0] != x.shape[0]:
+        if y.dim() == 0 or y.shape[0] != x.shape[0]:
+            count = "one number" if y.dim() == 0 else f"{y.shape[0]}"
             raise ConfigError(
-                f"{where}: X{split} holds {x.shape[0]} sequences but y{split} {y.shape[0]}"
+                f"{where}: X{split} holds {x.shape[0]} sequences but y{split} {count}"
             )
         y = self._targets(y, x.shape[1], split, where)
         if pad is not None and bool(pad.any()):
@@ -190,7 +206,7 @@ class Arrays(DataTask):
             x[pad] = math.nan  # seqkit's padding: the model reads each length from it
             if y.shape[1] == x.shape[1] > 1:  # a target per step: none past the end
                 y[pad] = IGNORE if self.kind == "classification" else math.nan
-                self.partial_targets = True  # type: ignore[misc]
+                self._partial = True
         return x, y
 
     def _lengths(self, given: Any, n: int, steps: int, split: str, where: str) -> Tensor:
@@ -215,8 +231,11 @@ class Arrays(DataTask):
                     "for kind=classification"
                 )
             y = y.long()
-            if bool((y < 0).any()):
-                raise ConfigError(f"{where}: y{split} holds a negative class index")
+            if bool(((y < 0) & (y != IGNORE)).any()):
+                raise ConfigError(
+                    f"{where}: y{split} holds a negative class index (only {IGNORE}, "
+                    "seqkit.IGNORE, marks a target that is not scored)"
+                )
             if y.dim() == 1:
                 y = y.unsqueeze(1)
             if y.dim() != 2 or y.shape[1] not in (1, steps):
@@ -226,9 +245,9 @@ class Arrays(DataTask):
                 )
             return y
         y = y.float()
-        if not bool(torch.isfinite(y).all()):
-            raise ConfigError(f"{where}: y{split} holds NaN or inf")
-        if self.kind == "binary" and not bool(((y == 0) | (y == 1)).all()):
+        if bool(torch.isinf(y).any()):
+            raise ConfigError(f"{where}: y{split} holds inf (NaN marks a target not scored)")
+        if self.kind == "binary" and not bool(((y == 0) | (y == 1) | y.isnan()).all()):
             raise ConfigError(f"{where}: y{split} must hold 0 or 1 for kind=binary")
         if y.dim() == 1:
             y = y.view(-1, 1, 1)
@@ -275,8 +294,16 @@ class Arrays(DataTask):
                 )
         if self.kind == "classification":
             classes = int(max(int(p[1].max()) for p in pairs)) + 1
-            if classes < 2:
+            seen = torch.cat([p[1].reshape(-1) for p in pairs]).unique()
+            seen = seen[seen != IGNORE]
+            if classes < 2 or seen.numel() < 2:
                 raise ConfigError(f"{where}: y holds one class only; classification needs two")
+            if classes > MAX_CLASSES or classes > 10 * seen.numel() + 100:
+                raise ConfigError(
+                    f"{where}: y's largest class index is {classes - 1}, but it holds "
+                    f"{seen.numel()} distinct classes; number them 0..K-1 (e.g. with "
+                    "numpy.unique(y, return_inverse=True))"
+                )
             output = classes
         else:
             output = int(y.shape[-1])
@@ -287,6 +314,18 @@ class Arrays(DataTask):
             "output_size": output,
             "padded": self._padded,
         }
+
+
+def unpacked_bytes(path: Path, size: int) -> int:
+    """What the arrays of `path` take once read: a `.npz`'s members as stored unpacked
+    (a compressed file may be far smaller than its arrays), else the file's size."""
+    if path.suffix != ".npz":
+        return size
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (OSError, zipfile.BadZipFile):
+        return size  # np.load says what is wrong with it
 
 
 def stacked(value: Any) -> tuple[Tensor, Tensor | None]:

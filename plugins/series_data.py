@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -113,11 +114,17 @@ class Series(DataTask):
             raise ConfigError(f"{where}: the file is empty")
         # float32 values from text of at least 2 bytes each ("1,"), read in blocks
         require_memory(3 * size, where, "reading it as numbers")
-        names, values = read_csv(self.path, where)
-        self._columns = self._pick(names)
-        _, inputs, targets = self._columns
+
+        def select(names: list[str], numeric: list[bool]) -> list[int]:
+            self._columns = self._pick(names, numeric)
+            _, inputs, targets = self._columns
+            return sorted({*inputs, *targets})
+
+        _, used, values = read_csv(self.path, where, select)
+        _, inputs, targets = self.columns
         data = torch.from_numpy(values)
-        x_all, y_all = column_view(data, inputs), column_view(data, targets)
+        x_all = column_view(data, [used.index(c) for c in inputs])
+        y_all = column_view(data, [used.index(c) for c in targets])
         rows = data.shape[0]
         val, test = round(rows * self.val_fraction), round(rows * self.test_fraction)
         ends = {"train": rows - val - test, "val": rows - test, "test": rows}
@@ -140,9 +147,12 @@ class Series(DataTask):
         self.splits  # noqa: B018 - measured when the data are read
         return dict(self._statistics)
 
-    def _pick(self, names: list[str]) -> tuple[list[str], list[int], list[int]]:
-        """Input and target column indices from the options (default: every column in,
-        the last one as target)."""
+    def _pick(
+        self, names: list[str], numeric: list[bool]
+    ) -> tuple[list[str], list[int], list[int]]:
+        """Input and target column indices from the options (default: every column whose
+        first row is a number in, the last of them as target; a time stamp column is left
+        out by default)."""
 
         def chosen(text: str, default: list[int], what: str) -> list[int]:
             if not text.strip():
@@ -157,8 +167,11 @@ class Series(DataTask):
                 picked.append(names.index(name))
             return picked
 
-        inputs = chosen(self.inputs_named, list(range(len(names))), "inputs")
-        targets = chosen(self.targets_named, [len(names) - 1], "targets")
+        numbers = [i for i, is_number in enumerate(numeric) if is_number]
+        if not numbers and not (self.inputs_named.strip() and self.targets_named.strip()):
+            raise ConfigError(f"{self._where()}: no column holds numbers in its first row")
+        inputs = chosen(self.inputs_named, numbers, "inputs")
+        targets = chosen(self.targets_named, numbers[-1:], "targets")
         return names, inputs, targets
 
     def _windows(
@@ -235,29 +248,32 @@ class Series(DataTask):
     def inputs_from_file(self, path: Path, where: str) -> Tensor:
         """The last `input_len` rows of a CSV's input columns, found by the names the run
         trained on, as one input `(1, input_len, D)` (`seqkit predict --input-file`)."""
-        names, values = read_csv(path, where)
         trained, inputs, _ = self.columns
         wanted = [trained[i] for i in inputs]
-        missing = [n for n in wanted if n not in names]
-        if missing and names == [f"c{i + 1}" for i in range(len(names))]:
-            if len(names) != len(wanted):
+
+        def select(names: list[str], numeric: list[bool]) -> list[int]:
+            missing = [n for n in wanted if n not in names]
+            if missing and names == [f"c{i + 1}" for i in range(len(names))]:
+                if len(names) != len(wanted):
+                    raise ConfigError(
+                        f"{where}: has {len(names)} column(s) and no header; the run reads "
+                        f"{len(wanted)}: {', '.join(wanted)}"
+                    )
+                return list(range(len(names)))
+            if missing:
                 raise ConfigError(
-                    f"{where}: has {len(names)} column(s) and no header; the run reads "
-                    f"{len(wanted)}: {', '.join(wanted)}"
+                    f"{where}: no column '{missing[0]}'; the run reads {', '.join(wanted)}"
                 )
-            picked = list(range(len(names)))
-        elif missing:
-            raise ConfigError(
-                f"{where}: no column '{missing[0]}'; the run reads {', '.join(wanted)}"
-            )
-        else:
-            picked = [names.index(n) for n in wanted]
+            return [names.index(n) for n in wanted]
+
+        names, used, values = read_csv(path, where, select)
         if values.shape[0] < self.input_len:
             raise ConfigError(
                 f"{where}: has {values.shape[0]} row(s); a forecast reads the last "
                 f"input_len = {self.input_len}"
             )
-        return torch.from_numpy(values[-self.input_len :, picked]).unsqueeze(0)
+        order = [used.index(c) for c in select(names, [])]  # the order the run reads
+        return torch.from_numpy(values[-self.input_len :, order]).unsqueeze(0)
 
     def format_example(self, x: Tensor, pred: Tensor, answer: Tensor | None) -> str:
         def numbers(t: Tensor) -> str:
@@ -297,39 +313,48 @@ def column_view(data: Tensor, picked: list[int]) -> Tensor:
     return data[:, picked]
 
 
-def read_csv(path: Path, where: str) -> tuple[list[str], np.ndarray]:
-    """Column names and float32 values `(rows, columns)` of a CSV file with a header row
-    (a file whose first row is numbers gets names `c1, c2, ...`); blank lines are
-    skipped. Ragged rows, cells that are not numbers, NaN and inf are ConfigErrors
-    naming the line and column. The values go straight into one array sized by a first
-    count of the file's lines, so reading takes little more memory than the array."""
+Select = Callable[[list[str], list[bool]], list[int]]
+"""`select(names, numeric)`: the columns to read, from their names and whether the first
+data row holds a number in each."""
+
+
+def read_csv(
+    path: Path, where: str, select: Select | None = None
+) -> tuple[list[str], list[int], np.ndarray]:
+    """Column names, the columns read (`select`'s, default all) and their float32 values
+    `(rows, columns read)` of a CSV file with a header row (a file whose first row is
+    numbers gets names `c1, c2, ...`); blank lines are skipped, and so are the columns
+    not read (a time stamp). Ragged rows, cells that are not numbers, NaN and inf are
+    ConfigErrors naming the line and column. The values go straight into one array
+    sized by a first count of the file's lines: reading takes little more memory."""
     lines = _count_lines(path, where)
     with open(path, newline="", encoding="utf-8", errors="strict") as f:
         try:
             reader = csv.reader(f)
-            first = next((row for row in reader if _filled(row)), None)
+            rows = (row for row in reader if _filled(row))
+            first = next(rows, None)
             if first is None:
                 raise ConfigError(f"{where}: the file has no rows")
             header = _numbers(first) is None
             names = (
                 [c.strip() for c in first] if header else [f"c{i + 1}" for i in range(len(first))]
             )
-            values = np.empty((lines, len(names)), dtype=np.float32)
-            filled = 0
-            if not header:
-                values[0] = _row(first, names, reader.line_num, where)
-                filled = 1
-            for row in reader:
-                if _filled(row):
-                    values[filled] = _row(row, names, reader.line_num, where)
-                    filled += 1
+            data = first if not header else next(rows, None)
+            if data is None:
+                raise ConfigError(f"{where}: the file has a header but no rows of numbers")
+            numeric = [_number(c) is not None for c in data]
+            used = select(names, numeric) if select is not None else list(range(len(names)))
+            values = np.empty((lines, len(used)), dtype=np.float32)
+            values[0] = _row(data, names, used, reader.line_num, where)
+            filled = 1
+            for row in rows:
+                values[filled] = _row(row, names, used, reader.line_num, where)
+                filled += 1
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{where}: not a UTF-8 text file ({exc.reason})") from None
         except csv.Error as exc:
             raise ConfigError(f"{where}: not a CSV file ({exc})") from None
-    if not filled:
-        raise ConfigError(f"{where}: the file has a header but no rows of numbers")
-    return names, values[:filled]
+    return names, used, values[:filled]
 
 
 def _count_lines(path: Path, where: str) -> int:
@@ -349,25 +374,28 @@ def _filled(row: list[str]) -> bool:
     return bool(row) and any(cell.strip() for cell in row)
 
 
-def _row(row: list[str], names: list[str], line: int, where: str) -> list[float]:
-    """One row's numbers, or a ConfigError naming its line and the column at fault."""
+def _row(row: list[str], names: list[str], used: list[int], line: int, where: str) -> list[float]:
+    """The numbers of one row's `used` columns, or a ConfigError naming its line and the
+    column at fault."""
     if len(row) != len(names):
         raise ConfigError(
             f"{where}: line {line} has {len(row)} fields, the header {len(names)}; every "
             "row needs one value per column"
         )
-    values = _numbers(row)
-    if values is None:
-        column, cell = next((names[i], c) for i, c in enumerate(row) if _number(c) is None)
-        raise ConfigError(
-            f"{where}: line {line}, column '{column}': {cell.strip()!r} is not a number"
-        )
-    bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
-    if bad:
-        raise ConfigError(
-            f"{where}: line {line}, column '{names[bad[0]]}': {row[bad[0]].strip()} is not a "
-            "finite number (NaN and inf are not allowed; fill or drop the gaps first)"
-        )
+    values = []
+    for i in used:
+        value = _number(row[i])
+        if value is None:
+            raise ConfigError(
+                f"{where}: line {line}, column '{names[i]}': {row[i].strip()!r} is not a "
+                "number (choose the columns to read with --task-opt inputs=... targets=...)"
+            )
+        if not math.isfinite(value):
+            raise ConfigError(
+                f"{where}: line {line}, column '{names[i]}': {row[i].strip()} is not a "
+                "finite number (NaN and inf are not allowed; fill or drop the gaps first)"
+            )
+        values.append(value)
     return values
 
 

@@ -391,3 +391,81 @@ def test_token_ids_are_never_standardised(tmp_path):
         device="cpu", quiet=True,
     )  # fmt: skip
     assert run.model.x_mean.abs().max() == 0 and (run.model.x_std == 1).all()
+
+
+def test_a_time_stamp_column_is_left_out_by_default(tmp_path):
+    path = tmp_path / "stamped.csv"
+    rows = [f"2026-01-{1 + i // 24:02d}T{i % 24:02d}:00,{math.sin(i / 4):.4f}" for i in range(300)]
+    path.write_text("time,level\n" + "\n".join(rows) + "\n")
+    task = seqkit.get_task("series", path=str(path), input_len=6)
+    names, inputs, targets = task.columns
+    assert [names[i] for i in inputs] == ["level"] and [names[i] for i in targets] == ["level"]
+    with pytest.raises(ConfigError, match=r"line 2, column 'time': '2026-01-01T00:00' is not"):
+        seqkit.get_task("series", path=str(path), inputs="time,level").splits  # noqa: B018
+
+
+def test_a_text_run_trained_standardised_loads_and_refuses_numbers(tmp_path):
+    path = korean_text(tmp_path / "v.txt", lines=20)
+    out = tmp_path / "run"
+    seqkit.run(
+        cell="gru", data=seqkit.from_text(path, seq_len=10), normalize=True, epochs=1,
+        device="cpu", quiet=True, out=out,
+    )  # fmt: skip
+    loaded = seqkit.load_run(out)
+    assert len(loaded.sample("동해", length=5, temperature=0)) == 5
+    with pytest.raises(ConfigError, match="reads token ids, not numbers: draw text from it"):
+        loaded.predict([1, 2, 3])
+
+
+def test_resume_from_another_directory_does_not_read_another_file(tmp_path, monkeypatch):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(), second.mkdir()
+    korean_text(first / "v.txt", lines=20)
+    (second / "v.txt").write_text("another text, another file\n" * 40)
+    monkeypatch.chdir(first)
+    with pytest.raises(seqkit.SeqkitError, match="resume with"):
+        seqkit.run(
+            cell="gru", data=seqkit.from_text("v.txt", seq_len=10), epochs=3, device="cpu",
+            quiet=True, out=tmp_path / "run", checkpoint_every=1, callbacks=[StopAfter(1)],
+        )  # fmt: skip
+    monkeypatch.chdir(second)
+    with pytest.raises(ConfigError, match=r"the run read .*a/v\.txt, this would read .*b/v\.txt"):
+        seqkit.resume(tmp_path / "run")
+
+
+class StopAfter(seqkit.Callback):
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_epoch_end(self, state, record) -> None:
+        if state.epoch >= self.epochs:
+            state.interrupt = "stopped by the test"
+
+
+def test_arrays_refuse_what_they_cannot_hold(tmp_path, monkeypatch):
+    x = np.zeros((40, 3, 1), dtype=np.float32)
+    cases = {
+        "huge.npz": ({"X": x, "y": np.array([0, 10**9] * 20)}, "number them 0..K-1"),
+        "scalar.npz": ({"X": x, "y": np.int64(3)}, "X holds 40 sequences but y one number"),
+    }
+    for name, (arrays, message) in cases.items():
+        np.savez(tmp_path / name, **arrays)
+        with pytest.raises(ConfigError, match=message):
+            seqkit.get_task("arrays", path=str(tmp_path / name)).splits  # noqa: B018
+    big = np.zeros((2000, 1000, 1), dtype=np.float32)  # 8 MB of zeros: tiny compressed
+    np.savez_compressed(tmp_path / "packed.npz", X=big, y=np.arange(2000) % 2)
+    from seqkit._core import memory
+
+    monkeypatch.setattr(memory, "available_memory", lambda: 12 << 20)
+    with pytest.raises(ConfigError, match="reading its arrays needs about"):
+        seqkit.get_task("arrays", path=str(tmp_path / "packed.npz")).splits  # noqa: B018
+
+
+def test_arrays_may_leave_targets_unscored_and_take_bfloat16():
+    rng = np.random.default_rng(4)
+    x = torch.from_numpy(rng.normal(size=(200, 5, 1)).astype(np.float32)).bfloat16()
+    y = (x[:, :, 0].float() > 0).long()
+    y[:, :2] = seqkit.IGNORE  # the first two steps are not asked about
+    task = seqkit.get_task("arrays", **seqkit.from_arrays(x, y).options)
+    assert task.partial_targets and task.io.output_len == 5
+    assert bool((task.splits.train[1][:, :2] == seqkit.IGNORE).all())

@@ -91,7 +91,8 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
                 f"--resume continues a run with its own settings; drop {', '.join(given)}"
             )
         if kw["nproc"] and not distributed.launched():
-            saved = plan(read_run_config(resume_dir, f"--resume {resume_dir}", kw["data_changed"]))
+            where = f"--resume {resume_dir}"
+            saved = plan(read_run_config(resume_dir, where, kw["data_changed"]), resuming=True)
             launch_workers(kw["nproc"], saved, resume_dir)
             return
         with interrupt.installed(), Drawer() as drawer:

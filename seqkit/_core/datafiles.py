@@ -47,7 +47,7 @@ def changed(recorded: dict[str, Any], now: dict[str, Any]) -> str | None:
     if recorded.get("sha256") == now.get("sha256"):
         return None
     was, is_ = recorded.get("bytes"), now.get("bytes")
-    size = f"{was:,} bytes then, {is_:,} now" if was != is_ else f"{is_:,} bytes, other content"
+    size = f"{was} bytes then, {is_} now" if was != is_ else f"{is_} bytes, other content"
     return (
         f"{now['path']} changed since the run recorded it ({size}; modified "
         f"{recorded.get('modified')} then, {now.get('modified')} now)"

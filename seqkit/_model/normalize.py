@@ -114,8 +114,8 @@ def _stats(t: Tensor) -> tuple[Tensor, Tensor]:
     not NaN (a target NaN is not scored); a constant feature gets 1."""
     flat = t.detach().double().reshape(-1, t.shape[-1])
     if bool(flat.isnan().any()):
-        mean = flat.nanmean(0)
-        std = ((flat - mean) ** 2).nanmean(0).sqrt()
+        mean = flat.nanmean(0).nan_to_num(0.0)  # a column never scored: 0, not NaN
+        std = ((flat - mean) ** 2).nanmean(0).sqrt().nan_to_num(1.0)
     else:
         mean, std = flat.mean(0), flat.std(0, unbiased=False)
     std = torch.where(std > 1e-8, std, torch.ones_like(std))

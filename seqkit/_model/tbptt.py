@@ -43,14 +43,16 @@ def chunks(
     y: Tensor,
     k: int,
     scored: Callable[[Tensor], Tensor] | None = None,
-) -> Iterator[tuple[Tensor, Tensor, float]]:
+) -> Iterator[tuple[Tensor | None, Tensor | None, float]]:
     """Yield `(output, target, weight)` per chunk that has a loss; weights sum to 1.
 
     The state at the end of each chunk starts the next one, detached once the caller
     resumes the iterator (after its backward pass), so no gradient crosses a border.
     `x (B, T, D)`; `y (B, T, K)` for aligned targets, `(B, 1, K)` for the last step.
     With `scored` (`Task.scored`, for a task with `partial_targets`), a chunk whose
-    targets score nothing runs forward only, and weights are shares of scored targets.
+    targets score nothing runs forward only and yields `(None, None, 0.0)`, so that the
+    caller keeps its schedule in step without an update; weights are shares of scored
+    targets.
     """
     steps = x.shape[1]
     chunked: Any = model  # a ChunkedTopology (see `check`)
@@ -58,13 +60,16 @@ def chunks(
     counts = None
     if aligned and scored is not None:  # one sync: how many targets each chunk scores
         mask = scored(y).reshape(y.shape[0], steps, -1)
-        counts = [int(mask[:, s : s + k].sum()) for s in range(0, steps, k)]
+        per_chunk = torch.stack([mask[:, s : s + k].sum() for s in range(0, steps, k)])
+        counts = [int(c) for c in per_chunk.tolist()]
     state = None
     for i, start in enumerate(range(0, steps, k)):
         xc = x[:, start : start + k]
         if (not aligned and start + k < steps) or (counts is not None and counts[i] == 0):
             with torch.no_grad():
                 _, state = chunked.forward_chunk(xc, state)
+            if counts is not None and counts[i] == 0:
+                yield None, None, 0.0  # no update, but a step of the schedule
             continue
         out, state = chunked.forward_chunk(xc, state)
         target = y[:, start : start + k] if aligned else y

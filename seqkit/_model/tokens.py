@@ -19,17 +19,19 @@ from seqkit._plugins.interfaces import ChunkedTopology, ChunkTargets
 class OneHotInputs(nn.Module):
     """`inner` sees `one_hot(x)`: ids `(B, T, 1)` -> `(B, T, size)`, in the model's dtype."""
 
-    identity: Tensor
+    like: Tensor
 
     def __init__(self, inner: nn.Module, size: int) -> None:
         super().__init__()
         self.inner, self.size = inner, size
-        # Row i is token i's one-hot vector; it follows the model's dtype and device.
-        self.register_buffer("identity", torch.eye(size), persistent=False)
+        # An empty tensor that follows the model's dtype and device (`.to`, `.double()`)
+        # for the one-hot vectors to take.
+        self.register_buffer("like", torch.zeros(0), persistent=False)
 
     def encode(self, x: Tensor) -> Tensor:
         """Ids `(B, T, 1)` (any dtype holding whole numbers) -> one-hot `(B, T, size)`."""
-        return self.identity[x.squeeze(-1).long()]
+        ids = x.squeeze(-1).long().to(self.like.device)
+        return nn.functional.one_hot(ids, self.size).to(self.like.dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.inner(self.encode(x))

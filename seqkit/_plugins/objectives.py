@@ -39,8 +39,9 @@ def scored(kind: str, y: Tensor) -> Tensor:
 
 
 def _filled(out: Tensor, y: Tensor, mask: Tensor) -> Tensor:
-    """`y` with each unscored target replaced by the output itself (detached): its loss
-    and gradient are then exactly 0, and no NaN reaches the backward pass."""
+    """`y` with each unscored target replaced by the output itself (detached), so that
+    no NaN reaches the loss or its backward pass; `_mean` then leaves those positions
+    out (for MSE their loss is 0 already, for BCE it is not, and the mask removes it)."""
     import torch
 
     return torch.where(mask, y, out.detach().to(y.dtype))
@@ -54,8 +55,10 @@ def _mean(values: Tensor, mask: Tensor) -> Tensor:
 def loss(kind: str, out: Tensor, y: Tensor) -> Tensor:
     import torch.nn.functional as F
 
-    if kind == "classification":  # IGNORE is cross_entropy's own ignore_index
-        return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+    if kind == "classification":  # IGNORE is cross_entropy's own ignore_index: 0 there
+        flat = y.reshape(-1)
+        each = F.cross_entropy(out.reshape(-1, out.shape[-1]), flat, reduction="none")
+        return each.sum() / (flat != IGNORE).sum().clamp_min(1)  # 0, not NaN, if none is
     mask = scored(kind, y)
     target = _filled(out, y, mask)
     if kind == "regression":
@@ -88,7 +91,7 @@ def chance_loss(kind: str, y: Tensor) -> float:
     mask = scored(kind, y).double()
     count = mask.sum(0)  # per position (and output channel)
     if kind == "classification":
-        n_classes = int(y.max()) + 1
+        n_classes = max(int(y.max()) + 1, 1)
         onehot = F.one_hot(y.clamp_min(0), n_classes).double() * mask.unsqueeze(-1)
         freq = onehot.sum(0) / count.clamp_min(1).unsqueeze(-1)
         ent = -(freq * freq.clamp_min(1e-12).log()).sum(-1)

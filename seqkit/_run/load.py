@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError
-from seqkit._core.files import read_input_text
+from seqkit._core.files import read_input_text, regular_file
 from seqkit._plugins.data_task import DataTask
 from seqkit._plugins.interfaces import Cell, ChunkedTopology
 from seqkit._plugins.registry import Registry
@@ -46,6 +46,11 @@ class LoadedRun:
         a tensor `(B, T, D)`. Each row holds input, output, the task's answer, and a line
         in the task's own format."""
         task = self.plan.task
+        if task.io.input_tokens:
+            raise ConfigError(
+                f"task '{self.config.task}' reads token ids, not numbers: draw text from it "
+                "with `seqkit sample` (LoadedRun.sample)"
+            )
         x = as_batch(inputs, task.io.input_size, task.io.input_len)
         with torch.no_grad():
             pred = task.predict(self.model.eval()(x.to(self.plan.device))).cpu()
@@ -66,6 +71,12 @@ class LoadedRun:
         rows of numbers of at most `limit` bytes."""
         path, task = Path(path), self.plan.task
         where = f"--input-file {path}"
+        size = regular_file(path, where, "file of inputs").st_size
+        if size > limit:
+            raise ConfigError(
+                f"{where}: {size:,} bytes is too large for a file of inputs (the limit is "
+                f"{limit:,} bytes)"
+            )
         if isinstance(task, DataTask):
             found = task.inputs_from_file(path, where)
             if found is not None:
@@ -160,7 +171,12 @@ def load_run(path: str | Path, registry: Registry | None = None) -> LoadedRun:
     the_plan = plan(config, registry, trained=True)
     task = the_plan.task
     # Placeholder statistics: the real ones come with the saved weights.
-    x = torch.zeros(2, task.io.input_len or 1, task.io.input_size)
+    io = task.io
+    x = (
+        torch.zeros(2, io.input_len or 1, 1, dtype=torch.long)  # token ids
+        if io.input_tokens
+        else torch.zeros(2, io.input_len or 1, io.input_size)
+    )
     y = torch.zeros(2, task.io.output_len or 1, task.io.output_size)
     model = the_plan.fresh_model(x, y)
     state = files.load_tensors(model_file, the_plan.device)

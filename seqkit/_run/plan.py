@@ -73,18 +73,25 @@ class Plan:
             return self.initial_model(train_x, train_y)
 
 
-def plan(config: RunConfig, registry: Registry | None = None, *, trained: bool = False) -> Plan:
+def plan(
+    config: RunConfig,
+    registry: Registry | None = None,
+    *,
+    trained: bool = False,
+    resuming: bool = False,
+) -> Plan:
     """Resolve names, options and defaults, and check them all before anything runs.
 
     `trained`: the configuration of a finished run, loaded to use its model. A
     data-backed task then rebuilds from what the run recorded, without its data, and the
-    trial checks the parts passed when the run trained are not run again."""
+    trial checks the parts passed when the run trained are not run again. `resuming`: the
+    configuration of a run to continue, whose data must be the very file it read."""
     registry = registry or get_registry()
     config.validate()
     task_part = registry.resolve("task", config.task, config.task_options)
     contracts.check_factory("task", task_part.entry, (), task_part.options)
     task: Task = task_part.build()
-    identity = adopt_data(task, config, trained)
+    identity = adopt_data(task, config, trained, resuming)
     if not trained:
         check_memory(config, task)  # the data alone, before the checks generate any
         contracts.check_task_cheaply(task_part.entry, task)
@@ -121,16 +128,26 @@ def plan(config: RunConfig, registry: Registry | None = None, *, trained: bool =
     return the_plan
 
 
-def adopt_data(task: Task, config: RunConfig, trained: bool = False) -> dict[str, Any] | None:
+def adopt_data(
+    task: Task, config: RunConfig, trained: bool = False, resuming: bool = False
+) -> dict[str, Any] | None:
     """A data-backed task's identity now (None for a synthetic task), after handing it
     what the configuration recorded; data at a recorded path whose content changed are
-    refused (`RunConfig.data`). A `trained` run's model needs only what it recorded."""
+    refused (`RunConfig.data`), and so is, when `resuming`, another file than the run
+    read (a relative path from another directory). A `trained` run's model needs only
+    what it recorded."""
     if not isinstance(task, DataTask):
         return None
     if trained:
         task.recorded = config.data
         return config.data
     now = task.identity()
+    was = (config.data or {}).get("path")
+    if resuming and was is not None and was != now.get("path"):
+        raise ConfigError(
+            f"the run read {was}, this would read {now.get('path')} (a relative path, from "
+            "another directory?); resume from where the run started, or pass --data-changed"
+        )
     difference = changed(config.data, now) if config.data else None
     if difference is not None:
         raise ConfigError(

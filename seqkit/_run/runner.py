@@ -444,7 +444,8 @@ def resume(
     data-backed run whose data file changed is refused unless `data_changed`."""
     run_dir = Path(run_dir)
     where = f"--resume {run_dir}"
-    the_plan = plan(rundir.read_run_config(run_dir, where, data_changed), registry)
+    config = rundir.read_run_config(run_dir, where, data_changed)
+    the_plan = plan(config, registry, resuming=True)
     checkpoint = Checkpoint.load(run_dir, the_plan.device)
     trained_by, here = checkpoint.processes, distributed.world_size()
     if trained_by != here:

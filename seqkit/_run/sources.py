@@ -144,8 +144,9 @@ def _padded(sequences: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _array(name: str, value: Any) -> np.ndarray:
-    if hasattr(value, "detach"):  # a torch tensor
-        value = value.detach().cpu().numpy()
+    if hasattr(value, "detach"):  # a torch tensor (bfloat16 has no numpy dtype)
+        value = value.detach().cpu()
+        value = (value.float() if str(value.dtype) == "torch.bfloat16" else value).numpy()
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as exc:

@@ -179,6 +179,9 @@ class LoopTrainer:
         total, batches = torch.zeros((), device=device), 0
         for idx, weight in self.batches(n, config.batch_size or n, state.generator, device):
             for loss, share in step.losses(train_x[idx], train_y[idx]):
+                if loss is None:  # a truncated-BPTT chunk that scores nothing
+                    step.skip()
+                    continue
                 for fn in events.step_start:
                     fn(state)
                 step.update(loss * weight if weight != 1.0 else loss)
@@ -234,8 +237,9 @@ class Step:
     def autocast(self) -> Any:
         return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None)
 
-    def losses(self, x: Tensor, y: Tensor) -> Iterator[tuple[Tensor, float]]:
-        """Each loss to step on for batch `(x, y)`, with its share of the batch's loss."""
+    def losses(self, x: Tensor, y: Tensor) -> Iterator[tuple[Tensor | None, float]]:
+        """Each loss to step on for batch `(x, y)`, with its share of the batch's loss;
+        None for a truncated-BPTT chunk that scores nothing (see `skip`)."""
         if not self.chunk:
             with self.autocast():
                 loss = self.task.loss(self.forward(x), y)
@@ -249,12 +253,22 @@ class Step:
                 if piece is None:
                     return
                 out, target, share = piece
+                if out is None or target is None:
+                    yield None, 0.0
+                    continue
                 loss = self.task.loss(out, target)
             yield loss, share
 
     @property
     def scaler(self) -> torch.amp.GradScaler | None:
         return self.state.scaler
+
+    def skip(self) -> None:
+        """A planned update that has nothing to learn from (a chunk with no scored
+        target): the schedule and the step count move on, the weights do not."""
+        if self.state.schedule is not None:
+            self.state.schedule.step()
+        self.state.step += 1
 
     def update(self, loss: Tensor) -> None:
         state = self.state
