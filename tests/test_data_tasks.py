@@ -353,14 +353,8 @@ def test_ddp_on_a_text_equals_one_process_with_the_global_batch(tmp_path):
 def test_a_comparison_on_a_csv_runs_each_point_on_the_same_data(tmp_path):
     path = sine_csv(tmp_path / "s.csv", rows=600)
     comparison = seqkit.compare(
-        cells=["rnn", "gru"],
-        config=seqkit.RunConfig(
-            task="series", cell="rnn", epochs=3, device="cpu",
-            task_options={"path": str(path), "input_len": 12},
-        ),
-        seeds=2,
-        jobs=2,
-        out=tmp_path / "c",
+        ["rnn", "gru"], data=seqkit.from_csv(path, input_len=12), epochs=3, device="cpu",
+        seeds=2, jobs=2, out=tmp_path / "c",
     )  # fmt: skip
     hashes = {
         json.loads(p.read_text())["data"]["sha256"]
@@ -368,6 +362,19 @@ def test_a_comparison_on_a_csv_runs_each_point_on_the_same_data(tmp_path):
     }
     assert len(hashes) == 1 and len(list((tmp_path / "c" / "points").iterdir())) == 4
     assert {row["cell"] for row in comparison.rows} == {"rnn", "gru"}
+    kept = json.loads((tmp_path / "c" / "comparison.json").read_text())
+    assert kept["base"]["data"]["sha256"] in hashes
+    # the data change before a resume: the comparison refuses to go on with them
+    (
+        tmp_path
+        / "c"
+        / "points"
+        / sorted(p.name for p in (tmp_path / "c" / "points").iterdir())[0]
+        / "point.json"
+    ).unlink()
+    sine_csv(path, rows=600, noise=0.2)
+    with pytest.raises(ConfigError, match="the data changed"):
+        seqkit.resume_comparison(tmp_path / "c")
 
 
 def test_a_loaded_series_run_keeps_its_columns_without_its_file(tmp_path):

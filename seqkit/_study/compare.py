@@ -47,6 +47,7 @@ from seqkit._present import report
 from seqkit._present.plots import plot_setting_curves
 from seqkit._run import rundir
 from seqkit._run.plan import plan
+from seqkit._run.sources import DataSource
 from seqkit._study import points as points_
 from seqkit._study.grid import (
     GridPoint,
@@ -110,6 +111,9 @@ def prepare_grid(
         dataclasses.replace(p, fixed=tuple((k, r.task_options[k]) for k, _ in p.fixed))
         for p, r in zip(points, resolved, strict=True)
     ]
+    # each point carries the identity of the data it was planned on: a worker refuses
+    # the file if it changed in between
+    configs = [dataclasses.replace(c, data=r.data) for c, r in zip(configs, resolved, strict=True)]
     return points, configs
 
 
@@ -497,13 +501,15 @@ def compare(
     executor: str | None = None,
     executor_options: Mapping[str, Any] | None = None,
     registry: Registry | None = None,
+    data: DataSource | None = None,
     **settings: Any,
 ) -> Comparison:
     """Train every cell at every point of a grid with `seeds` seeds and summarise:
     `seqkit.compare(["rnn", "gru"], task="recall", axes={"lr": [1e-3, 1e-2],
     "task.seq_len": [10, 30]}, seeds=3)`.
 
-    `config` (or the settings, RunConfig's fields) is shared by every run; `axes` maps a
+    `config` (or the settings, RunConfig's fields; `data=seqkit.from_csv(path)` for your
+    own data) is shared by every run; `axes` maps a
     setting (`lr`) or a plugin option (`cell.forget_bias`, `task.seq_len`) to its values.
     `match_params=CELL` (or `params=N`) gives every other cell the hidden size whose
     model has within 5% of that cell's parameter count (or of N). `select=AXIS` picks that
@@ -532,6 +538,10 @@ def compare(
             f"--select {display(select)}: not an axis of this grid (the axes: {choices}); "
             "select an option given several values"
         )
+    if data is not None:  # seqkit.from_text(...), from_csv(...), from_arrays(...)
+        if config is not None:
+            raise ConfigError("give data= with settings, not with a RunConfig (set its task)")
+        settings = data.settings(settings)
     base = config or RunConfig.from_dict({"cell": cells[0], **settings})
     # decided by this process, not by each worker, and kept in comparison.json
     if base.flush_denormals is None:
@@ -575,6 +585,10 @@ def carry_out(
     points, configs = prepare_grid(
         spec.base, spec.cells, spec.axes, spec.seeds, spec.match_params, spec.params, registry
     )
+    identities = {json.dumps(c.data, sort_keys=True) for c in configs}
+    if len(identities) == 1 and configs[0].data is not None:  # one data file for all
+        # kept in comparison.json: --resume refuses it changed, as a run's --resume does
+        spec = dataclasses.replace(spec, base=dataclasses.replace(spec.base, data=configs[0].data))
     evaluations = settings_of(spec.evaluate_on)
     for config in configs:  # a model that cannot be scored there is refused now
         check_evaluations(config, evaluations, registry)
