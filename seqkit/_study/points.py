@@ -119,7 +119,8 @@ def point_result(result: RunResult, wall: float) -> dict[str, Any]:
     test = result.test
     as_val = {"val_" + k.removeprefix("test_"): v for k, v in test.items()}
     return {
-        "settings": config.as_dict(),
+        # the data's identity is a record, not a setting (the run's config.json keeps it)
+        "settings": {k: v for k, v in config.as_dict().items() if k != "data"},
         "parameters": sum(p.numel() for p in result.model.parameters()),
         "hidden_size": config.hidden_size,
         "val_loss": result.metrics["val_loss"],
