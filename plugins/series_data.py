@@ -206,18 +206,22 @@ class Series(DataTask):
         last input row of each target column, for every step ahead) when every target
         column is an input, on the training windows."""
         _, inputs, targets = self.columns
-        mean = sum(c.double().sum((0, 1)) for c in y.split(CHUNK)) / (y.shape[0] * y.shape[1])
-        errors = {"training mean": 0.0}
         persistence = all(t in inputs for t in targets)
-        if persistence:
-            errors["persistence"] = 0.0
-            columns = [inputs.index(t) for t in targets]
-        for start in range(0, y.shape[0], CHUNK):  # a chunk at a time: windows are views
-            yc = y[start : start + CHUNK].double()
-            errors["training mean"] += float(((yc - mean) ** 2).sum())
-            if persistence:
-                last = x[start : start + CHUNK, -1:].double()[..., columns]
-                errors["persistence"] += float(((yc - last) ** 2).sum())
+        last = x[:, -1] if persistence else None  # (N, D): a view
+        columns = [inputs.index(t) for t in targets] if persistence else []
+        # row views, step ahead by step ahead: (N, K) with plain strides, never a copy of
+        # the overlapping windows
+        ahead = [y[:, k] for k in range(y.shape[1])]
+        mean = sum(c.double().sum(0) for a in ahead for c in a.split(CHUNK)) / y.shape[0]
+        mean = mean / len(ahead)
+        errors = {"training mean": 0.0, **({"persistence": 0.0} if persistence else {})}
+        for a in ahead:
+            for start in range(0, a.shape[0], CHUNK):
+                rows = a[start : start + CHUNK].double()
+                errors["training mean"] += float(((rows - mean) ** 2).sum())
+                if last is not None:
+                    before = last[start : start + CHUNK].double()[:, columns]
+                    errors["persistence"] += float(((rows - before) ** 2).sum())
         return {name: total / y.numel() for name, total in errors.items()}
 
     @property
