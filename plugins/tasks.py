@@ -80,6 +80,17 @@ OPTIONS: dict[str, dict[str, Option]] = {
         **sample_options(5000, 500),
         "seq_len": Option(50, "sequence length T", min=10, max=1_000_000),
     },
+    "mqar": {
+        **sample_options(20_000, 1000),
+        "vocab": Option(
+            128, "tokens: keys from the first half, values from the second", min=8, max=1_000_000
+        ),
+        "seq_len": Option(64, "steps (even; at least 4 x pairs)", min=4, max=1_000_000),
+        "pairs": Option(4, "key-value pairs, each queried once", min=1, max=100_000),
+        "power_a": Option(
+            0.01, "power law of a query's distance (Zoology's power_a)", min=1e-6, max=1.0
+        ),
+    },
     "text": {
         "path": Option("", "the text file (UTF-8 for level=char)"),
         "level": Option("char", "tokens: characters or bytes", choices=("char", "byte")),
@@ -162,6 +173,10 @@ TASKS = {
     "order": (
         "seqkit_plugins.long_range:Order",
         "Temporal order: which of two marked symbols came first, among distractors",
+    ),
+    "mqar": (
+        "seqkit_plugins.recall_tasks:MQAR",
+        "Multi-query associative recall: answer each queried key's value (Zoology, 2023).",
     ),
     "text": (
         "seqkit_plugins.text_data:Text",

@@ -33,7 +33,7 @@ def test_list_one_kind_as_json(runner):
     assert list(data) == ["tasks"]
     names = [t["name"] for t in data["tasks"]]
     notebook = ["toy", "square", "multiples", "sum", "cumsum", "meansign"]
-    long_range = ["adding", "copy", "recall", "parity", "order"]
+    long_range = ["adding", "copy", "recall", "parity", "order", "mqar"]
     data_backed = ["text", "series", "arrays"]
     assert names == sorted(notebook + long_range + data_backed)
     sum_task = next(t for t in data["tasks"] if t["name"] == "sum")

@@ -476,3 +476,12 @@ def test_arrays_may_leave_targets_unscored_and_take_bfloat16():
     task = seqkit.get_task("arrays", **seqkit.from_arrays(x, y).options)
     assert task.partial_targets and task.io.output_len == 5
     assert bool((task.splits.train[1][:, :2] == seqkit.IGNORE).all())
+
+
+def test_ray_runs_a_comparison_on_a_text_as_the_process_executor_does(tmp_path):
+    """Ray's workers read the file themselves, and get the numbers the process pool does."""
+    path = korean_text(tmp_path / "v.txt", lines=40)
+    common = dict(data=seqkit.from_text(path, seq_len=12), epochs=2, device="cpu", seeds=1)
+    local = seqkit.compare(["rnn", "gru"], jobs=2, **common)
+    distributed = seqkit.compare(["rnn", "gru"], jobs=2, executor="ray", **common)
+    assert [r["val_loss"] for r in distributed.rows] == [r["val_loss"] for r in local.rows]
