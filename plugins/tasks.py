@@ -91,6 +91,20 @@ OPTIONS: dict[str, dict[str, Option]] = {
             0.01, "power law of a query's distance (Zoology's power_a)", min=1e-6, max=1.0
         ),
     },
+    **{
+        name: {
+            "root": Option("", "directory of the MNIST IDX files (or torchvision's MNIST/raw)"),
+            "permutation": Option(
+                order, "pixel order: none, expRNN, coRNN, LMU, bitreversal or seed:N"
+            ),
+            "pixels_per_step": Option(1, "pixels read per step (divides 784)", min=1, max=784),
+            "val_images": Option(
+                5000, "the last training images, kept for validation", min=1, max=59_999
+            ),
+            "download": Option(False, "fetch the files with torchvision (seqkit[vision])"),
+        }
+        for name, order in (("smnist", "none"), ("psmnist", "bitreversal"))
+    },
     "text": {
         "path": Option("", "the text file (UTF-8 for level=char)"),
         "level": Option("char", "tokens: characters or bytes", choices=("char", "byte")),
@@ -177,6 +191,14 @@ TASKS = {
     "mqar": (
         "seqkit_plugins.recall_tasks:MQAR",
         "Multi-query associative recall: answer each queried key's value (Zoology, 2023).",
+    ),
+    "smnist": (
+        "seqkit_plugins.pixel_data:SequentialMNIST",
+        "Sequential MNIST: a digit from its 784 pixels, one step at a time (IDX files).",
+    ),
+    "psmnist": (
+        "seqkit_plugins.pixel_data:PermutedMNIST",
+        "Permuted sequential MNIST: the pixels in a named fixed order (bitreversal, ...).",
     ),
     "text": (
         "seqkit_plugins.text_data:Text",

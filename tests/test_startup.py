@@ -113,7 +113,7 @@ def test_completion_of_commands_and_options():
 
 def test_completion_of_names():
     assert complete("seqkit run --cell l") == ["lstm"]
-    assert complete("seqkit run --cell gru --task s") == ["series", "square", "sum"]
+    assert complete("seqkit run --cell gru --task s") == ["series", "smnist", "square", "sum"]
     assert complete("seqkit run --topology many") == ["many-to-many", "many-to-one"]
     assert complete("seqkit compare --cells rnn,l") == ["rnn,lstm"]
     assert complete("seqkit suite l") == ["long-range"]
