@@ -484,4 +484,6 @@ def test_ray_runs_a_comparison_on_a_text_as_the_process_executor_does(tmp_path):
     common = dict(data=seqkit.from_text(path, seq_len=12), epochs=2, device="cpu", seeds=1)
     local = seqkit.compare(["rnn", "gru"], jobs=2, **common)
     distributed = seqkit.compare(["rnn", "gru"], jobs=2, executor="ray", **common)
-    assert [r["val_loss"] for r in distributed.rows] == [r["val_loss"] for r in local.rows]
+    assert [r["val_loss_mean"] for r in distributed.rows] == [
+        r["val_loss_mean"] for r in local.rows
+    ]

@@ -102,7 +102,7 @@ def test_equal_lengths_take_the_plain_path():
     assert seen["lengths"] is None
 
 
-def test_a_cell_without_lengths_is_refused_with_one_line(registry):
+def test_a_cell_without_lengths_is_refused_with_one_line():
     class Plain(nn.Module):
         def __init__(self, input_size, hidden_size):
             super().__init__()
@@ -122,6 +122,7 @@ def test_a_cell_without_lengths_is_refused_with_one_line(registry):
         def register_cells(self, register):
             register("plain", Plain)
 
+    registry = seqkit.load_registry(strict=True)  # its own: the session's stays as it is
     registry.add_plugin(Plugin(), "plain-cell")
     io = IOSpec(D, K, STEPS, 1, padded_inputs=True)
     with pytest.raises(seqkit.ConfigError, match="cell 'plain' cannot read sequences of"):
