@@ -2,8 +2,8 @@
 
 The file is read once into an int64 array of token ids (in blocks, so memory stays near
 the size of the ids, not of Python strings), split chronologically, and cut into
-non-overlapping windows of `seq_len + 1` ids: inputs are a window's first `seq_len`
-ids, targets the same window one step on. The windows are views of the ids, not copies.
+consecutive windows of `seq_len + 1` ids (a window's last id is the next one's first):
+inputs are a window's first `seq_len` ids, targets the same window one step on. The windows are views of the ids, not copies.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ class Text(DataTask):
         return (
             f"chronological: the first {train:.0%} of the {self.level}s train, the next "
             f"{self.val_fraction:.0%} validate, the last {self.test_fraction:.0%} test; each "
-            f"part cut into non-overlapping windows of seq_len + 1 = {self.seq_len + 1}"
+            f"part cut into consecutive windows of seq_len + 1 = {self.seq_len + 1} that "
+            "share their last token with the next window's first"
         )
 
     # -- identity and vocabulary -------------------------------------------------------
