@@ -3,7 +3,8 @@
 The file is read once into an int64 array of token ids (in blocks, so memory stays near
 the size of the ids, not of Python strings), split chronologically, and cut into
 consecutive windows of `seq_len + 1` ids (a window's last id is the next one's first):
-inputs are a window's first `seq_len` ids, targets the same window one step on. The windows are views of the ids, not copies.
+inputs are a window's first `seq_len` ids, targets the same window one step on. The
+windows are views of the ids, not copies.
 """
 
 from __future__ import annotations
