@@ -105,6 +105,13 @@ OPTIONS: dict[str, dict[str, Option]] = {
         }
         for name, order in (("smnist", "none"), ("psmnist", "bitreversal"))
     },
+    "mnist1d": {
+        "shuffle_seq": Option(False, "the steps of every sequence in one fixed random order"),
+        "seed": Option(42, "the package's data seed (its default: 42)", min=0, max=2**31 - 1),
+        "val_samples": Option(
+            500, "the last training sequences, kept for validation", min=1, max=3999
+        ),
+    },
     "text": {
         "path": Option("", "the text file (UTF-8 for level=char)"),
         "level": Option("char", "tokens: characters or bytes", choices=("char", "byte")),
@@ -199,6 +206,10 @@ TASKS = {
     "psmnist": (
         "seqkit_plugins.pixel_data:PermutedMNIST",
         "Permuted sequential MNIST: the pixels in a named fixed order (bitreversal, ...).",
+    ),
+    "mnist1d": (
+        "seqkit_plugins.mnist1d_data:MNIST1D",
+        "MNIST-1D: 40-step 1-D digits, 10 classes (Greydanus 2020; the mnist1d package).",
     ),
     "text": (
         "seqkit_plugins.text_data:Text",

@@ -31,6 +31,14 @@ def register_topologies(register: Any) -> None:
         "many-to-one",
         lazy("seqkit_plugins.wiring:ManyToOne"),
         description="(B, T, D) -> (B, 1, K), from the last state",
+        options={
+            "readout": Option(
+                "last",
+                "last: the state after the last step; all: every step's outputs, one linear "
+                "layer (fixed-length inputs)",
+                choices=("last", "all"),
+            )
+        },
     )
     register(
         "many-to-many",

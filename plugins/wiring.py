@@ -36,9 +36,15 @@ def final_summary(cell: Cell, out: Tensor, lengths: Tensor | None = None) -> Ten
 
 
 class ManyToOne(nn.Module):
-    """Read the sequence, predict once: `(B, T, D)` -> `(B, 1, K)`."""
+    """Read the sequence, predict once: `(B, T, D)` -> `(B, 1, K)`.
 
-    def __init__(self, make_cell: MakeCell, io: IOSpec, name: str = "many-to-one") -> None:
+    `readout="last"` reads the state after the last step (a bidirectional cell's backward
+    half at t = 0); `readout="all"` reads every step's outputs at once, a linear layer on
+    `(B, T * H_out)` (MNIST-1D's GRU, Greydanus 2020), for inputs of one fixed length."""
+
+    def __init__(
+        self, make_cell: MakeCell, io: IOSpec, name: str = "many-to-one", readout: str = "last"
+    ) -> None:
         super().__init__()
         _require(
             io.output_len in (None, 1),
@@ -51,11 +57,22 @@ class ManyToOne(nn.Module):
                 name,
                 f"it reads one step, the task's inputs have {io.input_len}",
             )
+        if readout == "all":
+            _require(
+                io.input_len is not None and not io.padded_inputs,
+                name,
+                "readout=all reads every step, so the task's sequences must have one fixed length",
+            )
+            self.chunk_targets = None  # type: ignore[assignment]  # no truncated BPTT
+        self.readout, self.steps = readout, io.input_len or 1
         self.cell = make_cell(io.input_size)
-        self.head = nn.Linear(self.cell.output_size, io.output_size)
+        width = self.cell.output_size * (self.steps if readout == "all" else 1)
+        self.head = nn.Linear(width, io.output_size)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         out, _ = self.cell(x) if lengths is None else self.cell(x, lengths=lengths)
+        if self.readout == "all":
+            return self.head(out.reshape(out.shape[0], -1)).unsqueeze(1)
         return self.head(final_summary(self.cell, out, lengths)).unsqueeze(1)
 
     chunk_targets = "last"
