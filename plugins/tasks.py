@@ -112,6 +112,17 @@ OPTIONS: dict[str, dict[str, Option]] = {
             500, "the last training sequences, kept for validation", min=1, max=3999
         ),
     },
+    **{
+        name: {
+            "path": Option("", f"your copy of the {name} file"),
+            "seq_len": Option(180, "tokens per training window", min=1, max=1_000_000),
+            "train_chars": Option(
+                90_000_000, "tokens that train (the standard split)", min=1, max=10**10
+            ),
+            "val_chars": Option(5_000_000, "tokens that validate, after them", min=1, max=10**10),
+        }
+        for name in ("text8", "enwik8")
+    },
     "text": {
         "path": Option("", "the text file (UTF-8 for level=char)"),
         "level": Option("char", "tokens: characters or bytes", choices=("char", "byte")),
@@ -210,6 +221,14 @@ TASKS = {
     "mnist1d": (
         "seqkit_plugins.mnist1d_data:MNIST1D",
         "MNIST-1D: 40-step 1-D digits, 10 classes (Greydanus 2020; the mnist1d package).",
+    ),
+    "text8": (
+        "seqkit_plugins.text_data:Text8",
+        "text8: 100M characters of Wikipedia, a-z and space; bits per character (90M/5M/5M).",
+    ),
+    "enwik8": (
+        "seqkit_plugins.text_data:Enwik8",
+        "enwik8: the first 100M bytes of a Wikipedia dump; bits per byte (90M/5M/5M).",
     ),
     "text": (
         "seqkit_plugins.text_data:Text",

@@ -113,11 +113,15 @@ class Text(DataTask):
         return IOSpec(size, size, self.seq_len, self.seq_len, input_tokens=True)
 
     # -- reading -------------------------------------------------------------------------
+    def cuts(self, n: int) -> tuple[int, int]:
+        """Where training ends and where the test begins, for a text of `n` tokens."""
+        val, test = round(n * self.val_fraction), round(n * self.test_fraction)
+        return n - val - test, n - test
+
     def load(self) -> Splits:
         ids = self.read_ids()
         n = ids.shape[0]
-        val, test = round(n * self.val_fraction), round(n * self.test_fraction)
-        cut = (0, n - val - test, n - test, n)
+        cut = (0, *self.cuts(n), n)
         parts = {}
         for name, start, end in zip(("train", "val", "test"), cut, cut[1:], strict=False):
             parts[name] = self._windows(ids[start:end], name)
@@ -243,3 +247,48 @@ class Text(DataTask):
 
 def _quoted(text: str) -> str:
     return '"' + text.replace("\n", "\\n").replace('"', '\\"') + '"'
+
+
+class CharacterBenchmark(Text):
+    """A standard character-level benchmark (`text8`, `enwik8`): a local copy of its file
+    split at the standard counts, the first 90M tokens train, the next 5M validate, the
+    rest (5M) is the test, scored once, in bits per character."""
+
+    standard_level: ClassVar[str] = "char"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**{**options, "level": self.standard_level})
+        self.train_tokens: int = options.get("train_chars", 90_000_000)
+        self.val_tokens: int = options.get("val_chars", 5_000_000)
+
+    @property
+    def split_rule(self) -> str:  # type: ignore[override]
+        return (
+            f"the standard split: the first {self.train_tokens:,} {self.level}s train, the "
+            f"next {self.val_tokens:,} validate, the rest is the test"
+        )
+
+    def example(self, directory: Path) -> dict[str, Any]:
+        """The text task's example, split at counts scaled to its size (80/10/10)."""
+        options = super().example(directory)
+        text = Path(options["path"]).read_text("utf-8")
+        size = len(text.encode("utf-8")) if self.standard_level == "byte" else len(text)
+        return {**options, "train_chars": size * 8 // 10, "val_chars": size // 10}
+
+    def cuts(self, n: int) -> tuple[int, int]:
+        end = self.train_tokens + self.val_tokens
+        if n <= end + self.seq_len:
+            raise ConfigError(
+                f"{self._where()}: holds {n:,} {self.level}s, too few for {self.name}'s split "
+                f"({self.train_tokens:,} + {self.val_tokens:,} + a test); is it {self.name}?"
+            )
+        return self.train_tokens, end
+
+
+class Text8(CharacterBenchmark):
+    name = "text8"
+
+
+class Enwik8(CharacterBenchmark):
+    name = "enwik8"
+    standard_level = "byte"

@@ -34,7 +34,7 @@ def test_list_one_kind_as_json(runner):
     names = [t["name"] for t in data["tasks"]]
     notebook = ["toy", "square", "multiples", "sum", "cumsum", "meansign"]
     long_range = ["adding", "copy", "recall", "parity", "order", "mqar"]
-    data_backed = ["text", "series", "arrays", "smnist", "psmnist", "mnist1d"]
+    data_backed = ["text", "series", "arrays", "smnist", "psmnist", "mnist1d", "text8", "enwik8"]
     assert names == sorted(notebook + long_range + data_backed)
     sum_task = next(t for t in data["tasks"] if t["name"] == "sum")
     assert sum_task["options"]["seq_len"]["default"] == 6 and sum_task["plugin"] == "tasks"
