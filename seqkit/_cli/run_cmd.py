@@ -108,14 +108,18 @@ def run_cmd(resume_dir: Path | None, **kw: Any) -> None:
         config = config_from_options(kw)
         the_plan = plan(config)  # every check, before anything is written
         out = kw["out"] or default_run_dir(the_plan.config)
-        if distributed.is_main():
-            rundir.check_out_dir(out, kw["overwrite"])
         if kw["nproc"] and not distributed.launched():
+            rundir.check_out_dir(out, kw["overwrite"])  # rank 0's worker holds it, below
             pin = [] if kw["out"] else ["--out", str(out)]  # one directory for every worker
             launch_workers(kw["nproc"], the_plan, out, pin)
             return
-        # Rank 0 alone draws; under torchrun the others pass no drawer.
-        with interrupt.installed(), Drawer() if distributed.is_main() else nullcontext() as drawer:
+        # Rank 0 alone writes (holding the directory) and draws; the others pass no drawer.
+        main = distributed.is_main()
+        with (
+            rundir.claimed(out, kw["overwrite"]) if main else nullcontext(),
+            interrupt.installed(),
+            Drawer() if main else nullcontext() as drawer,
+        ):
             result = execute(the_plan, out, [interrupt], progress=progress, drawer=drawer)
             finish(result, kw["as_json"], drawer)
 

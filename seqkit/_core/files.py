@@ -125,6 +125,32 @@ def read_json(path: Path, missing: str | None = None) -> Any:
         raise ConfigError(f"{path}: cannot be read ({exc})") from None
 
 
+@contextmanager
+def locked(directory: Path, where: str) -> Iterator[None]:
+    """Hold `directory` (created if missing) as its one writer: an exclusive `flock` on the
+    directory itself, released when the block ends or the process dies (so a killed run
+    leaves no stale lock, and no lock file is left behind). A second writer gets a
+    ConfigError starting with `where`. Where `flock` does not exist, nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks on directories
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(
+                f"{where}: another seqkit process is writing in {directory}; wait for it to "
+                "finish, or choose another directory"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def regular_file(path: Path, where: str, what: str = "file") -> os.stat_result:
     """`os.stat(path)` of a regular file; a missing path, a directory, a FIFO (which would
     block a reader), a socket or a device is a ConfigError starting with `where`."""

@@ -4,12 +4,14 @@ saving its model. Its file names and writers are in `seqkit._core.files`."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError
-from seqkit._core.files import CONFIG, save_tensors
+from seqkit._core.files import CONFIG, locked, save_tensors
 
 
 def read_run_config(
@@ -26,6 +28,24 @@ def read_run_config(
     if data_changed:
         config.data = None
     return config
+
+
+@contextmanager
+def claimed(path: Path, overwrite: bool) -> Iterator[None]:
+    """Hold the run directory `path` as its one writer (`files.locked`), then check it
+    (`check_out_dir`): a second `--out` of the same directory started at the same time
+    is refused, and so is one started after the first finished (it holds a run by then).
+    A directory this call created is removed again if the check refuses it."""
+    existed = path.exists()
+    check_out_dir(path, overwrite)  # before creating anything: a bad path stays as it was
+    try:
+        with locked(path, f"--out {path}"):
+            check_out_dir(path, overwrite)  # again, as the one writer
+            yield
+    except BaseException:
+        if not existed and path.is_dir() and not any(path.iterdir()):
+            path.rmdir()  # refused before anything was written: leave no empty directory
+        raise
 
 
 def check_out_dir(path: Path, overwrite: bool) -> None:

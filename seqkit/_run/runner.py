@@ -194,10 +194,11 @@ def run(
     out_dir = Path(out) if out is not None else None
     if config.tensorboard and out_dir is None:
         raise ConfigError("tensorboard=True writes into the run directory: give out=DIR")
-    if out_dir is not None and distributed.is_main():  # rank 0 alone writes
-        rundir.check_out_dir(out_dir, overwrite)
     progress = None if quiet else interactive_progress()
-    return execute(the_plan, out_dir, list(callbacks), progress)
+    if out_dir is None or not distributed.is_main():  # rank 0 alone writes
+        return execute(the_plan, out_dir, list(callbacks), progress)
+    with rundir.claimed(out_dir, overwrite):  # one writer in the directory
+        return execute(the_plan, out_dir, list(callbacks), progress)
 
 
 def execute(
@@ -458,7 +459,14 @@ def resume(
     epochs = the_plan.config.epochs or 0
     if checkpoint.epoch >= epochs:
         raise ConfigError(f"{where}: the run already finished its {epochs} epochs")
-    return execute(the_plan, run_dir, list(callbacks), progress, resume=checkpoint, drawer=drawer)
+    if not distributed.is_main():  # rank 0 alone writes, and holds the directory
+        return execute(
+            the_plan, run_dir, list(callbacks), progress, resume=checkpoint, drawer=drawer
+        )
+    with files.locked(run_dir, where):
+        return execute(
+            the_plan, run_dir, list(callbacks), progress, resume=checkpoint, drawer=drawer
+        )
 
 
 def _plain(t: torch.Tensor) -> Any:

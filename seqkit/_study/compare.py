@@ -549,9 +549,10 @@ def compare(
     evaluations = {k: list(v) for k, v in (evaluate_on or {}).items()} or None
     spec = Spec(list(cells), base, grid_axes, seeds, match_params, params, select, evaluations)
     out_dir = Path(out) if out is not None else None
-    if out_dir is not None:
-        rundir.check_out_dir(out_dir, overwrite)
-    return carry_out(spec, out_dir, jobs, executor, executor_options, on_done, registry)
+    if out_dir is None:
+        return carry_out(spec, out_dir, jobs, executor, executor_options, on_done, registry)
+    with rundir.claimed(out_dir, overwrite):  # one writer in the directory
+        return carry_out(spec, out_dir, jobs, executor, executor_options, on_done, registry)
 
 
 def resume_comparison(
@@ -568,7 +569,8 @@ def resume_comparison(
     the rest run. The result equals the uninterrupted comparison's, wall times aside."""
     out_dir = Path(out)
     spec = Spec.read(out_dir)
-    return carry_out(spec, out_dir, jobs, executor, executor_options, on_done, registry, True)
+    with files.locked(out_dir, f"--resume {out_dir}"):  # one writer in the directory
+        return carry_out(spec, out_dir, jobs, executor, executor_options, on_done, registry, True)
 
 
 def carry_out(

@@ -146,12 +146,12 @@ def run_suite(
         "flush_denormals": host.owns_process(),
     }
     check_entries(chosen, list(cells), match_params, params, registry)
-    if out_dir is not None:  # all is checked: from here on the suite is kept
-        rundir.check_out_dir(out_dir, overwrite)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        files.write_json(out_dir / SUITE_SPEC, spec)
     running = {"jobs": jobs, "executor": executor, "executor_options": executor_options}
-    return _carry_out(suite, spec, chosen, out_dir, running, on_done, registry)
+    if out_dir is None:
+        return _carry_out(suite, spec, chosen, out_dir, running, on_done, registry)
+    with rundir.claimed(out_dir, overwrite):  # all is checked: from here on it is kept
+        files.write_json(out_dir / SUITE_SPEC, spec)
+        return _carry_out(suite, spec, chosen, out_dir, running, on_done, registry)
 
 
 def resume_suite(
@@ -173,7 +173,8 @@ def resume_suite(
     suite = get_suite(spec["suite"], registry)
     chosen = _chosen(suite, spec["entries"], spec["suite"])
     running = {"jobs": jobs, "executor": executor, "executor_options": executor_options}
-    return _carry_out(suite, spec, chosen, out_dir, running, on_done, registry)
+    with files.locked(out_dir, f"--resume {out_dir}"):  # one writer in the directory
+        return _carry_out(suite, spec, chosen, out_dir, running, on_done, registry)
 
 
 def _chosen(suite: Suite, names: Sequence[str] | None, suite_name: str) -> list[SuiteEntry]:
