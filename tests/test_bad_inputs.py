@@ -381,6 +381,11 @@ DATA_CASES: list[Case] = [
         files(a__npz=npz(X=[[[0.0]] * 4] * 40, y=[0] * 40)),
     ),
     Case(
+        "nproc-beyond-the-cores",
+        run("--trainer", "ddp", "--nproc", "1024"),
+        "--nproc 1024: this machine has",
+    ),
+    Case(
         "sample-not-text",
         ("sample", "run"),
         "sample needs a run on text",

@@ -139,6 +139,23 @@ def finish(result: RunResult, as_json: bool, drawer: Drawer | None) -> None:
         click.echo(f"report: {result.run_dir / files.REPORT}")
 
 
+def check_nproc(nproc: int, device: Any) -> None:
+    """Refuse more workers than the machine has for them: GPUs for a CUDA run, usable
+    cores for a CPU run (more processes than cores only wait for each other)."""
+    import torch
+
+    from seqkit._core.config import usable_cores
+
+    if device.type == "cuda":
+        have, what = torch.cuda.device_count(), "CUDA device(s)"
+    else:
+        have, what = usable_cores(), "usable CPU core(s)"
+    if nproc > have:
+        raise ConfigError(
+            f"--nproc {nproc}: this machine has {have} {what}; use --nproc {have} or fewer"
+        )
+
+
 def launch_workers(nproc: int, the_plan: Plan, out: Path, extra: Sequence[str] = ()) -> None:
     """Run this same command (plus `extra` arguments) in `nproc` workers through
     torch.distributed.run (torchrun); each worker sees torchrun's environment and trains
@@ -152,6 +169,7 @@ def launch_workers(nproc: int, the_plan: Plan, out: Path, extra: Sequence[str] =
         )
     if len(sys.argv) < 2 or sys.argv[1] != "run":
         raise ConfigError("--nproc works from the seqkit command line; from Python use torchrun")
+    check_nproc(nproc, the_plan.device)
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import main as torchrun

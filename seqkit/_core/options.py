@@ -37,6 +37,7 @@ class Option:
     tune: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
+        self._check_default()
         if self.tune and (not isinstance(self.default, str) or self.choices is None):
             raise ValueError(
                 "Option tune= needs a string option with choices (the user's "
@@ -54,6 +55,22 @@ class Option:
                 )
         if self.tune and self.choices is not None and FASTEST not in self.choices:
             object.__setattr__(self, "choices", (*self.choices, FASTEST))
+
+    def _check_default(self) -> None:
+        """A default the option's own bounds or choices refuse is the plugin's error, said
+        when the plugin declares it (so its import fails and `seqkit plugins` shows why),
+        not used as it is."""
+        value = self.default
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"Option default {value!r} is not one of its choices {self.choices}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return
+        if isinstance(value, float) and math.isnan(value):
+            raise ValueError("Option default is NaN")
+        if self.min is not None and value < self.min:
+            raise ValueError(f"Option default {value!r} is below its min {self.min}")
+        if self.max is not None and value > self.max:
+            raise ValueError(f"Option default {value!r} is above its max {self.max}")
 
     def _admits(self, value: float) -> bool:
         """Whether a non-finite `value` is one this option's bounds declare (an infinite
