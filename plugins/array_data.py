@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from seqkit_plugins.data_files import FileTask
 from torch import Tensor
 
-from seqkit import IGNORE, ConfigError, DataTask, IOSpec, Splits, file_identity, require_memory
+from seqkit import IGNORE, ConfigError, IOSpec, Splits, require_memory
 
 SUFFIXES = (".npz", ".pt")
 MAX_CLASSES = 1_000_000
@@ -26,8 +27,9 @@ MAX_CLASSES = 1_000_000
 KINDS = ("classification", "binary", "regression")
 
 
-class Arrays(DataTask):
+class Arrays(FileTask):
     name = "arrays"
+    reads_what = ".npz or .pt holding X and y"
     defaults: ClassVar[dict[str, Any]] = {
         "hidden_size": 64,
         "epochs": 20,
@@ -37,12 +39,10 @@ class Arrays(DataTask):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.path = Path(options.get("path", ""))
         self.kind = options.get("kind", "classification")  # type: ignore[misc]
         self.val_fraction: float = options.get("val_fraction", 0.1)
         self.test_fraction: float = options.get("test_fraction", 0.1)
         self.split_seed: int = options.get("split_seed", 0)
-        self._identity: dict[str, Any] | None = None
         self._shape: dict[str, int] | None = None
         self._held: list[str] = []
         self._padded = False
@@ -57,17 +57,8 @@ class Arrays(DataTask):
             f"{self.test_fraction:.0%} test of all sequences, the same for every run"
         )
 
-    def _where(self) -> str:
-        if not str(self.path) or str(self.path) == ".":
-            raise ConfigError(
-                "task 'arrays' needs a file: --task-opt path=FILE (.npz or .pt holding X and y)"
-            )
-        return f"--task-opt path={self.path}"
-
     def identity(self) -> dict[str, Any]:
-        if self._identity is None:
-            self._identity = file_identity(self.path, self._where())
-        return {**self._identity, "shape": self.shape}
+        return {**self.file(), "shape": self.shape}
 
     @property
     def shape(self) -> dict[str, int]:
@@ -119,17 +110,13 @@ class Arrays(DataTask):
 
     # -- reading -------------------------------------------------------------------------
     def load(self) -> Splits:
-        where = self._where()
-        if self._identity is None:
-            self._identity = file_identity(self.path, where)
+        where, size = self._where(), self.file()["bytes"]
         if self.path.suffix not in SUFFIXES:
             raise ConfigError(
                 f"{where}: a {self.path.suffix or 'file without a suffix'} is not read; give "
                 ".npz (numpy.savez) or .pt (torch.save of a dict) holding X and y"
             )
-        require_memory(
-            2 * unpacked_bytes(self.path, self._identity["bytes"]), where, "reading its arrays"
-        )
+        require_memory(2 * unpacked_bytes(self.path, size), where, "reading its arrays")
         found = self._read(where)
         pairs = {}
         for split in ("", "_val", "_test"):

@@ -18,9 +18,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from seqkit_plugins.data_files import FileTask
 from torch import Tensor
 
-from seqkit import ConfigError, DataTask, IOSpec, Splits, file_identity, require_memory
+from seqkit import ConfigError, IOSpec, Splits, require_memory
 
 CHUNK = 8192
 """Windows a baseline is computed on at a time."""
@@ -30,8 +31,9 @@ SHOWN = 4
 """Input steps an example line shows."""
 
 
-class Series(DataTask):
+class Series(FileTask):
     name = "series"
+    reads_what = "a CSV"
     kind = "regression"
     defaults: ClassVar[dict[str, Any]] = {
         "hidden_size": 64,
@@ -42,7 +44,6 @@ class Series(DataTask):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.path = Path(options.get("path", ""))
         self.input_len: int = options.get("input_len", 24)
         self.horizon: int = options.get("horizon", 1)
         self.stride: int = options.get("stride", 1)
@@ -51,7 +52,6 @@ class Series(DataTask):
         self.val_fraction: float = options.get("val_fraction", 0.1)
         self.test_fraction: float = options.get("test_fraction", 0.1)
         self.default_topology = "many-to-one" if self.horizon == 1 else "seq2seq"
-        self._identity: dict[str, Any] | None = None
         self._columns: tuple[list[str], list[int], list[int]] | None = None
         self._baselines: dict[str, float] | None = None
         self._statistics: dict[str, Tensor] = {}
@@ -66,17 +66,10 @@ class Series(DataTask):
             "input rows may precede it"
         )
 
-    def _where(self) -> str:
-        if not str(self.path) or str(self.path) == ".":
-            raise ConfigError("task 'series' needs a file: --task-opt path=FILE (a CSV)")
-        return f"--task-opt path={self.path}"
-
     def identity(self) -> dict[str, Any]:
-        if self._identity is None:
-            self._identity = file_identity(self.path, self._where())
         names, inputs, targets = self.columns
         return {
-            **self._identity,
+            **self.file(),
             "inputs": [names[i] for i in inputs],
             "targets": [names[i] for i in targets],
         }
@@ -106,10 +99,7 @@ class Series(DataTask):
 
     # -- reading -------------------------------------------------------------------------
     def load(self) -> Splits:
-        where = self._where()
-        if self._identity is None:
-            self._identity = file_identity(self.path, where)
-        size = self._identity["bytes"]
+        where, size = self._where(), self.file()["bytes"]
         if size == 0:
             raise ConfigError(f"{where}: the file is empty")
         # float32 values from text of at least 2 bytes each ("1,"), read in blocks

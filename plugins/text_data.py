@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from seqkit_plugins.data_files import FileTask
 from torch import Tensor
 
-from seqkit import ConfigError, DataTask, IOSpec, Splits, file_identity, require_memory
+from seqkit import ConfigError, IOSpec, Splits, require_memory
 
 BLOCK = 1 << 22
 """Bytes decoded at a time."""
@@ -31,8 +32,9 @@ EXAMPLE_WORDS = (
 """What `example` draws its words from."""
 
 
-class Text(DataTask):
+class Text(FileTask):
     name = "text"
+    reads_what = "UTF-8 text"
     kind = "classification"
     default_topology = "many-to-many"
     headline_metric = "bpc"
@@ -49,13 +51,11 @@ class Text(DataTask):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.path = Path(options.get("path", ""))
         self.level: str = options.get("level", "char")
         self.seq_len: int = options.get("seq_len", 100)
         self.val_fraction: float = options.get("val_fraction", 0.05)
         self.test_fraction: float = options.get("test_fraction", 0.05)
         self._vocabulary: str | None = None
-        self._identity: dict[str, Any] | None = None
 
     @property
     def split_rule(self) -> str:  # type: ignore[override]
@@ -68,11 +68,6 @@ class Text(DataTask):
         )
 
     # -- identity and vocabulary -------------------------------------------------------
-    def _where(self) -> str:
-        if not str(self.path) or str(self.path) == ".":
-            raise ConfigError("task 'text' needs a file: --task-opt path=FILE (UTF-8 text)")
-        return f"--task-opt path={self.path}"
-
     def example(self, directory: Path) -> dict[str, Any]:
         """A small text: words of a Korean verse and an English pangram, drawn at random."""
         words = EXAMPLE_WORDS.split()
@@ -82,14 +77,8 @@ class Text(DataTask):
         path.write_text(" ".join(drawn) + "\n", "utf-8")
         return {"path": str(path), "seq_len": 40}
 
-    def _file(self) -> dict[str, Any]:
-        """The file's identity (`seqkit.file_identity`: it is a regular file), once."""
-        if self._identity is None:
-            self._identity = file_identity(self.path, self._where())
-        return self._identity
-
     def identity(self) -> dict[str, Any]:
-        found = {**self._file(), "level": self.level}
+        found = {**self.file(), "level": self.level}
         if self.level == "char":
             found["vocabulary"] = self.vocabulary
         return found
@@ -130,7 +119,7 @@ class Text(DataTask):
     def read_ids(self) -> Tensor:
         """The file's token ids, int64 `(n,)`."""
         where = self._where()
-        size = self._file()["bytes"]
+        size = self.file()["bytes"]
         if size == 0:
             raise ConfigError(f"{where}: the file is empty")
         require_memory(9 * size, where, "reading it as token ids (8 bytes per character)")

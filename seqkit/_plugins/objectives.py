@@ -52,9 +52,19 @@ def _mean(values: Tensor, mask: Tensor) -> Tensor:
     return (values * mask).sum() / mask.sum().clamp_min(1)
 
 
-def loss(kind: str, out: Tensor, y: Tensor) -> Tensor:
+def loss(kind: str, out: Tensor, y: Tensor, masked: bool = True) -> Tensor:
+    """The kind's mean loss over the scored targets. `masked=False` (a task that scores
+    every target) takes torch's plain mean, with no mask made at every training step."""
     import torch.nn.functional as F
 
+    if not masked:
+        if kind == "regression":
+            return F.mse_loss(out, y)
+        if kind == "classification":
+            return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+        if kind == "binary":
+            return F.binary_cross_entropy_with_logits(out, y)
+        raise ValueError(f"unknown task kind {kind!r}")
     if kind == "classification":  # IGNORE is cross_entropy's own ignore_index: 0 there
         flat = y.reshape(-1)
         each = F.cross_entropy(out.reshape(-1, out.shape[-1]), flat, reduction="none")
@@ -76,7 +86,12 @@ def predict(kind: str, out: Tensor) -> Tensor:
     return out
 
 
-def metrics(kind: str, out: Tensor, y: Tensor) -> dict[str, Tensor]:
+def metrics(kind: str, out: Tensor, y: Tensor, masked: bool = True) -> dict[str, Tensor]:
+    """The kind's metrics over the scored targets (`masked=False`: over all of them)."""
+    if not masked:
+        if kind == "regression":
+            return {"mae": (out - y).abs().mean()}
+        return {"accuracy": (predict(kind, out) == y).float().mean()}
     mask = scored(kind, y)
     if kind == "regression":
         return {"mae": _mean((out - _filled(out, y, mask)).abs(), mask)}

@@ -157,7 +157,7 @@ class Task:
     def loss(self, out: Tensor, y: Tensor) -> Tensor:
         """`out (B, T_out, K)`, targets -> the mean loss over the scored targets, a 0-dim
         tensor."""
-        return objectives.loss(self.kind, out, y)
+        return objectives.loss(self.kind, out, y, masked=self.partial_targets)
 
     def scored(self, y: Tensor) -> Tensor:
         """Which of the targets `y` are scored (bool, `y`'s shape); see `partial_targets`."""
@@ -176,7 +176,7 @@ class Task:
 
     def metrics(self, out: Tensor, y: Tensor) -> dict[str, Tensor]:
         """Metric tensors (0-dim) for a batch; averaged over batches by the trainer."""
-        return objectives.metrics(self.kind, out, y)
+        return objectives.metrics(self.kind, out, y, masked=self.partial_targets)
 
     def value_range(self, name: str) -> tuple[float, float]:
         """Where `name` (`"loss"`, or a metric without `val_`) lies: `ranges`, else the
