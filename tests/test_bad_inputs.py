@@ -248,7 +248,9 @@ class Payload:
 
 
 def model_with_code(run: Path) -> None:
-    (run / run_files.MODEL).write_bytes(pickle.dumps(Payload()))
+    """An earlier version's run directory (weights in model.pt) whose file carries code."""
+    (run / run_files.MODEL).unlink()
+    (run / run_files.LEGACY_MODEL).write_bytes(pickle.dumps(Payload()))
 
 
 def broken_config(run: Path) -> None:
@@ -659,7 +661,7 @@ CASES: list[Case] = [
     Case(
         "predict-unfinished-run",
         ("predict", "stopped", "--input", "1,2,3,4,5,6"),
-        "stopped holds no trained model (model.pt): the run did not finish",
+        "stopped holds no trained model (model.safetensors): the run did not finish",
         with_run(unfinished, "stopped"),
     ),
     Case(
@@ -940,14 +942,14 @@ LIBRARY_CASES: list[LibraryCase] = [
         "load-unfinished",
         lambda tmp, t: seqkit.load_run(tmp / "stopped"),
         ConfigError,
-        "holds no trained model (model.pt): the run did not finish",
+        "holds no trained model (model.safetensors): the run did not finish",
         with_run(unfinished, "stopped"),
     ),
     LibraryCase(
         "load-model-truncated",
         lambda tmp, t: seqkit.load_run(tmp / "done"),
         ConfigError,
-        "done/model.pt is corrupt or truncated",
+        "done/model.safetensors is corrupt or truncated",
         with_run(finished, "done", truncated_model),
     ),
     LibraryCase(

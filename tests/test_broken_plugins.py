@@ -159,7 +159,7 @@ def test_a_run_that_does_not_use_them_works(env: dict[str, str], tmp_path: Path)
     summary, stderr = run_summary(env, tmp_path / "run", "lstm")
     check_warnings(stderr)  # the warnings, and no other line
     assert summary["cell"] == "lstm" and summary["epochs_run"] == 2
-    assert (tmp_path / "run" / "model.pt").is_file()
+    assert (tmp_path / "run" / "model.safetensors").is_file()
 
 
 def test_the_good_plugin_of_the_same_distribution_runs(env: dict[str, str], tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def test_run_prints_summary_and_keeps_a_run_dir(runner, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert f"test loss     {summary['test_loss']:.4g}" in res.output
     assert f"test accuracy {summary['test_metrics']['test_accuracy']:.4g}" in res.output
-    for name in ("config.json", "metrics.jsonl", "summary.json", "model.pt", "loss.png"):
+    for name in ("config.json", "metrics.jsonl", "summary.json", "model.safetensors", "loss.png"):
         assert (out / name).is_file(), name
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == list(range(1, 9))
@@ -141,7 +141,13 @@ def test_an_overwrite_that_stops_leaves_nothing_of_the_old_run(tmp_path):
     out = tmp_path / "r"
     old = seqkit.run(cell="gru", task="sum", epochs=2, quiet=True, out=out, probe_every=1)
     kept = {p.name for p in out.iterdir()}
-    assert {"model.pt", "loss.png", "report.html", "gradients.json", "summary.json"} <= kept
+    assert {
+        "model.safetensors",
+        "loss.png",
+        "report.html",
+        "gradients.json",
+        "summary.json",
+    } <= kept
 
     class StopAfterOne(seqkit.Callback):
         def on_epoch_end(self, state, record):

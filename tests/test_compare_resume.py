@@ -62,7 +62,7 @@ def test_each_point_is_kept_as_it_finishes(uninterrupted):
         "004-gru-num_samples=2000_val_samples=200-seed1",
     ]
     for d in dirs:  # a whole run directory, and the point's result beside it
-        assert {"config.json", "metrics.jsonl", "model.pt", "summary.json", RESULT} <= {
+        assert {"config.json", "metrics.jsonl", "model.safetensors", "summary.json", RESULT} <= {
             f.name for f in d.iterdir()
         }
     first = json.loads((dirs[0] / RESULT).read_text())
@@ -115,13 +115,13 @@ def test_a_point_stopped_mid_run_continues_from_its_checkpoint(tmp_path, uninter
         {
             k: v
             for k, v in json.loads((point / "config.json").read_text()).items()
-            if k not in ("versions", "tuning")
+            if k not in ("versions", "tuning", "run_id")
         }
     )
     partial = tmp_path / "partial"
     with pytest.raises(seqkit.SeqkitError, match="3 epochs are complete"):
         seqkit.run(config, out=partial, quiet=True, callbacks=[_StopAfter(3)])
-    for name in ("checkpoint.pt", "metrics.jsonl"):
+    for name in ("config.json", "checkpoint.pt", "metrics.jsonl"):  # the stopped run's files
         (point / name).write_bytes((partial / name).read_bytes())
     (point / "summary.json").unlink()
     assert len((point / "metrics.jsonl").read_text().splitlines()) == 3

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 from click.testing import CliRunner
+from safetensors.torch import load_file
 
 from seqkit._cli.main import cli
 
@@ -53,7 +54,7 @@ def test_toml_settings_with_flags_and_options_winning(tmp_path):
 
 def _epochs(run_dir):
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k not in ("epoch_time", "train_time")} for r in rows]
+    return [{k: v for k, v in r.items() if k not in ("epoch_time", "train_time", "run_id")} for r in rows]
 
 
 def test_a_saved_config_reruns_to_the_same_result_bit_for_bit(tmp_path):
@@ -62,8 +63,8 @@ def test_a_saved_config_reruns_to_the_same_result_bit_for_bit(tmp_path):
     _run(["--config", str(path), "--out", str(tmp_path / "a")])
     _run(["--config", str(tmp_path / "a" / "config.json"), "--out", str(tmp_path / "b")])
     assert _epochs(tmp_path / "a") == _epochs(tmp_path / "b")
-    wa = torch.load(tmp_path / "a" / "model.pt", weights_only=True)
-    wb = torch.load(tmp_path / "b" / "model.pt", weights_only=True)
+    wa = load_file(tmp_path / "a" / "model.safetensors")
+    wb = load_file(tmp_path / "b" / "model.safetensors")
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from safetensors.torch import load_file
 
 import seqkit
 from seqkit._cli.main import cli
@@ -157,7 +158,7 @@ def test_a_loaded_text_run_needs_no_data_file(text_run, tmp_path):
     path, out, _ = text_run
     moved = tmp_path / "elsewhere"
     moved.mkdir()
-    for name in ("config.json", "model.pt"):
+    for name in ("config.json", "model.safetensors"):
         (moved / name).write_bytes((out / name).read_bytes())
     hidden = path.with_suffix(".away")
     path.rename(hidden)
@@ -342,9 +343,8 @@ def test_ddp_on_a_text_equals_one_process_with_the_global_batch(tmp_path):
         cell="lstm", data=seqkit.from_text(path, seq_len=18), epochs=2, seed=3, batch_size=16,
         device="cpu", quiet=True,
     )  # fmt: skip
-    from seqkit._core import files
 
-    a, b = files.load_tensors(tmp_path / "two" / "model.pt"), one.model.state_dict()
+    a, b = load_file(tmp_path / "two" / "model.safetensors"), one.model.state_dict()
     assert max((a[k] - b[k]).abs().max().item() for k in b) < 1e-5
     recorded = json.loads((tmp_path / "two" / "config.json").read_text())["data"]
     assert recorded["sha256"] == one.config.data["sha256"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 import seqkit
 from seqkit._core import files
@@ -31,7 +32,7 @@ def _seqkit(*args: str, cwd: Path, timeout: float = 180) -> subprocess.Completed
 
 
 def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
-    return files.load_tensors(run_dir / files.MODEL)
+    return load_file(run_dir / files.MODEL)
 
 
 def test_two_processes_with_batch_b_equal_one_process_with_batch_2b(tmp_path):
@@ -192,7 +193,7 @@ def test_resume_with_another_number_of_processes_is_refused(tmp_path, monkeypatc
     ckpt = tmp_path / "r" / files.CHECKPOINT
     state = files.load_tensors(ckpt)
     assert state["processes"] == 1
-    state["epoch"] = 1  # as if stopped after epoch 1
+    state["epoch"], state["history"] = 1, state["history"][:1]  # as if stopped after epoch 1
     files.save_tensors(ckpt, state)
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ConfigError, match="trained by one process; resume without --nproc"):

@@ -100,7 +100,7 @@ def test_truncated_model_file(sum_run, tmp_path):
     bad = tmp_path / "cut"
     bad.mkdir()
     (bad / "config.json").write_text((out / "config.json").read_text())
-    data = (out / "model.pt").read_bytes()
-    (bad / "model.pt").write_bytes(data[: len(data) // 2])
+    data = (out / "model.safetensors").read_bytes()
+    (bad / "model.safetensors").write_bytes(data[: len(data) // 2])
     res = CliRunner().invoke(cli, ["predict", str(bad), "--input", "1,2,3,4,5,6"])
     assert res.exit_code == 2 and "corrupt or truncated" in res.output

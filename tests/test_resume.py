@@ -11,6 +11,7 @@ import time
 import pytest
 import torch
 from click.testing import CliRunner
+from safetensors.torch import load_file
 
 import seqkit
 from seqkit._cli.main import cli
@@ -52,7 +53,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path):
     with pytest.raises(Interrupted, match=r"during epoch 3; 2 epochs are complete"):
         seqkit.run(out=tmp_path / "cut", callbacks=[StopAt(3, 4)], **SETTINGS)
     assert len((tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()) == 2
-    assert not (tmp_path / "cut" / "model.pt").exists()
+    assert not (tmp_path / "cut" / "model.safetensors").exists()
     resumed = resume(tmp_path / "cut")
     assert [r["val_loss"] for r in resumed.history.epochs] == [
         r["val_loss"] for r in whole.history.epochs
@@ -122,8 +123,8 @@ def test_a_real_signal_to_a_subprocess_then_resume(tmp_path, sig, code):
         [*args, "--out", str(whole)], env=env, check=True, capture_output=True, timeout=120
     )
     assert _same_weights(
-        torch.load(cut / "model.pt", weights_only=True),
-        torch.load(whole / "model.pt", weights_only=True),
+        load_file(cut / "model.safetensors"),
+        load_file(whole / "model.safetensors"),
     )
     assert len(metrics.read_text().splitlines()) == 60
 

@@ -230,7 +230,7 @@ def read_settings(path: Path, where: str | None = None) -> dict[str, Any]:
         raise ConfigError(f"{where}: nested too deeply to be a settings file") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: must hold a table of settings (got {type(data).__name__})")
-    for record in ("versions", "tuning"):  # recorded in a run's config.json, not settings
+    for record in ("versions", "tuning", "run_id"):  # recorded in a run's config.json
         data.pop(record, None)
     settings = {str(key).replace("-", "_"): value for key, value in data.items()}
     known = {f.name for f in fields(RunConfig)}

@@ -1,6 +1,6 @@
 """Files seqkit writes and reads back: the run directory's file names, the one atomic
-writer, a JSON reader whose every failure names the file, tensor files, and signals held
-back while a file is written.
+writer, a JSON reader whose every failure names the file, tensor files (torch's, and
+safetensors for a model's weights), and signals held back while a file is written.
 
 A file is written to a temporary name beside it, flushed to disk and renamed into place:
 a process killed at any moment leaves either the previous whole file or the new one. It
@@ -30,14 +30,16 @@ from seqkit._core.errors import ConfigError
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
-MODEL = "model.pt"
+MODEL = "model.safetensors"
+LEGACY_MODEL = "model.pt"
+"""Where runs of earlier versions kept their weights (torch's format); they still load."""
 CHECKPOINT = "checkpoint.pt"
 GRADIENTS = "gradients.json"
 REPORT = "report.html"
 PLOT = "loss.png"
 FLOW_PLOT = "gradient_flow.png"
 NORM_PLOT = "grad_norm.png"
-RUN_FILES: tuple[str, ...] = (CONFIG, METRICS, SUMMARY, MODEL, CHECKPOINT, GRADIENTS)
+RUN_FILES: tuple[str, ...] = (CONFIG, METRICS, SUMMARY, MODEL, LEGACY_MODEL, CHECKPOINT, GRADIENTS)
 RUN_FILES += (REPORT, PLOT, FLOW_PLOT, NORM_PLOT)
 """Every file a run writes: `--overwrite` removes them all before the new run writes."""
 # ... and of a comparison's directory
@@ -199,6 +201,30 @@ def save_tensors(path: Path, payload: Any) -> None:
     import torch
 
     write_atomic(path, lambda f: torch.save(payload, f))
+
+
+def save_weights(path: Path, tensors: dict[str, Any], metadata: dict[str, str]) -> None:
+    """Named tensors and text `metadata` as a safetensors file, atomically. Each tensor is
+    copied to the CPU on its own (the format stores no shared or strided memory)."""
+    from safetensors.torch import save
+
+    plain = {name: t.detach().to("cpu", copy=True).contiguous() for name, t in tensors.items()}
+    write_bytes(path, save(plain, metadata=metadata))
+
+
+def load_weights(path: Path, device: Any = "cpu") -> tuple[dict[str, Any], dict[str, str]]:
+    """The tensors and metadata of a safetensors file. The format holds no code; a
+    damaged file is a ConfigError naming it."""
+    from safetensors import safe_open
+
+    regular_file(path, str(path), "safetensors file")
+    try:
+        with safe_open(str(path), framework="pt", device=str(device)) as f:
+            return {name: f.get_tensor(name) for name in f.keys()}, dict(f.metadata() or {})  # noqa: SIM118
+    except Exception as exc:  # SafetensorError, OSError, ...: the file is not whole
+        text = str(exc).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        raise ConfigError(f"{path} is corrupt or truncated ({reason})") from None
 
 
 def load_tensors(path: Path, map_location: Any = "cpu") -> Any:

@@ -21,18 +21,16 @@ from typing import Any, BinaryIO
 from seqkit._core.errors import ConfigError
 from seqkit._core.files import (
     FLOW_PLOT,
-    GRADIENTS,
-    METRICS,
     NORM_PLOT,
     PLOT,
     REPORT,
     RESULTS,
     SUMMARY,
-    read_json,
     write_bytes,
     write_text,
 )
 from seqkit._core.fmt import CHANCE_RULE, percent, shape, stage_io
+from seqkit._core.records import read_results, read_run_files
 from seqkit._core.schedules import learning_rates
 from seqkit._present import plots
 
@@ -263,12 +261,7 @@ def run_plots(
 def write_run_report(run_dir: Path) -> Path:
     """Draw a finished run's plots from its files into `run_dir` and write report.html
     beside them; what `seqkit report RUN_DIR` does."""
-    summary = read_json(run_dir / SUMMARY, f"{run_dir}: not a finished run (no {SUMMARY})")
-    metrics = run_dir / METRICS
-    lines = metrics.read_text().splitlines() if metrics.is_file() else []  # none finished
-    epochs = [json.loads(line) for line in lines if line.strip()]
-    gradients = run_dir / GRADIENTS
-    diagnostics = read_json(gradients) if gradients.is_file() else None
+    summary, epochs, diagnostics = read_run_files(run_dir)
     images = run_plots(summary, epochs, diagnostics, lambda n, png: write_bytes(run_dir / n, png))
     path = run_dir / REPORT
     write_text(path, page(run_title(summary), run_fragment(summary, images)))
@@ -391,12 +384,23 @@ def comparison_fragment(results: dict[str, Any], curves: Sequence[bytes]) -> str
 
 def write_compare_report(out_dir: Path) -> Path:
     """report.html of a comparison directory, from results.json and its loss-N.png."""
-    results = read_json(out_dir / RESULTS, f"{out_dir}: not a finished comparison (no {RESULTS})")
-    pngs = [(out_dir / Path(p).name).read_bytes() for p in results.get("plots", [])]
+    results = read_results(out_dir)
+    pngs = [read_plot(out_dir / Path(p).name) for p in results["plots"]]
     path = out_dir / REPORT
     body = comparison_fragment(results, pngs)
     write_text(path, page(f"seqkit compare on {results['task']}", body))
     return path
+
+
+def read_plot(path: Path) -> bytes:
+    """A comparison's plot, which results.json names."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"{path.parent / RESULTS} names the plot {path.name}, which cannot be read "
+            f"({exc.strerror or exc})"
+        ) from None
 
 
 def leaderboard_fragment(board: dict[str, Any], links: dict[str, str]) -> str:

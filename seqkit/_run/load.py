@@ -1,9 +1,10 @@
 """Reuse a finished run: `seqkit.load_run(path).predict(...)` and `seqkit predict`.
 
 The model is rebuilt from the run's saved configuration through the registry (so the
-plugins that made it must be installed) and its weights are read with
+plugins that made it must be installed) and its weights are read from
+`model.safetensors`, a format that holds no code (an earlier version's `model.pt` with
 `torch.load(..., weights_only=True)`: a file that carries pickled code is refused,
-never executed.
+never executed).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError
 from seqkit._core.files import read_input_text, regular_file
+from seqkit._core.records import check_same_run, recorded_run_id
 from seqkit._plugins.data_task import DataTask
 from seqkit._plugins.interfaces import Cell, ChunkedTopology
 from seqkit._plugins.registry import Registry
 from seqkit._run import rundir
 from seqkit._run.plan import Plan, plan
 from seqkit._run.runner import _plain
+from seqkit._train.checkpoint import fit_weights
 
 
 @dataclass
@@ -160,8 +163,11 @@ def load_run(path: str | Path, registry: Registry | None = None) -> LoadedRun:
     """Load the run directory at `path` (written by `seqkit run`)."""
     path = Path(path)
     config = rundir.read_run_config(path)
-    model_file = path / files.MODEL
-    if not model_file.is_file():
+    model_file = next(
+        (path / name for name in (files.MODEL, files.LEGACY_MODEL) if (path / name).is_file()),
+        None,
+    )
+    if model_file is None:
         raise ConfigError(f"{path} holds no trained model ({files.MODEL}): the run did not finish")
     config.device = (
         "cpu"
@@ -179,14 +185,19 @@ def load_run(path: str | Path, registry: Registry | None = None) -> LoadedRun:
     )
     y = torch.zeros(2, task.io.output_len or 1, task.io.output_size)
     model = the_plan.fresh_model(x, y)
-    state = files.load_tensors(model_file, the_plan.device)
-    try:
-        model.load_state_dict(state)
-    except (RuntimeError, TypeError) as exc:
-        raise ConfigError(
-            f"{model_file} does not fit the model its config describes: {str(exc).splitlines()[0]}"
-        ) from None
+    fit_weights(model, read_weights(model_file, the_plan.device), model_file)
     return LoadedRun(path, the_plan, model)
+
+
+def read_weights(model_file: Path, device: torch.device) -> dict[str, Tensor]:
+    """A run's weights: model.safetensors, of the run its config.json names, or an earlier
+    version's model.pt (read with `weights_only=True`)."""
+    if model_file.name == files.LEGACY_MODEL:
+        state: dict[str, Tensor] = files.load_tensors(model_file, device)
+        return state
+    state, metadata = files.load_weights(model_file, device)
+    check_same_run(metadata.get("run_id"), recorded_run_id(model_file.parent), model_file)
+    return state
 
 
 def as_batch(inputs: Any, d: int, t: int | None) -> Tensor:

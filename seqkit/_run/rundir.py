@@ -1,9 +1,15 @@
 """The run directory: reading its recorded configuration, checking where one may be made,
-saving its model. Its file names and writers are in `seqkit._core.files`."""
+its run id, saving its model. Its file names and writers are in `seqkit._core.files`.
+
+Every file a run writes carries the run's id (config.json, summary.json, each line of
+metrics.jsonl, gradients.json, checkpoint.pt, model.safetensors' metadata): `predict`,
+`report` and `--resume` refuse a directory whose files do not belong together."""
 
 from __future__ import annotations
 
+import json
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +17,7 @@ from typing import Any
 
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError
-from seqkit._core.files import CONFIG, locked, save_tensors
+from seqkit._core.files import CONFIG, locked, save_weights
 
 
 def read_run_config(
@@ -69,5 +75,15 @@ def check_out_dir(path: Path, overwrite: bool) -> None:
         raise ConfigError(f"--out {path}: no permission to write in {parent}")
 
 
-def save_model(path: Path, model: Any) -> None:
-    save_tensors(path, model.state_dict())
+def new_run_id() -> str:
+    """A fresh run's id: random, so that two runs never share one."""
+    return uuid.uuid4().hex[:16]
+
+
+def save_model(path: Path, model: Any, run_id: str | None, recorded: dict[str, Any]) -> None:
+    """The model's weights as safetensors, with the run's id and its config.json
+    (`recorded`) in the metadata, so the file says what it is on its own."""
+    metadata = {"format": "seqkit", "config": json.dumps(recorded, default=str)}
+    if run_id is not None:
+        metadata["run_id"] = run_id
+    save_weights(path, model.state_dict(), metadata)

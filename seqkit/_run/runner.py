@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqkit._core import files
+from seqkit._core import files, records
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError, Interrupted, NonFiniteError
 from seqkit._plugins.data_task import DataTask
@@ -67,10 +67,13 @@ class RunResult:
     test: dict[str, float] = field(default_factory=dict)
     """Loss and metrics on the held-out test set (`test_loss`, `test_<metric>`), scored
     once after training; selection and early stopping never see it."""
+    run_id: str | None = None
+    """The id every file of its run directory carries (None without a directory)."""
 
     def summary(self) -> dict[str, Any]:
         """The closing summary as plain JSON-able data."""
         return {
+            "run_id": self.run_id,
             "task": self.config.task,
             "cell": self.config.cell,
             "topology": self.config.topology,
@@ -241,8 +244,9 @@ def _execute(
     chance = the_plan.task.chance_loss(data.train_y)  # the larger set: a steadier estimate
     versions = _versions(the_plan)
     callbacks, probe = wire(the_plan, callbacks, progress, chance)
+    run_id = None
     if out_dir is not None:
-        kept = start_run_dir(out_dir, the_plan, data, versions, resume, tuning)
+        kept, run_id = start_run_dir(out_dir, the_plan, data, versions, resume, tuning)
         callbacks = [*kept, *callbacks]
     history, train_time = train(the_plan, model, data, callbacks, resume)
     test = score(the_plan, model, history)
@@ -261,6 +265,7 @@ def _execute(
         probe.as_dict() if probe is not None else None,
         tuning,
         test,
+        run_id,
     )
     return conclude(result, drawer)
 
@@ -350,9 +355,10 @@ def start_run_dir(
     versions: dict[str, str],
     resume: Checkpoint | None,
     tuning: Tuning | None = None,
-) -> list[Callback]:
+) -> tuple[list[Callback], str]:
     """Prepare the run directory (a resumed run keeps the metrics of its complete epochs)
-    and write the resolved configuration; the callbacks that write as training goes."""
+    and write the resolved configuration; the callbacks that write as training goes, and
+    the run's id (a resumed run keeps its own)."""
     config = the_plan.config
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics_file = out_dir / files.METRICS
@@ -360,10 +366,12 @@ def start_run_dir(
         for name in files.RUN_FILES:
             (out_dir / name).unlink(missing_ok=True)
         shutil.rmtree(out_dir / tensorboard_log.SUBDIR, ignore_errors=True)
+        run_id = rundir.new_run_id()
     else:  # epochs after the checkpoint will be run again: drop their lines
         kept = metrics_file.read_text().splitlines()[: resume.epoch]
         files.write_text(metrics_file, "".join(line + "\n" for line in kept))
-    recorded = {**config.as_dict(), "versions": versions}
+        run_id = resume.run_id or records.recorded_run_id(out_dir) or rundir.new_run_id()
+    recorded = {"run_id": run_id, **config.as_dict(), "versions": versions}
     if tuning is not None:
         recorded["tuning"] = tuning.as_dict()
     elif resume is not None:  # keep how the run's threads and kernels were chosen
@@ -373,22 +381,24 @@ def start_run_dir(
                 recorded["tuning"] = earlier
     files.write_json(out_dir / files.CONFIG, recorded)
     writers: list[Callback] = [
-        MetricsLog(metrics_file),
-        Checkpointer(out_dir / files.CHECKPOINT, config.checkpoint_every, data.generator),
+        MetricsLog(metrics_file, run_id),
+        Checkpointer(out_dir / files.CHECKPOINT, config.checkpoint_every, data.generator, run_id),
     ]
     if config.tensorboard:
         writers.append(TensorBoardLog(out_dir, config.as_dict()))
-    return writers
+    return writers, run_id
 
 
 def finish_run_dir(out_dir: Path, result: RunResult, drawer: Drawer | None = None) -> None:
-    """summary.json, model.pt and gradients.json of a finished run; then its plots and
-    report.html, drawn from these files (`seqkit._present.report.write_run_report`) here, or
-    handed to `drawer` (the caller waits for it)."""
+    """summary.json, model.safetensors and gradients.json of a finished run; then its plots
+    and report.html, drawn from these files (`seqkit._present.report.write_run_report`)
+    here, or handed to `drawer` (the caller waits for it)."""
+    run_id = result.run_id
     files.write_json(out_dir / files.SUMMARY, result.summary())
-    rundir.save_model(out_dir / files.MODEL, result.model)
+    recorded = files.read_json(out_dir / files.CONFIG)
+    rundir.save_model(out_dir / files.MODEL, result.model, run_id, recorded)
     if result.diagnostics is not None:
-        files.write_json(out_dir / files.GRADIENTS, result.diagnostics)
+        files.write_json(out_dir / files.GRADIENTS, {"run_id": run_id, **result.diagnostics})
     calls: list[drawing.Call] = [("seqkit._present.report:write_run_report", (out_dir,))]
     if drawer is None:
         drawing.call(calls)
@@ -459,6 +469,9 @@ def resume(
     epochs = the_plan.config.epochs or 0
     if checkpoint.epoch >= epochs:
         raise ConfigError(f"{where}: the run already finished its {epochs} epochs")
+    run_id = records.recorded_run_id(run_dir)
+    records.check_same_run(checkpoint.run_id, run_id, run_dir / files.CHECKPOINT)
+    records.read_epochs(run_dir, upto=checkpoint.epoch, run_id=run_id)  # whole, and this run's
     if not distributed.is_main():  # rank 0 alone writes, and holds the directory
         return execute(
             the_plan, run_dir, list(callbacks), progress, resume=checkpoint, drawer=drawer

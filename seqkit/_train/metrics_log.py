@@ -9,11 +9,12 @@ from seqkit._plugins.interfaces import Callback, TrainState
 
 
 class MetricsLog(Callback):
-    """Appends each epoch's record to `metrics.jsonl` as it ends."""
+    """Appends each epoch's record to `metrics.jsonl` as it ends, with the run's id."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, run_id: str | None = None) -> None:
+        self.path, self.run_id = path, run_id
 
     def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None:
+        line = record if self.run_id is None else {**record, "run_id": self.run_id}
         with self.path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
+            f.write(json.dumps(line) + "\n")
