@@ -106,6 +106,7 @@ class Recurrent(nn.Module):
             and x.device.type == "cpu"
             and (x.shape[1] >= 16 or self.impl == "kernels")
             and not torch.is_autocast_enabled("cpu")  # the kernels are float32/64 only
+            and not torch.jit.is_tracing()  # an export keeps torch's module: any length
         ):
             written._parameters.update(self.rnn._parameters)  # after assign=True too
             written.train(self.training)

@@ -212,7 +212,8 @@ class ScratchLayers(nn.Module):
                 outs.append(h)
             return torch.stack(outs, dim=1), h, c
         h_prev: list[Tensor] = []
-        gx = RecurrentWeightGrad.apply(gx, w_hh, h_prev)
+        if torch.is_grad_enabled():  # no gradient (inference, export): no function to trace
+            gx = RecurrentWeightGrad.apply(gx, w_hh, h_prev)
         w_hh_t = w_hh.detach().t()  # its gradient comes from RecurrentWeightGrad
         for gx_t in gx.unbind(1):
             h_prev.append(h)

@@ -12,8 +12,9 @@ as its own pytest case::
 
 or all at once: `seqkit.testing.check_cell("mingru", num_layers=2)` returns the findings,
 and raises one ContractError if any check failed. `seqkit check NAME` runs the same
-checks from the command line. A name is looked up in the registry of installed plugins
-(or `registry=`); a cell may also be given as its factory.
+checks from the command line. `check_exportable("mingru", "onnx")` is the optional
+check that a cell exports as `seqkit export` does it. A name is looked up in the registry
+of installed plugins (or `registry=`); a cell may also be given as its factory.
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ __all__ = [
     "cell_checks",
     "check",
     "check_cell",
+    "check_exportable",
     "check_task",
     "check_topology",
     "check_trainer",
     "executor_checks",
+    "exportable_checks",
     "suite_checks",
     "task_checks",
     "topology_checks",
@@ -192,3 +195,92 @@ def check_topology(topology: str, **options: Any) -> list[Finding]:
 def check_trainer(trainer: str, **options: Any) -> list[Finding]:
     """Every Trainer check (see `trainer_checks`); ContractError if any failed."""
     return check("trainer", trainer, **options)
+
+
+READOUTS = ("last_step", "every_step")
+"""How `exportable_checks` reads a cell out: a linear layer on its outputs at the last
+step, and at every step (its whole-sequence forward, as a topology calls it)."""
+
+
+@dataclass
+class ExportSubject:
+    entry: Entry
+    options: dict[str, Any]
+    format: str
+    readout: str
+
+
+def _readout_model(cell: Any, readout: str) -> Any:
+    from torch import nn
+
+    class ReadOut(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.cell, self.head = cell, nn.Linear(cell.output_size, 3)
+
+        def forward(self, x: Any) -> Any:
+            out, _ = self.cell(x)
+            return self.head(out[:, -1:] if readout == "last_step" else out)
+
+    return ReadOut()
+
+
+def _exports(subject: ExportSubject) -> None:
+    import torch
+
+    from seqkit._run.export import export_model, require_onnx
+
+    if subject.format == "onnx":
+        require_onnx()
+    steps = 6
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        cell = subject.entry.factory(2, 8, **subject.options)
+        model = _readout_model(cell, subject.readout).eval()
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(3, steps, 2, generator=g)
+    batches = [
+        ("probes", x),
+        ("batch", torch.randn(5, steps, 2, generator=g)),
+        ("length", torch.cat([x, x], dim=1)[:, : steps + steps // 2]),
+    ]
+    what = f"cell '{subject.entry.name}' (read out at the {subject.readout.replace('_', ' ')})"
+    export_model(model, subject.format, batches, what)
+
+
+def exportable_checks(
+    cell: str | Callable[..., Any],
+    format: str = "onnx",
+    *,
+    registry: Registry | None = None,
+    **options: Any,
+) -> list[Check]:
+    """The optional export checks for `cell` with `options`: read out by a linear layer
+    at its last step and at every step (input size 2, hidden 8), it exports to `format`
+    ("onnx", which needs `seqkit[export]`, or "torchscript") as `seqkit export` does,
+    and the exported file's outputs match torch's on three batches (another batch size,
+    another length) within the export tolerance. A failure names the operation that
+    would not export, or the difference and the line that left the trace."""
+    if format not in ("onnx", "torchscript"):
+        raise ValueError(f"format must be 'onnx' or 'torchscript' (got {format!r})")
+    entry = _entry("cell", cell, registry)
+    resolved = _resolved(entry, options)
+    return [
+        Check(
+            "cell",
+            entry,
+            f"exports_to_{format}_{readout}",
+            _exports,
+            ExportSubject(entry, resolved, format, readout),
+        )
+        for readout in READOUTS
+    ]
+
+
+def check_exportable(
+    cell: str | Callable[..., Any], format: str = "onnx", **options: Any
+) -> list[Finding]:
+    """Every export check of `cell` (see `exportable_checks`); ContractError if any failed."""
+    findings = [c.run() for c in exportable_checks(cell, format, **options)]
+    require(findings)
+    return findings

@@ -56,6 +56,7 @@ def run_probe(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
         ["gradients", "--help"],
         ["compare", "--help"],
         ["predict", "--help"],
+        ["export", "--help"],
         ["report", "--help"],
         ["check", "--help"],
         ["new", "plugin", "--help"],
@@ -104,7 +105,7 @@ def complete(words: str, shell: str = "bash") -> list[str]:
 
 def test_completion_of_commands_and_options():
     assert complete("seqkit ") == [
-        "check", "compare", "describe", "explain", "gradients", "list", "new", "plugins",
+        "check", "compare", "describe", "explain", "export", "gradients", "list", "new", "plugins",
         "predict", "report", "run", "sample", "suite",
     ]  # fmt: skip
     assert complete("seqkit run --hid") == ["--hidden-size"]

@@ -110,6 +110,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "seqkit._cli.predict_cmd:predict_cmd",
         "Load RUN_DIR's model and print its predictions in the task's own format.",
     ),
+    "export": (
+        "seqkit._cli.export_cmd:export_cmd",
+        "Export RUN_DIR's model (standardisation in, outputs in the task's units) as one "
+        "ONNX or TorchScript file that runs without seqkit, with a model card MODEL.md "
+        "beside it.",
+    ),
     "sample": (
         "seqkit._cli.sample_cmd:sample_cmd",
         "Draw text from RUN_DIR's model (a run on the text task), after --prime.",
@@ -227,6 +233,7 @@ def cli() -> None:
     seqkit run --resume runs/sum-gru-...                continue a stopped run
     seqkit predict runs/sum-gru-... --input 2,4,6,8,10,11
     seqkit report runs/sum-gru-...                      rebuild its report.html
+    seqkit export runs/sum-gru-... --format onnx        a file that runs without seqkit
     seqkit run --cell lstm --task text --task-opt path=novel.txt --out novel
     seqkit sample novel --prime "It was" --length 300   text from your own text
     seqkit explain --cell lstm --task sum               shapes, batch to loss

@@ -76,8 +76,13 @@ class Standardized(nn.Module):
         An input is the same when its memory, layout and version counter (bumped by any
         in-place write, on every view of the storage) are, and so are the statistics';
         the memo holds the input, so its memory cannot be reused while it is kept. Inputs
-        that need a gradient, inference tensors and compiled graphs are not memoised."""
-        if x.requires_grad or x.is_inference() or torch.compiler.is_compiling():
+        that need a gradient, inference tensors, compiled graphs and traces are not memoised."""
+        if (
+            x.requires_grad
+            or x.is_inference()
+            or torch.compiler.is_compiling()
+            or torch.jit.is_tracing()  # an export must record the arithmetic, not a memo
+        ):
             return (x - self.x_mean) / self.x_std
         key = (
             x.data_ptr(), x.shape, x.stride(), x.dtype, x.device, x._version,

@@ -13,7 +13,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -30,6 +30,9 @@ from seqkit._run import rundir
 from seqkit._run.plan import Plan, plan
 from seqkit._run.runner import _plain
 from seqkit._train.checkpoint import fit_weights
+
+if TYPE_CHECKING:
+    from seqkit._run.export import Exported
 
 
 @dataclass
@@ -67,6 +70,19 @@ class LoadedRun:
             }
             for i in range(x.shape[0])
         ]
+
+    def export(self, format: str, out: str | Path | None = None) -> Exported:
+        """Write the whole inference path (standardisation, model, outputs in the task's
+        units) as `format`, "onnx" (needs `seqkit[export]`) or "torchscript", at `out`
+        (default: `model.onnx` / `model.torchscript.pt` in the run directory), with a
+        model card `MODEL.md` beside it. The file is run on the run's probe inputs, a
+        batch of another size and one of another length, and compared with torch's
+        outputs first: a difference beyond `seqkit._run.export.TOLERANCE` times the
+        outputs' scale is a ConfigError, and nothing is written. Batch size is dynamic,
+        and the length where the model reads any (`Exported.fixed_length` says why not)."""
+        from seqkit._run.export import Run, export
+
+        return export(Run(self.path, self.plan, self.model), format, out)
 
     def inputs_from_file(self, path: str | Path, limit: int) -> Any:
         """Inputs read from a file: in the data's own format where the task reads one (a
