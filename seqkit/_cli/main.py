@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from seqkit._core.errors import NonFiniteError, SeqkitError, WorkerFailed
+from seqkit._core.errors import NonFiniteError, SeqkitError, WorkerFailed, WriteFailed
 from seqkit._train import host
 from seqkit._version import __version__
 
@@ -51,7 +51,7 @@ class SeqkitGroup(click.Group):
         except NonFiniteError as exc:
             _error(str(exc))
             ctx.exit(EXIT_NON_FINITE)
-        except WorkerFailed as exc:  # not bad input: a worker process died or raised
+        except (WorkerFailed, WriteFailed) as exc:  # not bad input: a worker or the disk failed
             _error(str(exc))
             ctx.exit(EXIT_FAILED)
         except SeqkitError as exc:

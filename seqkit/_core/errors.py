@@ -52,5 +52,10 @@ class Interrupted(SeqkitError):
     """Training was stopped by a signal; the run can be resumed from its checkpoint."""
 
 
+class WriteFailed(SeqkitError):
+    """A file could not be written (no space left, a read-only file system, an I/O
+    error); the file's previous version, if it had one, is left in place."""
+
+
 class WorkerFailed(SeqkitError):
     """A worker process of a multi-process (torchrun) run failed; the job was stopped."""

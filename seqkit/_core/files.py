@@ -10,6 +10,7 @@ functions."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -23,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from seqkit._core.errors import ConfigError
+from seqkit._core.errors import ConfigError, WriteFailed
 
 # The files of a run directory, named in one place: the runner, checkpoints, loading and
 # the report all name them from here.
@@ -72,10 +73,13 @@ def signals_deferred() -> Iterator[None]:
 
 def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Write `path` through `write(file)`: a temporary file beside it, fsync, rename.
-    Ctrl-C or SIGTERM while it writes takes effect once the file is in place."""
+    Ctrl-C or SIGTERM while it writes takes effect once the file is in place. A write
+    that fails (no space left, a read-only file system, an I/O error) is a WriteFailed
+    naming `path`, and leaves its previous version in place."""
     with signals_deferred():
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        tmp = None
         try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
             if hasattr(os, "fchmod"):  # POSIX; elsewhere the file keeps what it got
                 os.fchmod(fd, 0o666 & ~_umask())
             with os.fdopen(fd, "wb") as f:
@@ -83,9 +87,18 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+        except BaseException as exc:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise write_failed(path, exc) from None
             raise
+
+
+def write_failed(path: Path, exc: OSError) -> WriteFailed:
+    """The error for a file that could not be written."""
+    kept = "its previous version is kept" if path.exists() else "nothing was written"
+    return WriteFailed(f"cannot write {path}: {exc.strerror or exc} ({kept})")
 
 
 def _umask() -> int:
@@ -197,10 +210,13 @@ def read_input_text(path: Path, limit: int, where: str, what: str = "file") -> s
 
 
 def save_tensors(path: Path, payload: Any) -> None:
-    """torch.save, atomically (see `write_atomic`)."""
+    """torch.save, atomically (see `write_atomic`). Serialised in memory first: torch's
+    writer turns a failed write (a full disk) into a RuntimeError about its position."""
     import torch
 
-    write_atomic(path, lambda f: torch.save(payload, f))
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_atomic(path, lambda f: f.write(buffer.getbuffer()))
 
 
 def save_weights(path: Path, tensors: dict[str, Any], metadata: dict[str, str]) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from seqkit._core.errors import ConfigError
+from seqkit._core.errors import ConfigError, WriteFailed
 from seqkit._core.files import (
     FLOW_PLOT,
     NORM_PLOT,
@@ -262,9 +262,17 @@ def write_run_report(run_dir: Path) -> Path:
     """Draw a finished run's plots from its files into `run_dir` and write report.html
     beside them; what `seqkit report RUN_DIR` does."""
     summary, epochs, diagnostics = read_run_files(run_dir)
-    images = run_plots(summary, epochs, diagnostics, lambda n, png: write_bytes(run_dir / n, png))
-    path = run_dir / REPORT
-    write_text(path, page(run_title(summary), run_fragment(summary, images)))
+    try:
+        images = run_plots(
+            summary, epochs, diagnostics, lambda n, png: write_bytes(run_dir / n, png)
+        )
+        path = run_dir / REPORT
+        write_text(path, page(run_title(summary), run_fragment(summary, images)))
+    except WriteFailed as exc:
+        raise WriteFailed(
+            f"{exc}; the run's results are kept: once there is space, `seqkit report "
+            f"{run_dir}` draws its report again"
+        ) from None
     return path
 
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from seqkit._core import files, records
 from seqkit._core.config import RunConfig
-from seqkit._core.errors import ConfigError, Interrupted, NonFiniteError
+from seqkit._core.errors import ConfigError, Interrupted, NonFiniteError, WriteFailed
 from seqkit._plugins.data_task import DataTask
 from seqkit._plugins.interfaces import Callback, Data, History
 from seqkit._plugins.registry import Registry
@@ -248,7 +248,10 @@ def _execute(
     if out_dir is not None:
         kept, run_id = start_run_dir(out_dir, the_plan, data, versions, resume, tuning)
         callbacks = [*kept, *callbacks]
-    history, train_time = train(the_plan, model, data, callbacks, resume)
+    try:
+        history, train_time = train(the_plan, model, data, callbacks, resume)
+    except WriteFailed as exc:
+        raise stopped_writing(exc, out_dir) from None
     test = score(the_plan, model, history)
     result = RunResult(
         model,
@@ -267,7 +270,20 @@ def _execute(
         test,
         run_id,
     )
-    return conclude(result, drawer)
+    try:
+        return conclude(result, drawer)
+    except WriteFailed as exc:
+        raise stopped_writing(exc, out_dir) from None
+
+
+def stopped_writing(exc: WriteFailed, out_dir: Path | None) -> WriteFailed:
+    """A failed write, with how to go on: from the last checkpoint, which --resume reads
+    (a run whose training ended writes only its results again)."""
+    if out_dir is None or (out_dir / files.SUMMARY).is_file():
+        return exc  # the run's results are kept; only its pictures were not drawn
+    if not (out_dir / files.CHECKPOINT).is_file():
+        return WriteFailed(f"{exc}; free space, then run it again")
+    return WriteFailed(f"{exc}; free space, then go on with: seqkit run --resume {out_dir}")
 
 
 def prepare(
@@ -394,11 +410,11 @@ def finish_run_dir(out_dir: Path, result: RunResult, drawer: Drawer | None = Non
     and report.html, drawn from these files (`seqkit._present.report.write_run_report`)
     here, or handed to `drawer` (the caller waits for it)."""
     run_id = result.run_id
-    files.write_json(out_dir / files.SUMMARY, result.summary())
     recorded = files.read_json(out_dir / files.CONFIG)
     rundir.save_model(out_dir / files.MODEL, result.model, run_id, recorded)
     if result.diagnostics is not None:
         files.write_json(out_dir / files.GRADIENTS, {"run_id": run_id, **result.diagnostics})
+    files.write_json(out_dir / files.SUMMARY, result.summary())  # last: the run is finished
     calls: list[drawing.Call] = [("seqkit._present.report:write_run_report", (out_dir,))]
     if drawer is None:
         drawing.call(calls)
@@ -467,8 +483,9 @@ def resume(
             else f"{where}: the run was trained by one process; resume without --nproc"
         )
     epochs = the_plan.config.epochs or 0
-    if checkpoint.epoch >= epochs:
+    if checkpoint.epoch >= epochs and (run_dir / files.SUMMARY).is_file():
         raise ConfigError(f"{where}: the run already finished its {epochs} epochs")
+    # (trained to the end without its summary: a write failed; the results are made again)
     run_id = records.recorded_run_id(run_dir)
     records.check_same_run(checkpoint.run_id, run_id, run_dir / files.CHECKPOINT)
     records.read_epochs(run_dir, upto=checkpoint.epoch, run_id=run_id)  # whole, and this run's

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from seqkit._core.files import write_failed
 from seqkit._plugins.interfaces import Callback, TrainState
 
 
@@ -16,5 +17,8 @@ class MetricsLog(Callback):
 
     def on_epoch_end(self, state: TrainState, record: dict[str, float]) -> None:
         line = record if self.run_id is None else {**record, "run_id": self.run_id}
-        with self.path.open("a") as f:
-            f.write(json.dumps(line) + "\n")
+        try:
+            with self.path.open("a") as f:
+                f.write(json.dumps(line) + "\n")
+        except OSError as exc:  # a line cut off here lies past the last checkpoint's epochs
+            raise write_failed(self.path, exc) from None
