@@ -54,7 +54,10 @@ def test_toml_settings_with_flags_and_options_winning(tmp_path):
 
 def _epochs(run_dir):
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k not in ("epoch_time", "train_time", "run_id")} for r in rows]
+    return [
+        {k: v for k, v in r.items() if k not in ("epoch_time", "train_time", "run_id")}
+        for r in rows
+    ]
 
 
 def test_a_saved_config_reruns_to_the_same_result_bit_for_bit(tmp_path):

@@ -163,6 +163,9 @@ class Mean(seqkit.Task):
         return x.mean(dim=1, keepdim=True)
 
     def solved(self, metrics: dict[str, float]) -> bool | None:
+        # A run whose first epoch diverged has no val_loss: not known, rather than an error.
+        if "val_loss" not in metrics:
+            return None
         return metrics["val_loss"] < 0.01 * (1 / 3) / self.opts["seq_len"]
 '''
 

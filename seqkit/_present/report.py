@@ -190,6 +190,7 @@ def summary_table(s: dict[str, Any]) -> str:
         rows.append(("solved", "yes" if s["solved"] else "no", s.get("solved_rule") or ""))
     if s.get("stopped"):
         rows.append(("stopped", s["stopped"], ""))
+    rows += [("note", failure, "") for failure in s.get("failures") or ()]
     return table(None, rows, "summary")
 
 

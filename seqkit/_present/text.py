@@ -67,6 +67,7 @@ def run_summary(s: Mapping[str, Any], title: tuple[str, str, str]) -> list[Line]
         lines.append(Line(f"  {'ran with':<13} {tuning_line(tuning)}"))
     if s["stopped"]:
         lines.append(Line(f"  stopped: {s['stopped']}"))
+    lines += [Line(f"  note: {failure}") for failure in s.get("failures") or ()]
     lines.append(Line("examples", bold=True))
     lines += [Line(f"  {ex['text']}") for ex in s["examples"]]
     return lines

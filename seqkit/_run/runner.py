@@ -35,6 +35,7 @@ from seqkit._train import tensorboard as tensorboard_log
 from seqkit._train.checkpoint import Checkpoint, Checkpointer
 from seqkit._train.devices import kept_rng
 from seqkit._train.evaluate import evaluate
+from seqkit._train.last_finite import LastFinite
 from seqkit._train.metrics_log import MetricsLog
 from seqkit._train.probe import GradientProbe
 from seqkit._train.progress import interactive_progress
@@ -69,6 +70,11 @@ class RunResult:
     once after training; selection and early stopping never see it."""
     run_id: str | None = None
     """The id every file of its run directory carries (None without a directory)."""
+    solved: bool | None = None
+    """The task's `solved(metrics)`: None where it does not say, or failed."""
+    failures: list[str] = field(default_factory=list)
+    """A plugin's call that failed while the run was concluded (its `solved()` on the
+    metrics of a run that diverged, say): reported, and the run kept all the same."""
 
     def summary(self) -> dict[str, Any]:
         """The closing summary as plain JSON-able data."""
@@ -87,7 +93,7 @@ class RunResult:
             "baselines": self.task.baselines() if isinstance(self.task, DataTask) else {},
             "split_rule": getattr(self.task, "split_rule", None) or None,
             "reference_losses": self.task.reference_losses,
-            "solved": self.task.solved(self.metrics),
+            "solved": self.solved,
             "solved_rule": self.task.solved_rule or None,
             "metrics": {
                 k: v for k, v in self.metrics.items() if k not in ("train_loss", "val_loss")
@@ -104,6 +110,7 @@ class RunResult:
             "config": self.config.as_dict(),
             "versions": self.versions,
             "run_dir": str(self.run_dir) if self.run_dir else None,
+            "failures": self.failures,
         }
 
     def _repr_html_(self) -> str:
@@ -244,15 +251,19 @@ def _execute(
     chance = the_plan.task.chance_loss(data.train_y)  # the larger set: a steadier estimate
     versions = _versions(the_plan)
     callbacks, probe = wire(the_plan, callbacks, progress, chance)
-    run_id = None
+    run_id, last_finite = None, LastFinite(model)
     if out_dir is not None:
         kept, run_id = start_run_dir(out_dir, the_plan, data, versions, resume, tuning)
-        callbacks = [*kept, *callbacks]
+        callbacks = [*kept, last_finite, *callbacks]
     try:
         history, train_time = train(the_plan, model, data, callbacks, resume)
     except WriteFailed as exc:
         raise stopped_writing(exc, out_dir) from None
+    if history.non_finite:  # keep the weights of the last finite epoch, not the NaN
+        last_finite.restore()
     test = score(the_plan, model, history)
+    failures: list[str] = []
+    task = the_plan.task
     result = RunResult(
         model,
         the_plan.task,
@@ -260,7 +271,7 @@ def _execute(
         the_plan.config,
         {k: v for k, v in history.last.items() if k not in RECORD_BOOKKEEPING},
         chance,
-        probe_examples(model, the_plan.task, the_plan.device),
+        guarded(lambda: probe_examples(model, task, the_plan.device), "examples", failures) or [],
         train_time,
         str(the_plan.device),
         out_dir,
@@ -270,10 +281,22 @@ def _execute(
         test,
         run_id,
     )
+    result.solved = guarded(lambda: task.solved(result.metrics), "solved()", failures)
+    result.failures = failures
     try:
         return conclude(result, drawer)
     except WriteFailed as exc:
         raise stopped_writing(exc, out_dir) from None
+
+
+def guarded(call: Callable[[], Any], what: str, failures: list[str]) -> Any:
+    """`call()`, or None if the task's code it runs fails: the failure is added to
+    `failures` (and so to the summary) and the run is kept all the same."""
+    try:
+        return call()
+    except Exception as exc:  # a plugin's bug must not lose a finished run
+        failures.append(f"the task's {what} failed: {type(exc).__name__}: {exc}")
+        return None
 
 
 def stopped_writing(exc: WriteFailed, out_dir: Path | None) -> WriteFailed:
