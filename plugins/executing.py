@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_context
@@ -32,7 +34,12 @@ class ProcessExecutor:
                     yield i, exc
             return
         # spawn, not fork: a forked worker inherits torch's thread pools in a bad state
-        self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=get_context("spawn"))
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.jobs,
+            mp_context=get_context("spawn"),
+            initializer=end_with_parent,
+            initargs=(os.getpid(),),
+        )
         futures: dict[Future[Any], int] = {self._pool.submit(fn, x): i for i, x in enumerate(items)}
         pending = set(futures)
         while pending:
@@ -45,6 +52,20 @@ class ProcessExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def end_with_parent(parent: int, every: float = 0.25) -> None:
+    """In a worker: end this process as soon as `parent` (the comparison's process) has
+    died, however it died (SIGKILL included). A dead parent's children are handed to
+    another process, so a thread watches for `os.getppid()` to change; then the worker
+    ends at once, its run left as a kill leaves one (resumable from its checkpoint)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)  # no cleanup to wait for: the run's files are written atomically
+
+    threading.Thread(target=watch, name="seqkit-end-with-parent", daemon=True).start()
 
 
 class RayExecutor:

@@ -4,6 +4,7 @@ Ray) give the same table, keep what finished when a worker dies, and retry or re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import seqkit
+from seqkit._core import files
 from seqkit._study.points import POINTS, RESULT
 
 # Small runs with epochs long enough (~0.1 s) that a kill lands inside a point.
@@ -366,3 +368,42 @@ def test_a_point_written_on_storage_this_machine_does_not_see_is_one_clear_error
     assert f"not here: {tmp_path / 'c'}" in message
     assert f"continue with seqkit compare --resume {tmp_path / 'c'}" in message
     assert not list((tmp_path / "c").rglob("point.json"))  # nothing claims to be finished
+
+
+def _gone(pid: int) -> bool:
+    """Whether `pid` has ended (a zombie that nobody reaped has ended too)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_workers_end_with_the_comparison_that_started_them(tmp_path):
+    """SIGKILL of the comparison's process alone (not its group): its worker processes end
+    too instead of training on as orphans, and the directory's lock goes with them."""
+    out = tmp_path / "c"
+    command = [sys.executable, "-m", "seqkit", "compare", *GRID, "--epochs", "400"]
+    command += ["--jobs", "2", "--out", str(out)]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        workers: list[int] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            workers = _processes("multiprocessing.spawn", proc.pid)
+            if len(workers) == 2 and len(_started_points(out)) == 2:
+                break
+            time.sleep(0.02)
+        assert len(workers) == 2 and proc.poll() is None, "no two workers were seen training"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 60  # a bound for a busy machine; it takes ~0.25 s
+        while time.monotonic() < deadline and not all(_gone(pid) for pid in workers):
+            time.sleep(0.05)
+        assert all(_gone(pid) for pid in workers), "the workers outlived their parent"
+        with files.locked(out, "the test"):  # nobody holds the directory any more
+            pass
+    finally:  # whatever the outcome, nothing of this test trains on
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
