@@ -75,6 +75,8 @@ _LAZY = {
     "Leaderboard": "seqkit._study.suite",
     "run_suite": "seqkit._study.suite",
     "resume_suite": "seqkit._study.suite",
+    "TuneResult": "seqkit._study.tune",
+    "tune": "seqkit._study.tune",
     "ContractError": "seqkit._contracts.findings",
     "Finding": "seqkit._contracts.findings",
     "launched_by_torchrun": "seqkit._train.distributed:launched",
@@ -156,6 +158,7 @@ if TYPE_CHECKING:
     from seqkit._study.explain import explain
     from seqkit._study.gradients import GradientReport, gradients
     from seqkit._study.suite import Leaderboard, resume_suite, run_suite
+    from seqkit._study.tune import TuneResult, tune
     from seqkit._train.checkpoint import Checkpoint
     from seqkit._train.distributed import launched as launched_by_torchrun
     from seqkit._train.evaluate import evaluate
@@ -270,6 +273,7 @@ __all__ = [
     "TopologyFactory",
     "TrainState",
     "Trainer",
+    "TuneResult",
     "UnknownNameError",
     "__version__",
     "build_model",
@@ -304,4 +308,5 @@ __all__ = [
     "run_suite",
     "sample_options",
     "testing",
+    "tune",
 ]

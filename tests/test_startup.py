@@ -106,7 +106,7 @@ def complete(words: str, shell: str = "bash") -> list[str]:
 def test_completion_of_commands_and_options():
     assert complete("seqkit ") == [
         "check", "compare", "describe", "explain", "export", "gradients", "list", "new", "plugins",
-        "predict", "report", "run", "sample", "suite",
+        "predict", "report", "run", "sample", "suite", "tune",
     ]  # fmt: skip
     assert complete("seqkit run --hid") == ["--hidden-size"]
     assert "--num-layers" in complete("seqkit run --num")  # a cell flag from the registry

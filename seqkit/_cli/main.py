@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from seqkit._core.errors import NonFiniteError, SeqkitError, WorkerFailed, WriteFailed
+from seqkit._core.lifetime import end_with_parent
 from seqkit._train import host
 from seqkit._version import __version__
 
@@ -105,6 +106,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Run suite NAME (`long-range`: the classic memory tasks at the papers' lengths and "
         "budgets) for --cells, each entry a comparison with --seeds seeds, and write its "
         "leaderboard: leaderboard.md, .csv, .json and .html. `seqkit list suites` lists them.",
+    ),
+    "tune": (
+        "seqkit._cli.tune_cmd:tune_cmd",
+        "Tune a run's settings with Optuna: each trial trains --seeds runs at once, its "
+        "objective the mean validation loss (test is never seen), pruned by the mean at "
+        "each epoch. Prints a line per trial, the best, and writes best.toml, which "
+        "`seqkit run --config` trains again, and report.html.",
     ),
     "predict": (
         "seqkit._cli.predict_cmd:predict_cmd",
@@ -269,6 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     from seqkit._plugins.registry import get_registry
 
     process.owned = True
+    end_with_parent()  # a child of a tuning study ends with it
 
     try:
         get_registry().add_commands(cli)

@@ -214,9 +214,12 @@ def _positive_float(flag: str, value: Any, limit: float) -> None:
         raise ConfigError(f"--{flag} must be {bound} (got {value!r})")
 
 
-def read_settings(path: Path, where: str | None = None) -> dict[str, Any]:
+def read_settings(
+    path: Path, where: str | None = None, extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The settings in a TOML or JSON file as a dict of RunConfig's field names (not yet
-    validated: a CLI merges flags over them first). Every failure is a ConfigError."""
+    validated: a CLI merges flags over them first), plus the tables named in `extra` as
+    they are (`tune`'s `space`). Every failure is a ConfigError."""
     where = where or str(path)
     text = read_input_text(path, MAX_SETTINGS_BYTES, where, "settings file")
     try:
@@ -232,6 +235,7 @@ def read_settings(path: Path, where: str | None = None) -> dict[str, Any]:
         raise ConfigError(f"{where}: must hold a table of settings (got {type(data).__name__})")
     for record in ("versions", "tuning", "run_id"):  # recorded in a run's config.json
         data.pop(record, None)
+    kept = {key: data.pop(key) for key in extra if key in data}
     settings = {str(key).replace("-", "_"): value for key, value in data.items()}
     known = {f.name for f in fields(RunConfig)}
     unknown = sorted(set(settings) - known)
@@ -244,4 +248,4 @@ def read_settings(path: Path, where: str | None = None) -> dict[str, Any]:
             raise ConfigError(
                 f"{where}: {table} must be a table of option = value (got {settings[table]!r})"
             )
-    return settings
+    return {**settings, **kept}

@@ -1,0 +1,546 @@
+"""`seqkit tune` / `seqkit.tune`: an Optuna study over a run's settings.
+
+Each trial sets the space's dimensions, then trains one run per seed, each a `seqkit run`
+process writing its own run directory under `trials/` (all seeds at once, so that they
+advance together). The trial's objective is the mean over its seeds of the validation
+loss; the test set is never read during the search. As the seeds' runs write their
+epochs, the mean validation loss at each epoch every seed has reached is reported to
+the trial, and the study's pruner (median or successive halving) may stop it there:
+pruning comes from seqkit's own per-epoch records, so any trainer that writes them,
+a third party's included, is pruned with no code of its own.
+
+The study lives in its directory: an SQLite file by default, Optuna's journal file for
+`jobs` > 1 (no "database is locked"), or any SQLAlchemy URL (`postgresql://...`) shared
+by processes on many machines, each with its own directory for its trials' runs. A
+study killed at any moment and started again with the same command goes on: finished
+trials are kept, and a trial left running by a process that died is marked failed and
+its settings run again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from seqkit._core import files
+from seqkit._core.config import RunConfig
+from seqkit._core.errors import ConfigError, SeqkitError
+from seqkit._core.lifetime import PARENT_ENV
+from seqkit._plugins.registry import Registry
+from seqkit._run.plan import plan
+from seqkit._study.space import Dimension, check_space, configure, parse_space
+
+SAMPLERS = ("tpe", "random")
+PRUNERS = ("median", "halving", "none")
+STUDY_DB = "study.db"
+JOURNAL = "journal.log"
+TRIALS = "trials"
+BEST = "best.toml"
+RESULT = "tune.json"
+POLL_S = 0.1
+
+
+class Diverged(SeqkitError):
+    """A trial's run ended with a non-finite loss: the trial fails, the study goes on."""
+
+
+@dataclass
+class TuneResult:
+    """What a study found: its best trial, every trial, and where it is kept."""
+
+    study: str
+    out: Path
+    storage: str
+    space: list[str]
+    seeds: int
+    trials: list[dict[str, Any]]
+    best: dict[str, Any] | None
+    sampler: str
+    pruner: str
+    epochs_trained: int = 0
+    epochs_budget: int = 0
+    wall_s: float = 0.0
+    best_file: Path | None = None
+    importances: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "study": self.study,
+            "out": str(self.out),
+            "storage": self.storage,
+            "space": self.space,
+            "seeds": self.seeds,
+            "sampler": self.sampler,
+            "pruner": self.pruner,
+            "best": self.best,
+            "trials": self.trials,
+            "epochs_trained": self.epochs_trained,
+            "epochs_budget": self.epochs_budget,
+            "wall_s": self.wall_s,
+            "best_file": str(self.best_file) if self.best_file else None,
+            "importances": self.importances,
+        }
+
+    def _repr_html_(self) -> str:
+        from seqkit._present.tuning import tune_fragment
+
+        return tune_fragment(self.summary())
+
+
+def tune(
+    config: RunConfig | None = None,
+    *,
+    space: Iterable[str] | Mapping[str, str],
+    trials: int = 20,
+    seeds: int = 1,
+    sampler: str = "tpe",
+    pruner: str = "median",
+    storage: str | None = None,
+    study: str | None = None,
+    jobs: int = 1,
+    out: str | Path | None = None,
+    registry: Registry | None = None,
+    on_trial: Callable[[dict[str, Any], int], None] | None = None,
+    **settings: Any,
+) -> TuneResult:
+    """Tune a run's settings: `seqkit.tune(cell="gru", task="adding", space={"lr":
+    "1e-4:1e-2:log"}, trials=40, seeds=2)`. Settings are RunConfig's fields, as in
+    `seqkit.run`. `out` is the study's directory (default `studies/<task>-<cell>`); the
+    same call again continues the study kept there. `on_trial(record, total)` is called
+    as each trial ends. Every argument is checked before anything is written."""
+    config = config or RunConfig.from_dict(settings)
+    plan(config, registry)  # the run itself is valid before its space is looked at
+    dims = parse_space(space)
+    check_counts(trials, seeds, jobs, sampler, pruner)
+    check_space(dims, config, registry)
+    out_dir = Path(out) if out is not None else Path("studies") / f"{config.task}-{config.cell}"
+    epochs = plan(config, registry).config.epochs or 0
+    try:
+        import optuna  # here: a run that does not tune never imports it
+    except ImportError:
+        raise ConfigError("seqkit tune needs Optuna: pip install 'seqkit[tune]'") from None
+
+    name = study or out_dir.name
+    with quiet_optuna(optuna), study_dir(out_dir):
+        store, shown = open_storage(storage, out_dir, jobs)
+        the_study = load_study(optuna, name, store, shown, dims, seeds, config, sampler, pruner)
+        requeue_stale(optuna, the_study, local=storage is None)
+        start = time.perf_counter()
+        objective = Objective(config, dims, seeds, out_dir)
+
+        def enough(study: Any, trial: Any) -> None:
+            if on_trial is not None:
+                on_trial(trial_record(trial), trials)
+            if count_done(optuna, study) >= trials:
+                study.stop()
+
+        left = trials - count_done(optuna, the_study)
+        if left > 0:
+            the_study.optimize(
+                objective,
+                n_trials=left,
+                n_jobs=jobs,
+                catch=(Diverged, RunFailed),
+                callbacks=[enough],
+            )
+        result = conclude(optuna, the_study, config, dims, seeds, out_dir, shown, epochs)
+        result.sampler, result.pruner = sampler, pruner
+        result.wall_s = time.perf_counter() - start
+        files.write_json(out_dir / RESULT, result.summary())
+        write_report(out_dir, result)
+        return result
+
+
+@contextlib.contextmanager
+def study_dir(out_dir: Path) -> Iterator[None]:
+    """Hold the study's directory as its one writer; a directory this call made is
+    removed again if the study is refused before it wrote anything there."""
+    existed = out_dir.exists()
+    try:
+        with files.locked(out_dir, f"--out {out_dir}"):
+            yield
+    except ConfigError:
+        if not existed and out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        raise
+
+
+@contextlib.contextmanager
+def quiet_optuna(optuna: Any) -> Any:
+    """Optuna's log at warnings only, and its experimental-feature warnings (heartbeats)
+    silenced, for the study's length: the caller's settings are theirs again after."""
+    import warnings
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            yield
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
+def check_counts(trials: int, seeds: int, jobs: int, sampler: str, pruner: str) -> None:
+    for name, value in (("--trials", trials), ("--seeds", seeds), ("--jobs", jobs)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{name} must be a whole number >= 1 (got {value!r})")
+    if sampler not in SAMPLERS:
+        raise ConfigError(f"--sampler must be one of {', '.join(SAMPLERS)} (got {sampler!r})")
+    if pruner not in PRUNERS:
+        raise ConfigError(f"--pruner must be one of {', '.join(PRUNERS)} (got {pruner!r})")
+
+
+def open_storage(url: str | None, out_dir: Path, jobs: int) -> tuple[Any, str]:
+    """The study's storage and how to show it (a URL's password hidden): SQLite in the
+    directory, its journal file for several jobs, or the URL given."""
+    import optuna
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    if url is None and jobs > 1:
+        path = out_dir / JOURNAL
+        return JournalStorage(JournalFileBackend(str(path))), str(path)
+    if url is None:
+        url = f"sqlite:///{(out_dir / STUDY_DB).resolve()}"
+    shown = _hide_password(url)
+    if url.startswith("sqlite") and jobs > 1:
+        raise ConfigError(
+            f"--jobs {jobs} with SQLite storage ({shown}): SQLite takes one writer at a time "
+            '("database is locked"); leave --storage out to use the study\'s journal file, '
+            "or give a server's URL (postgresql://...)"
+        )
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        for attempt in range(5):
+            try:
+                storage = RDBStorage(
+                    url,
+                    heartbeat_interval=10,
+                    grace_period=60,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
+                )
+                break
+            except IntegrityError:  # another process made the tables at the same moment
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+    except ImportError as exc:
+        raise ConfigError(f"--storage {shown}: needs a database driver ({exc})") from None
+    except Exception as exc:  # sqlalchemy's OperationalError, ArgumentError, ...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"--storage {shown}: cannot be reached ({first})") from None
+    del optuna
+    return storage, shown
+
+
+def _hide_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{host}"
+
+
+def load_study(
+    optuna: Any,
+    name: str,
+    storage: Any,
+    shown: str,
+    dims: list[Dimension],
+    seeds: int,
+    config: RunConfig,
+    sampler: str,
+    pruner: str,
+) -> Any:
+    """The study `name` in `storage`, created if new; one that exists must have been
+    made with the same space, seeds and run (a ConfigError says what differs)."""
+    spec = {"space": [d.text() for d in dims], "seeds": seeds, "run": _run_key(config)}
+    the_sampler = (
+        optuna.samplers.TPESampler(seed=config.seed)
+        if sampler == "tpe"
+        else optuna.samplers.RandomSampler(seed=config.seed)
+    )
+    the_pruner = {
+        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+        "halving": lambda: optuna.pruners.SuccessiveHalvingPruner(),
+        "none": lambda: optuna.pruners.NopPruner(),
+    }[pruner]()
+    study = optuna.create_study(
+        study_name=name,
+        storage=storage,
+        sampler=the_sampler,
+        pruner=the_pruner,
+        direction="minimize",
+        load_if_exists=True,
+    )
+    kept = study.user_attrs.get("seqkit")
+    if kept is None:
+        study.set_user_attr("seqkit", spec)
+    elif kept != spec:
+        raise ConfigError(f"study '{name}' in {shown} exists with {_differs(kept, spec)}")
+    return study
+
+
+def _run_key(config: RunConfig) -> dict[str, Any]:
+    return {k: v for k, v in config.as_dict().items() if k != "data"}
+
+
+def _differs(kept: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
+    if kept.get("space") != spec["space"]:
+        return (
+            f"another space ({' '.join(kept.get('space', []))}; this command: "
+            f"{' '.join(spec['space'])}); give another --study or --out"
+        )
+    if kept.get("seeds") != spec["seeds"]:
+        return f"--seeds {kept.get('seeds')} (this command: {spec['seeds']})"
+    run, now = kept.get("run", {}), spec["run"]
+    changed = sorted(k for k in set(run) | set(now) if run.get(k) != now.get(k))
+    shown = ", ".join(f"{k}={run.get(k)!r} (now {now.get(k)!r})" for k in changed[:3])
+    return f"other run settings: {shown}; give another --study or --out"
+
+
+def requeue_stale(optuna: Any, study: Any, local: bool) -> None:
+    """A trial left RUNNING by a process that died is marked failed and its settings are
+    queued to run again. With the study in its own directory, which this process holds,
+    no running trial can be alive; a server's study relies on heartbeats instead (a
+    trial silent for the grace period is failed and retried by Optuna)."""
+    if not local:
+        return
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        study.enqueue_trial(trial.params, user_attrs={"rerun_of": trial.number})
+
+
+def count_done(optuna: Any, study: Any) -> int:
+    """The trials that count against `--trials`: finished, pruned, or failed on their own
+    (a diverged run); not those a killed process left behind, which run again."""
+    state = optuna.trial.TrialState
+    return sum(
+        t.state in (state.COMPLETE, state.PRUNED)
+        or (t.state == state.FAIL and "failed" in t.user_attrs)
+        for t in study.get_trials(deepcopy=False)
+    )
+
+
+class RunFailed(SeqkitError):
+    """A trial's run failed for a reason of its own (its process died, say)."""
+
+
+class Objective:
+    """One trial: its runs, one per seed, and the mean validation loss they reach."""
+
+    def __init__(self, config: RunConfig, dims: list[Dimension], seeds: int, out: Path) -> None:
+        self.config, self.dims, self.seeds, self.out = config, dims, seeds, out
+
+    def __call__(self, trial: Any) -> float:
+        import optuna
+
+        params = {d.name: d.suggest(trial) for d in self.dims}
+        config = configure(self.config, params)
+        dirs = [
+            self.out.resolve() / TRIALS / f"{trial.number:04d}-seed{s}" for s in range(self.seeds)
+        ]
+        trial.set_user_attr("runs", [str(d) for d in dirs])
+        started = time.perf_counter()
+        procs = [self.start(config, s, d) for s, d in enumerate(dirs)]
+        reported = 0
+        try:
+            while True:
+                running = any(p.poll() is None for p in procs)
+                curves = [val_losses(d) for d in dirs]
+                reached = min(len(c) for c in curves)
+                while reported < reached:
+                    mean = sum(c[reported] for c in curves) / len(curves)
+                    reported += 1
+                    if math.isfinite(mean):
+                        trial.report(mean, reported)
+                    if trial.should_prune():
+                        trial.set_user_attr("pruned_at", reported)
+                        trial.set_user_attr("epochs_run", self.stop(procs, dirs))
+                        trial.set_user_attr("seconds", time.perf_counter() - started)
+                        raise optuna.TrialPruned()
+                if not running:
+                    break
+                time.sleep(POLL_S)
+        finally:
+            for p in procs:  # a trial ended by an error takes its runs with it
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        trial.set_user_attr("epochs_run", sum(len(val_losses(d)) for d in dirs))
+        trial.set_user_attr("seconds", time.perf_counter() - started)
+        return self.value(trial, procs, dirs)
+
+    def start(self, config: RunConfig, seed: int, run_dir: Path) -> subprocess.Popen[str]:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        settings = dataclasses.replace(config, seed=config.seed + seed).as_dict()
+        settings.pop("data", None)  # the data's identity is taken again by the run
+        config_file = run_dir.parent / f"{run_dir.name}.json"
+        files.write_json(config_file, settings)
+        command = [sys.executable, "-m", "seqkit", "run", "--config", str(config_file)]
+        command += ["--out", str(run_dir), "--overwrite", "--quiet"]
+        env = {**os.environ, PARENT_ENV: str(os.getpid())}
+        with open(run_dir.parent / f"{run_dir.name}.log", "w") as log:  # not a pipe: it could fill
+            return subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=log, text=True, env=env
+            )
+
+    def stop(self, procs: list[subprocess.Popen[str]], dirs: list[Path]) -> int:
+        """Stop the runs still training (SIGINT, as Ctrl-C: each stops at its next step);
+        the epochs they ran."""
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for p in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=600)
+        return sum(len(val_losses(d)) for d in dirs)
+
+    def value(self, trial: Any, procs: list[subprocess.Popen[str]], dirs: list[Path]) -> float:
+        """The mean validation loss of the trial's runs, or why there is none."""
+        losses = []
+        for p, d in zip(procs, dirs, strict=True):
+            err = (d.parent / f"{d.name}.log").read_text().strip().splitlines()
+            line = err[-1] if err else f"exit status {p.returncode}"
+            if p.returncode == 3:
+                trial.set_user_attr("failed", f"{d.name}: {line}")
+                raise Diverged(f"trial {trial.number}: {line}")
+            if p.returncode == 2:  # the run refused its settings: not the trial's fault
+                raise ConfigError(
+                    f"trial {trial.number} ({d.name}): {line.removeprefix('Error: ')}"
+                )
+            if p.returncode != 0:
+                trial.set_user_attr("failed", f"{d.name}: {line}")
+                raise RunFailed(f"trial {trial.number}: {line}")
+            losses.append(json.loads((d / files.SUMMARY).read_text())["val_loss"])
+        trial.set_user_attr("val_losses", losses)
+        return sum(losses) / len(losses)
+
+
+def val_losses(run_dir: Path) -> list[float]:
+    """The validation loss of each epoch a run has written so far (a line being written
+    is not read yet)."""
+    path = run_dir / files.METRICS
+    try:
+        text = path.read_text()
+    except OSError:
+        return []
+    losses = []
+    for line in text.splitlines():
+        try:
+            losses.append(float(json.loads(line)["val_loss"]))
+        except (ValueError, KeyError, TypeError):
+            break
+    return losses
+
+
+def trial_record(trial: Any) -> dict[str, Any]:
+    state = trial.state.name.lower()
+    return {
+        "number": trial.number,
+        "state": {"complete": "complete", "pruned": "pruned"}.get(state, state),
+        "params": dict(trial.params),
+        "value": trial.value,
+        "val_losses": trial.user_attrs.get("val_losses"),
+        "pruned_at": trial.user_attrs.get("pruned_at"),
+        "epochs_run": trial.user_attrs.get("epochs_run"),
+        "seconds": trial.user_attrs.get("seconds"),
+        "failed": trial.user_attrs.get("failed"),
+        "rerun_of": trial.user_attrs.get("rerun_of"),
+        "runs": trial.user_attrs.get("runs", []),
+        "intermediate": {int(k): v for k, v in trial.intermediate_values.items()},
+    }
+
+
+def conclude(
+    optuna: Any,
+    study: Any,
+    config: RunConfig,
+    dims: list[Dimension],
+    seeds: int,
+    out_dir: Path,
+    shown: str,
+    epochs: int,
+) -> TuneResult:
+    """The study's trials and its best, with `best.toml` written for `seqkit run --config`."""
+    trials = [trial_record(t) for t in study.get_trials(deepcopy=False)]
+    finished = [t for t in trials if t["state"] == "complete"]
+    best = min(finished, key=lambda t: t["value"]) if finished else None
+    counted = [t for t in trials if t["state"] in ("complete", "pruned")]
+    result = TuneResult(
+        study=study.study_name,
+        out=out_dir,
+        storage=shown,
+        space=[d.text() for d in dims],
+        seeds=seeds,
+        trials=trials,
+        best=best,
+        sampler="",
+        pruner="",
+        epochs_trained=sum(t["epochs_run"] or 0 for t in counted),
+        epochs_budget=len(counted) * seeds * epochs,
+    )
+    if len(finished) > 1 and len(dims) > 1:
+        with contextlib.suppress(Exception):  # too few distinct trials: no importances
+            result.importances = dict(optuna.importance.get_param_importances(study))
+    if best is not None:
+        result.best_file = out_dir / BEST
+        files.write_text(result.best_file, best_toml(configure(config, best["params"]), best))
+    return result
+
+
+def best_toml(config: RunConfig, best: Mapping[str, Any]) -> str:
+    """The best trial's run as a settings file that `seqkit run --config` reads."""
+    stamp = datetime.now().isoformat(timespec="seconds")
+    lines = [
+        f"# seqkit tune: trial {best['number'] + 1}, mean validation loss {best['value']:.6g}"
+        f" over its seeds ({stamp})",
+        "# seqkit run --config best.toml trains it again with the first of them (seed below)",
+    ]
+    tables = []
+    for key, value in config.as_dict().items():
+        if value is None or key == "data":
+            continue
+        if isinstance(value, dict):
+            if value:
+                tables.append(f"\n[{key}]")
+                tables += [f"{k} = {_toml(v)}" for k, v in value.items() if v is not None]
+            continue
+        lines.append(f"{key} = {_toml(value)}")
+    return "\n".join(lines + tables) + "\n"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def write_report(out_dir: Path, result: TuneResult) -> None:
+    from seqkit._present.report import page
+    from seqkit._present.tuning import tune_fragment
+
+    body = tune_fragment(result.summary())
+    files.write_text(out_dir / files.REPORT, page(f"seqkit tune {result.study}", body))

@@ -1,0 +1,301 @@
+"""`seqkit tune` (issue 32): an Optuna study over a run's settings, each trial the mean
+validation loss of --seeds runs, pruned on that mean epoch by epoch, kept in its
+directory (SQLite; the journal file for --jobs; a real PostgreSQL server shared by two
+processes), continued after a SIGKILL, and every bad input one line."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from click.testing import CliRunner
+
+import seqkit
+from seqkit._cli.main import cli
+
+SMALL = ["--cell", "gru", "--task", "sum", "--hidden-size", "8", "--epochs", "4"]
+SMALL += ["--task-opt", "num_samples=2000", "--task-opt", "val_samples=200"]
+
+
+def tune_cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "seqkit", "tune", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def summary(out: Path) -> dict:
+    return json.loads((out / "tune.json").read_text())
+
+
+BAD = {
+    "inverted range": (["--space", "lr=1e-2:1e-4"], "the range '1e-2:1e-4' is inverted"),
+    "empty range": (["--space", "lr=0.01:0.01"], "is empty; LOW must be below HIGH"),
+    "log from zero": (["--space", "lr=0:1:log"], "a :log range needs LOW > 0 (got 0)"),
+    "unknown flag": (["--space", "lr=1e-4:1e-2:lg"], "after LOW:HIGH come :log and/or :int"),
+    "not a number": (["--space", "lr=small:1"], "'small' is not a number"),
+    "int with fractions": (["--space", "hidden_size=1.5:8:int"], "whole-number ends"),
+    "unknown setting": (["--space", "speed=1:2"], "--space speed: not a setting to tune"),
+    "option the cell lacks": (
+        ["--space", "cell.forget_bias=0:2"],
+        "cell 'gru' has no option 'forget_bias'; its options are: bidirectional",
+    ),
+    "a choice the run refuses": (
+        ["--space", "optimizer=adam,nosuch"],
+        "--space optimizer=adam,nosuch: at 'nosuch': ",
+    ),
+    "a value out of the setting's range": (["--space", "lr=1e-3:50"], "at 50.0: --lr must be"),
+    "no dimension": ([], "give at least one dimension"),
+    "a dimension twice": (
+        ["--space", "lr=1e-3:1e-2", "--space", "lr=1e-4:1e-3"],
+        "'lr' is given twice",
+    ),
+    "zero trials": (["--space", "lr=1e-3:1e-2", "--trials", "0"], "--trials must be"),
+    "jobs on sqlite": (
+        ["--space", "lr=1e-3:1e-2", "--jobs", "2", "--storage", "sqlite:///x.db"],
+        "SQLite takes one writer at a time",
+    ),
+    "a server that is not there": (
+        ["--space", "lr=1e-3:1e-2", "--storage", "postgresql://me:secret@127.0.0.1:9/none"],
+        "--storage postgresql://me:***@127.0.0.1:9/none: cannot be reached",
+    ),
+    "unknown sampler": (["--space", "lr=1e-3:1e-2", "--sampler", "grid"], "--sampler must be"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, monkeypatch, case):
+    args, expected = BAD[case]
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["tune", *SMALL, *args, "--out", "study"])
+    line = res.output.strip()
+    assert res.exit_code == 2, res.output
+    assert "\n" not in line and line.startswith("Error: ") and expected in line, line
+    assert "secret" not in line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    """Four trials of two seeds each, without pruning, from the CLI."""
+    root = tmp_path_factory.mktemp("study")
+    res = tune_cli(
+        *SMALL, "--space", "lr=1e-3:1e-1:log", "--trials", "4", "--seeds", "2",
+        "--pruner", "none", "--out", "s", cwd=root,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    return root
+
+
+def test_each_trial_is_the_mean_over_its_seeds_and_best_toml_trains_it_again(study):
+    out = study / "s"
+    s = summary(out)
+    assert [t["state"] for t in s["trials"]] == ["complete"] * 4
+    for t in s["trials"]:
+        kept = [json.loads((Path(r) / "summary.json").read_text()) for r in t["runs"]]
+        assert [k["config"]["seed"] for k in kept] == [0, 1]
+        assert [k["config"]["lr"] for k in kept] == [t["params"]["lr"]] * 2
+        assert t["val_losses"] == [k["val_loss"] for k in kept]
+        assert t["value"] == pytest.approx(sum(t["val_losses"]) / 2, rel=1e-12)
+        assert all(k["test_loss"] is not None for k in kept)  # scored once at the end ...
+    best = min(s["trials"], key=lambda t: t["value"])
+    assert s["best"]["number"] == best["number"]  # ... and never used to choose
+    assert max(t["value"] for t in s["trials"]) > 1.5 * best["value"]  # the range matters
+
+    res = subprocess.run(
+        [sys.executable, "-m", "seqkit", "run", "--config", str(out / "best.toml"),
+         "--out", "again", "--json", "--quiet"],
+        cwd=study, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    again = json.loads(res.stdout.strip().splitlines()[-1])
+    assert again["val_loss"] == best["val_losses"][0]  # seed 0, bit for bit
+    page = (out / "report.html").read_text()
+    assert "optimisation history" in page and page.count("<img") >= 2
+
+
+def test_the_same_command_continues_and_another_space_is_refused(study):
+    res = tune_cli(
+        *SMALL, "--space", "lr=1e-3:1e-1:log", "--trials", "5", "--seeds", "2",
+        "--pruner", "none", "--out", "s", cwd=study,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    trials = summary(study / "s")["trials"]
+    assert [t["number"] for t in trials] == [0, 1, 2, 3, 4]  # four kept, one more run
+    assert res.stdout.count("trial ") >= 1 and "trial 5/5" in res.stdout
+
+    res = tune_cli(*SMALL, "--space", "lr=1e-4:1e-1:log", "--trials", "5", "--out", "s", cwd=study)
+    assert res.returncode == 2
+    assert "exists with another space (lr=0.001:0.1:log; this command: lr=0.0001:0.1:log)" in (
+        res.stderr
+    )
+
+
+def test_pruning_stops_trials_behind_the_median_at_an_epoch(tmp_path):
+    """Runs long enough to be watched: the trials whose mean validation loss falls behind
+    the median of the earlier trials at the same epoch are pruned there."""
+    result = seqkit.tune(
+        cell="gru",
+        task="sum",
+        hidden_size=8,
+        epochs=12,
+        task_options={"num_samples": 300, "val_samples": 200},
+        space={"lr": "1e-5:1e-1:log"},
+        trials=8,
+        seeds=1,
+        out=tmp_path / "p",
+    )
+    pruned = [t for t in result.trials if t["state"] == "pruned"]
+    complete = [t for t in result.trials if t["state"] == "complete"]
+    assert pruned and len(complete) >= 3
+    for t in pruned:
+        assert max(t["intermediate"]) == t["pruned_at"] < 12  # reported up to its pruning
+    assert result.best["value"] <= min(t["value"] for t in complete)
+    assert "optimisation history" in result._repr_html_()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(stat[1]) == parent:
+                    found.append(int(entry.name))
+    return found
+
+
+def test_a_sigkilled_study_continues_with_the_same_command(tmp_path):
+    """The study's process alone is killed while a trial trains: that trial's runs end
+    with it, and the same command again keeps the finished trials and runs the
+    interrupted trial's settings again."""
+    args = [*SMALL, "--epochs", "40", "--space", "lr=1e-3:1e-1:log", "--trials", "3"]
+    args += ["--pruner", "none", "--out", "k"]
+    command = [sys.executable, "-m", "seqkit", "tune", *args]
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        runs: list[int] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            second = tmp_path / "k" / "trials" / "0001-seed0" / "metrics.jsonl"
+            runs = _children(proc.pid)
+            if second.exists() and runs:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None and runs, "the second trial was not seen training"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 60  # a bound for a busy machine; it takes ~0.25 s
+        while time.monotonic() < deadline and not all(_gone(p) for p in runs):
+            time.sleep(0.05)
+        assert all(_gone(p) for p in runs), "a trial's run outlived the study"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    res = tune_cli(*args, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    trials = summary(tmp_path / "k")["trials"]
+    states = [t["state"] for t in trials]
+    assert states.count("complete") == 3 and states.count("fail") == 1
+    killed = next(t for t in trials if t["state"] == "fail")
+    assert killed["number"] == 1 and killed["failed"] is None  # not a failure of its own
+    rerun = next(t for t in trials if t["rerun_of"] == killed["number"])
+    assert rerun["params"] == killed["params"] and rerun["state"] == "complete"
+
+
+def test_two_jobs_share_the_journal_file(tmp_path):
+    res = tune_cli(*SMALL, "--space", "lr=1e-3:1e-1:log", "--trials", "4", "--jobs", "2",
+                   "--pruner", "none", "--out", "j", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "j" / "journal.log").is_file() and not (tmp_path / "j" / "study.db").exists()
+    trials = summary(tmp_path / "j")["trials"]
+    assert sorted(t["number"] for t in trials) == [0, 1, 2, 3]
+    assert all(t["state"] == "complete" for t in trials)
+    assert len({t["params"]["lr"] for t in trials}) == 4
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A real PostgreSQL server of this test's own (Debian's package, which `.ci/run`
+    installs), on a Unix socket in a temporary directory, run as the `postgres` user
+    (the server refuses root)."""
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    assert binaries, "PostgreSQL is not installed: apt-get install postgresql"
+    bin_dir = binaries[-1]
+    # not under pytest's temporary directory: its parents are closed to other users
+    root = Path(tempfile.mkdtemp(prefix="seqkit-pg-"))
+    os.chmod(root, 0o755)
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    shutil.chown(root, "postgres")
+    shutil.chown(sock, "postgres")
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def pg(*args: str) -> None:
+        done = subprocess.run([*as_postgres, *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{args[0]}: {done.stderr}"
+
+    pg(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
+    options = f"-k {sock} -c listen_addresses='' -p 5433"
+    log = root / "server.log"  # not our pipe: the server would hold it open
+    pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
+    try:
+        pg(str(bin_dir / "createdb"), "-h", str(sock), "-p", "5433", "-U", "postgres", "studies")
+        yield f"postgresql://postgres@/studies?host={sock}&port=5433"
+    finally:
+        pg(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_two_processes_share_one_postgresql_study(tmp_path, postgres):
+    """Two `seqkit tune --study shared` at once, each with its own directory for its
+    runs: every trial is run by exactly one of them, none lost, none twice."""
+    args = [*SMALL, "--space", "lr=1e-3:1e-1:log", "--trials", "6", "--pruner", "none"]
+    args += ["--storage", postgres, "--study", "shared"]
+    procs = []
+    for name in ("a", "b"):
+        command = [sys.executable, "-m", "seqkit", "tune", *args, "--out", name]
+        procs.append(
+            subprocess.Popen(
+                command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        )
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    study = optuna.load_study(study_name="shared", storage=postgres)
+    trials = study.get_trials()
+    numbers = [t.number for t in trials]
+    assert sorted(numbers) == list(range(len(trials)))  # no number lost or given twice
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    assert 6 <= len(trials) <= 7  # each process stops at 6; both may start the sixth
+    owners = {t.number: {Path(r).parts[-3] for r in t.user_attrs["runs"]} for t in trials}
+    assert all(len(o) == 1 for o in owners.values())  # each trial ran in one directory
+    assert {next(iter(o)) for o in owners.values()} == {"a", "b"}  # both took part
+    for t in trials:  # and its run is there, finished, with the trial's settings
+        run = json.loads((Path(t.user_attrs["runs"][0]) / "summary.json").read_text())
+        assert run["config"]["lr"] == t.params["lr"] and run["val_loss"] == t.value
