@@ -299,3 +299,50 @@ def test_two_processes_share_one_postgresql_study(tmp_path, postgres):
     for t in trials:  # and its run is there, finished, with the trial's settings
         run = json.loads((Path(t.user_attrs["runs"][0]) / "summary.json").read_text())
         assert run["config"]["lr"] == t.params["lr"] and run["val_loss"] == t.value
+
+
+def test_an_equal_effort_comparison_tunes_each_cell_then_reports_test(tmp_path):
+    """Each cell gets its own study with the same space and trials (on validation); its
+    best settings are trained with seeds the studies did not use and reported on test."""
+    out = tmp_path / "ee"
+    report = seqkit.compare(
+        ["rnn", "gru"],
+        seqkit.RunConfig(
+            cell="rnn", task="sum", hidden_size=8, epochs=4, task_options={"num_samples": 2000}
+        ),
+        tune=["lr"],
+        trials=3,
+        seeds=2,
+        out=out,
+    )
+    found = report.as_dict()
+    assert found["reported_on"].startswith("each cell tuned with 3 trials of TPE on validation")
+    for cell in ("rnn", "gru"):
+        study = summary(out / "tuning" / cell)
+        assert len(study["trials"]) == 3 and study["space"] == ["lr=0.0001:0.03:log"]
+        assert found["tuning"]["best"][cell] == study["best"]["params"]
+        runs = [r for r in report.runs if r["cell"] == cell]
+        assert sorted(r["seed"] for r in runs) == [1, 2]  # the study used seed 0
+        assert {r["settings"]["lr"] for r in runs} == {study["best"]["params"]["lr"]}
+    assert all("test_loss_mean" in row for row in found["rows"])
+    assert "test loss" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--tune", "speed"], "--tune speed: give its range"),
+        (["--tune", "lr", "--lr", "1e-3,1e-2"], "give --tune or axes, not both"),
+        (["--tune", "hidden_size", "--match-params", "rnn"], "do not --tune hidden_size"),
+        (["--tune", "lr=1:0.1"], "--tune lr: the range '1:0.1' is inverted"),
+        (["--tune", "lr", "--trials", "0"], "--trials must be a whole number >= 1"),
+    ],
+)
+def test_bad_equal_effort_comparisons_are_one_line(tmp_path, monkeypatch, args, expected):
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(
+        cli, ["compare", "--cells", "rnn,gru", "--task", "sum", *args, "--out", "c"]
+    )
+    line = res.output.strip()
+    assert res.exit_code == 2 and line.startswith("Error: ") and expected in line, res.output
+    assert "\n" not in line and list(tmp_path.iterdir()) == []

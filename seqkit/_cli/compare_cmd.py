@@ -231,6 +231,20 @@ def grid_from_file(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] |
     type=click.Path(path_type=Path),
     help="Directory [default: runs/compare-<task>-<time>].",
 )
+@click.option(
+    "--tune",
+    "tune_space",
+    multiple=True,
+    metavar="NAME[=SPEC]",
+    help="Tune every cell first with the same space and --trials (an equal-effort "
+    "comparison): lr, hidden_size, ... (their default ranges) or NAME=LOW:HIGH[:log][:int] "
+    "or NAME=A,B; repeatable, or comma-separated names. The best of each is trained with "
+    "--seeds new seeds and reported on test.",
+)
+@click.option("--trials", type=int, default=20, show_default=True, help="Trials per cell (--tune).")
+@click.option(
+    "--tune-seeds", type=int, default=1, show_default=True, help="Seeds per trial (--tune)."
+)
 @click.option("--overwrite", is_flag=True, help="Reuse an --out directory that holds files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
 def compare_cmd(
@@ -245,6 +259,9 @@ def compare_cmd(
     executor_opt: tuple[str, ...],
     resume_dir: Path | None,
     out: Path | None,
+    tune_space: tuple[str, ...],
+    trials: int,
+    tune_seeds: int,
     overwrite: bool,
     as_json: bool,
     **kw: Any,
@@ -262,11 +279,18 @@ def compare_cmd(
         if not as_json:
             echo_point(f"{point.cell:<8} {point.label:<24}", point, result)
 
+    def trial_done(cell: str, record: dict[str, Any], total: int) -> None:
+        from seqkit._present.tuning import trial_line
+
+        click.echo(f"  tuning {cell:<8} {trial_line(record, total)}", err=True)
+
     running: dict[str, Any] = {"jobs": jobs, "executor": executor, "executor_options": options}
     if resume_dir is not None:
         refuse_with_resume(click.get_current_context(), "comparison")
         with kept_on_ctrl_c(resume_dir, "compare"):
-            report = resume_comparison(resume_dir, on_done=progress, **running)
+            report = resume_comparison(
+                resume_dir, on_done=progress, on_trial=trial_done, **running
+            )
         out = resume_dir
     else:
         if not cells:
@@ -296,6 +320,10 @@ def compare_cmd(
                 out=out,
                 overwrite=overwrite,
                 on_done=progress,
+                tune=[n for t in tune_space for n in split_tune(t)] or None,
+                trials=trials,
+                tune_seeds=tune_seeds,
+                on_trial=trial_done,
                 **running,
             )
     if as_json:
@@ -304,6 +332,11 @@ def compare_cmd(
     print_report(report.as_dict())
     files = f"{out / 'results.json'}, {out / 'results.csv'}"
     click.echo(f"results: {files}; report: {out / 'report.html'}")
+
+
+def split_tune(given: str) -> list[str]:
+    """`lr,hidden_size` is two names; `optimizer=adam,rmsprop` is one dimension."""
+    return [given] if "=" in given else [n.strip() for n in given.split(",") if n.strip()]
 
 
 RESUME_TAKES = {"jobs", "executor", "executor_opt", "resume_dir", "as_json"}

@@ -359,13 +359,15 @@ def comparison_fragment(results: dict[str, Any], curves: Sequence[bytes]) -> str
     """A comparison (results.json's content): one row per cell and setting, and the
     validation-loss curves of every run per setting."""
     rows = []
+    on = "test" if results["rows"] and "test_loss_mean" in results["rows"][0] else "val"
     for r in results["rows"]:
-        interval = r.get("val_loss_ci95")
-        loss = f"{number(r['val_loss_mean'])} ± {number(r['val_loss_std'], 2)}"
+        interval = r.get(f"{on}_loss_ci95")
+        loss = f"{number(r[f'{on}_loss_mean'])} ± {number(r[f'{on}_loss_std'], 2)}"
         if interval:
             loss += f" [{number(interval[0], 3)}, {number(interval[1], 3)}]"
         solved = f"{r['solved']}/{r['seeds']}" if r.get("solved") is not None else "-"
         steps = r.get("median_steps_to_solve")
+        key = "test_metric" if on == "test" else "metric"
         rows.append(
             (
                 r["cell"],
@@ -373,16 +375,19 @@ def comparison_fragment(results: dict[str, Any], curves: Sequence[bytes]) -> str
                 r["seeds"],
                 loss,
                 r["chance_loss"],
-                f"{number(r['metric_mean'])} ± {number(r['metric_std'], 2)}",
+                f"{number(r[key + '_mean'])} ± {number(r[key + '_std'], 2)}",
                 solved,
                 "-" if steps is None else f"{steps:.0f}",
                 f"{r['wall_s_mean']:.1f}",
             )
         )
     metric = results["rows"][0]["metric"] if results["rows"] else "metric"
-    header = ["cell", "setting", "seeds", "val loss", "chance", metric, "solved"]
+    if on == "test":
+        metric = results["rows"][0]["test_metric"]
+    header = ["cell", "setting", "seeds", f"{on} loss", "chance", metric, "solved"]
     header += ["steps to solve", "wall s"]
-    parts = [table(header, rows, "comparison")]
+    parts = [f'<p class="note">numbers: {esc(results.get("reported_on", ""))}</p>']
+    parts.append(table(header, rows, "comparison"))
     if results.get("solved_rule"):
         parts.append(f'<p class="note">solved means {esc(results["solved_rule"])}</p>')
     if curves:

@@ -119,8 +119,9 @@ def comparison_report(report: Mapping[str, Any]) -> list[Line]:
     for cell, own in report["per_cell"].items():
         if own:
             lines.append(Line(wrap.fill(f"{cell} rows: " + _pairs_text(own))))
-    loss = "test" if select else "val"
-    metric = rows[0]["test_metric" if select else "metric"]
+    on_test = bool(select or report.get("tuning"))  # settings chosen on validation
+    loss = "test" if on_test else "val"
+    metric = rows[0]["test_metric" if on_test else "metric"]
     labels = [_label(r) for r in rows]
     cell_w = max([8, *(len(r["cell"]) + 2 for r in rows)])
     wide = max([24, *(len(lb) + 2 for lb in labels)])
@@ -137,7 +138,7 @@ def comparison_report(report: Mapping[str, Any]) -> list[Line]:
         steps = f"{r['median_steps_to_solve']:.0f}" if r["median_steps_to_solve"] else "-"
         value = interval(r[f"{loss}_loss_mean"], r[f"{loss}_loss_ci95"])
         losses = f"{value} ({r['chance_loss']:.3g})"
-        key = "test_metric" if select else "metric"
+        key = "test_metric" if on_test else "metric"
         metrics = interval(r[f"{key}_mean"], r[f"{key}_ci95"])
         lines.append(
             Line(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import itertools
 import json
@@ -49,6 +50,7 @@ from seqkit._run import rundir
 from seqkit._run.plan import plan
 from seqkit._run.sources import DataSource
 from seqkit._study import points as points_
+from seqkit._study.equal_effort import TUNING, check_tuning, described, tune_cells, tuning_space
 from seqkit._study.grid import (
     GridPoint,
     check_axes,
@@ -62,6 +64,7 @@ from seqkit._study.length_generalisation import Setting, settings_of
 from seqkit._study.length_generalisation import check as check_evaluations
 from seqkit._study.param_match import TOLERANCE
 from seqkit._study.points import Job, run_job, value_range
+from seqkit._study.space import configure
 from seqkit._train import host
 
 SPEC = "comparison.json"
@@ -97,15 +100,19 @@ def prepare_grid(
     match_params: str | None = None,
     params: int | None = None,
     registry: Registry | None = None,
+    tuned: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[list[GridPoint], list[RunConfig]]:
     """Every grid point and its configuration, each checked (a bad combination fails
     here, before anything runs). The points carry the fixed task options as resolved
-    (`"4"` from the command line becomes 4)."""
+    (`"4"` from the command line becomes 4). `tuned` holds each cell's own settings
+    (an equal-effort comparison's best trial per cell)."""
     check_axes(axes)
     points = grid(base, cells, axes, seeds)
     configs = [config_for(base, p) for p in points]
     if match_params is not None or params is not None:
         configs = match_hidden_sizes(configs, match_params, params, registry)
+    if tuned is not None:
+        configs = [configure(c, tuned[c.cell]) for c in configs]
     resolved = [plan(c, registry).config for c in configs]
     points = [
         dataclasses.replace(p, fixed=tuple((k, r.task_options[k]) for k, _ in p.fixed))
@@ -248,11 +255,15 @@ def select_on_validation(
 
 
 def summarise(
-    results: list[tuple[GridPoint, dict[str, Any]]], select: str | None = None
+    results: list[tuple[GridPoint, dict[str, Any]]],
+    select: str | None = None,
+    on_test: bool = False,
 ) -> list[dict[str, Any]]:
     """One row per (cell, setting): loss and metric over seeds (mean, std, 95%
     t-interval), solved k/n with Wilson's interval, median steps, every resolved setting.
-    With `select`, the rows hold the runs chosen on validation and add their test numbers."""
+    With `select`, the rows hold the runs chosen on validation; with it or `on_test` (the
+    settings were chosen before, as an equal-effort comparison's), they add test numbers."""
+    on_test = on_test or select is not None
     if select is not None:
         results = select_on_validation(results, select)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -264,7 +275,7 @@ def summarise(
         metric = outs[0]["headline_metric"]
         if metric not in outs[0]["metrics"]:  # a task whose headline metric is missing
             metric = "val_loss"
-        solved_key = "test_solved" if select else "solved"
+        solved_key = "test_solved" if on_test else "solved"
         solved = [o[solved_key] for o in outs]
         k = sum(1 for s in solved if s) if solved[0] is not None else None
         settings = flatten(outs[0]["settings"])
@@ -291,9 +302,10 @@ def summarise(
             "wall_s_mean": statistics.fmean(o["wall_s"] for o in outs),
         }
         if select is not None:
+            row["selected"] = dict(sorted(_counts(o["selected"] for o in outs).items()))
+        if on_test:
             test_metric = "test_" + metric.removeprefix("val_")
             row |= {
-                "selected": dict(sorted(_counts(o["selected"] for o in outs).items())),
                 **spread(
                     [o["test_loss"] for o in outs], "test_loss", value_range(ranges, "test_loss")
                 ),
@@ -421,6 +433,8 @@ class Comparison:
     evaluate_on: dict[str, list[Any]] | None = None
     plots: list[Path] = field(default_factory=list)
     out_dir: Path | None = None
+    tuning: dict[str, Any] | None = None
+    """An equal-effort comparison's search (space, trials, seeds) and each cell's best."""
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the table with its intervals and the loss curves."""
@@ -437,11 +451,14 @@ class Comparison:
             "interval": MEAN_INTERVAL,
             "solved_interval": SOLVED_INTERVAL,
             "reported_on": (
-                f"best over {display(self.select)}, selected on validation loss, reported "
-                "on test; mean over seeds"
+                described(self.tuning, self.seeds)
+                if self.tuning
+                else f"best over {display(self.select)}, selected on validation loss, "
+                "reported on test; mean over seeds"
                 if self.select
                 else "validation, mean over seeds"
             ),
+            "tuning": self.tuning,
             "select": self.select and display(self.select),
             "match": self.match,
             "evaluate_on": self.evaluate_on,
@@ -466,6 +483,10 @@ class Spec:
     params: int | None = None
     select: str | None = None
     evaluate_on: dict[str, list[Any]] | None = None
+    tuning: dict[str, Any] | None = None
+    """`--tune`: the space, trials and seeds per trial each cell is tuned with."""
+    tuned: dict[str, dict[str, Any]] | None = None
+    """Each cell's best settings, once its study is done."""
 
     def as_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "base": self.base.as_dict()}
@@ -502,6 +523,10 @@ def compare(
     executor_options: Mapping[str, Any] | None = None,
     registry: Registry | None = None,
     data: DataSource | None = None,
+    tune: Sequence[str] | None = None,
+    trials: int = 20,
+    tune_seeds: int = 1,
+    on_trial: Callable[[str, dict[str, Any], int], None] | None = None,
     **settings: Any,
 ) -> Comparison:
     """Train every cell at every point of a grid with `seeds` seeds and summarise:
@@ -519,6 +544,12 @@ def compare(
     `executor` (None: the default, `process`; `ray`; or a plugin's) runs the points,
     `jobs` at once, with `executor_options` (Ray's `address`). Every point is checked
     before any runs.
+
+    `tune=["lr", "hidden_size=32:256:int"]` makes it an equal-effort comparison: each cell
+    is first tuned on validation with the same space and `trials` trials of `tune_seeds`
+    seeds (`seqkit.tune`; a bare name searches its default range), then its best
+    settings are trained with `seeds` seeds the studies did not use and reported on test.
+    `on_trial(cell, record, total)` is called as each trial ends.
 
     With `out`, the comparison is kept there as it goes: comparison.json (what it is),
     each point's run directory and result under points/ as it finishes, and at the end
@@ -547,12 +578,26 @@ def compare(
     if base.flush_denormals is None:
         base = dataclasses.replace(base, flush_denormals=host.owns_process())
     evaluations = {k: list(v) for k, v in (evaluate_on or {}).items()} or None
-    spec = Spec(list(cells), base, grid_axes, seeds, match_params, params, select, evaluations)
+    tuning = None
+    if tune is not None:
+        space = tuning_space(tune)
+        check_tuning(space, match_params is not None or params is not None, grid_axes, select)
+        for name, value in (("--trials", trials), ("--tune-seeds", tune_seeds)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a whole number >= 1 (got {value!r})")
+        tuning = {"space": space, "trials": trials, "seeds": tune_seeds}
+    spec = Spec(
+        list(cells), base, grid_axes, seeds, match_params, params, select, evaluations, tuning
+    )
     out_dir = Path(out) if out is not None else None
+    run = functools.partial(
+        carry_out, jobs=jobs, executor=executor, executor_options=executor_options,
+        on_done=on_done, registry=registry, on_trial=on_trial,
+    )  # fmt: skip
     if out_dir is None:
-        return carry_out(spec, out_dir, jobs, executor, executor_options, on_done, registry)
+        return run(spec, out_dir)
     with rundir.claimed(out_dir, overwrite):  # one writer in the directory
-        return carry_out(spec, out_dir, jobs, executor, executor_options, on_done, registry)
+        return run(spec, out_dir)
 
 
 def resume_comparison(
@@ -563,14 +608,18 @@ def resume_comparison(
     executor_options: Mapping[str, Any] | None = None,
     on_done: Callable[[GridPoint, dict[str, Any]], None] | None = None,
     registry: Registry | None = None,
+    on_trial: Callable[[str, dict[str, Any], int], None] | None = None,
 ) -> Comparison:
     """Go on with the comparison kept in `out` (a `compare(..., out=...)` that stopped):
     finished points are read back, interrupted ones continue from their checkpoints,
-    the rest run. The result equals the uninterrupted comparison's, wall times aside."""
+    the rest run (an equal-effort comparison's studies continue where they stopped).
+    The result equals the uninterrupted comparison's, wall times aside."""
     out_dir = Path(out)
     spec = Spec.read(out_dir)
     with files.locked(out_dir, f"--resume {out_dir}"):  # one writer in the directory
-        return carry_out(spec, out_dir, jobs, executor, executor_options, on_done, registry, True)
+        return carry_out(
+            spec, out_dir, jobs, executor, executor_options, on_done, registry, True, on_trial
+        )
 
 
 def carry_out(
@@ -582,11 +631,29 @@ def carry_out(
     on_done: Callable[[GridPoint, dict[str, Any]], None] | None,
     registry: Registry | None,
     resuming: bool = False,
+    on_trial: Callable[[str, dict[str, Any], int], None] | None = None,
 ) -> Comparison:
-    """Run a checked comparison (keeping it in `out_dir`, if given) and summarise it."""
+    """Run a checked comparison (keeping it in `out_dir`, if given) and summarise it. An
+    equal-effort comparison first tunes each cell (`equal_effort.tune_cells`), then
+    trains the best settings with the seeds after those the studies used."""
     points, configs = prepare_grid(
         spec.base, spec.cells, spec.axes, spec.seeds, spec.match_params, spec.params, registry
     )
+    if spec.tuning is not None and spec.tuned is None:
+        if out_dir is not None:
+            if not resuming:  # --overwrite: no study of an earlier comparison goes on
+                shutil.rmtree(out_dir / TUNING, ignore_errors=True)
+            files.write_json(out_dir / SPEC, spec.as_dict())  # --resume continues the studies
+        bases = {c.cell: c for c in reversed(configs)}  # each cell's first seed, sizes matched
+        tuned = tune_cells(spec.cells, bases, spec.tuning, out_dir, registry, on_trial)
+        spec = dataclasses.replace(spec, tuned=tuned)
+    base = spec.base
+    if spec.tuning is not None:  # seeds the studies did not use
+        base = dataclasses.replace(base, seed=base.seed + spec.tuning["seeds"])
+        points, configs = prepare_grid(
+            base, spec.cells, spec.axes, spec.seeds, spec.match_params, spec.params, registry,
+            spec.tuned,
+        )  # fmt: skip
     identities = {json.dumps(c.data, sort_keys=True) for c in configs}
     if len(identities) == 1 and configs[0].data is not None:  # one data file for all
         # kept in comparison.json: --resume refuses it changed, as a run's --resume does
@@ -609,7 +676,8 @@ def carry_out(
         points, configs, the_executor, jobs, on_done, registry, out_dir, evaluations
     )
     select = spec.select
-    rows = summarise(results, select)
+    on_test = select is not None or spec.tuning is not None
+    rows = summarise(results, select, on_test)
     shared, per_cell = shared_settings(rows)
     report = Comparison(
         task=spec.base.task,
@@ -620,13 +688,14 @@ def carry_out(
         rows=rows,
         shared=shared,
         per_cell=per_cell,
-        differences=differences(rows, "test_loss" if select else "val_loss"),
+        differences=differences(rows, "test_loss" if on_test else "val_loss"),
         runs=[{"cell": p.cell, "setting": p.label, "seed": p.seed, **r} for p, r in results],
         solved_rule=results[0][1]["solved_rule"] or None,
         select=select,
         match=_match(spec.match_params, spec.params),
         evaluate_on=spec.evaluate_on,
         out_dir=out_dir,
+        tuning={**spec.tuning, "best": spec.tuned} if spec.tuning is not None else None,
     )
     if out_dir is not None:
         write(out_dir, report, results)
