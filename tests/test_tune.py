@@ -220,8 +220,8 @@ def test_a_sigkilled_study_continues_with_the_same_command(tmp_path):
     assert res.returncode == 0, res.stderr
     trials = summary(tmp_path / "k")["trials"]
     states = [t["state"] for t in trials]
-    assert states.count("complete") == 3 and states.count("fail") == 1
-    killed = next(t for t in trials if t["state"] == "fail")
+    assert states.count("complete") == 3 and states.count("failed") == 1
+    killed = next(t for t in trials if t["state"] == "failed")
     assert killed["number"] == 1 and killed["failed"] is None  # not a failure of its own
     rerun = next(t for t in trials if t["rerun_of"] == killed["number"])
     assert rerun["params"] == killed["params"] and rerun["state"] == "complete"

@@ -288,9 +288,7 @@ def compare_cmd(
     if resume_dir is not None:
         refuse_with_resume(click.get_current_context(), "comparison")
         with kept_on_ctrl_c(resume_dir, "compare"):
-            report = resume_comparison(
-                resume_dir, on_done=progress, on_trial=trial_done, **running
-            )
+            report = resume_comparison(resume_dir, on_done=progress, on_trial=trial_done, **running)
         out = resume_dir
     else:
         if not cells:

@@ -40,10 +40,9 @@ def summary_lines(s: Mapping[str, Any]) -> list[str]:
         f"sampler, {s['pruner']} pruner; objective: mean validation loss over the seeds",
     ]
     if s["epochs_budget"]:
-        lines.append(
-            f"epochs trained: {s['epochs_trained']:,} of {s['epochs_budget']:,} "
-            f"({s['epochs_trained'] / s['epochs_budget']:.0%}; the rest pruned)"
-        )
+        share = s["epochs_trained"] / s["epochs_budget"]
+        saved = f" ({share:.0%}: pruning saved the rest)" if share < 1 else ""
+        lines.append(f"epochs trained: {s['epochs_trained']:,} of {s['epochs_budget']:,}{saved}")
     best = s["best"]
     if best is None:
         lines.append("no trial finished")

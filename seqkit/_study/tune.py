@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -155,7 +156,8 @@ def tune(
                 catch=(Diverged, RunFailed),
                 callbacks=[enough],
             )
-        result = conclude(optuna, the_study, config, dims, seeds, out_dir, shown, epochs)
+        resolved = functools.partial(resolve, config=config, registry=registry)
+        result = conclude(optuna, the_study, resolved, dims, seeds, out_dir, shown, epochs)
         result.sampler, result.pruner = sampler, pruner
         result.wall_s = time.perf_counter() - start
         files.write_json(out_dir / RESULT, result.summary())
@@ -179,12 +181,13 @@ def study_dir(out_dir: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def quiet_optuna(optuna: Any) -> Any:
-    """Optuna's log at warnings only, and its experimental-feature warnings (heartbeats)
-    silenced, for the study's length: the caller's settings are theirs again after."""
+    """Optuna's log at errors only (each trial has seqkit's own line, a failed one too)
+    and its experimental-feature warnings (heartbeats) silenced, for the study's length:
+    the caller's settings are theirs again after."""
     import warnings
 
     before = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # a failed trial has its own line
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -213,9 +216,9 @@ def open_storage(url: str | None, out_dir: Path, jobs: int) -> tuple[Any, str]:
     if url is None and jobs > 1:
         path = out_dir / JOURNAL
         return JournalStorage(JournalFileBackend(str(path))), str(path)
+    shown = _hide_password(url) if url is not None else str(out_dir / STUDY_DB)
     if url is None:
         url = f"sqlite:///{(out_dir / STUDY_DB).resolve()}"
-    shown = _hide_password(url)
     if url.startswith("sqlite") and jobs > 1:
         raise ConfigError(
             f"--jobs {jobs} with SQLite storage ({shown}): SQLite takes one writer at a time "
@@ -275,7 +278,9 @@ def load_study(
         else optuna.samplers.RandomSampler(seed=config.seed)
     )
     the_pruner = {
-        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+        # epochs count from 1, and a step below n_warmup_steps is never pruned: the first
+        # epoch of a trial (the noisiest) never is
+        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
         "halving": lambda: optuna.pruners.SuccessiveHalvingPruner(),
         "none": lambda: optuna.pruners.NopPruner(),
     }[pruner]()
@@ -452,7 +457,7 @@ def trial_record(trial: Any) -> dict[str, Any]:
     state = trial.state.name.lower()
     return {
         "number": trial.number,
-        "state": {"complete": "complete", "pruned": "pruned"}.get(state, state),
+        "state": {"fail": "failed"}.get(state, state),
         "params": dict(trial.params),
         "value": trial.value,
         "val_losses": trial.user_attrs.get("val_losses"),
@@ -466,10 +471,15 @@ def trial_record(trial: Any) -> dict[str, Any]:
     }
 
 
+def resolve(params: Mapping[str, Any], config: RunConfig, registry: Registry | None) -> RunConfig:
+    """The run of a trial with `params`, every setting resolved (task options typed)."""
+    return plan(configure(config, params), registry).config
+
+
 def conclude(
     optuna: Any,
     study: Any,
-    config: RunConfig,
+    resolved: Callable[[Mapping[str, Any]], RunConfig],
     dims: list[Dimension],
     seeds: int,
     out_dir: Path,
@@ -499,7 +509,7 @@ def conclude(
             result.importances = dict(optuna.importance.get_param_importances(study))
     if best is not None:
         result.best_file = out_dir / BEST
-        files.write_text(result.best_file, best_toml(configure(config, best["params"]), best))
+        files.write_text(result.best_file, best_toml(resolved(best["params"]), best))
     return result
 
 
