@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from seqkit._core import files
-from seqkit._core.errors import ConfigError
+from seqkit._core.errors import ConfigError, WriteFailed
 
 
 def test_a_written_file_gets_the_mode_a_plain_open_gives(tmp_path):
@@ -28,7 +28,9 @@ def test_a_write_that_fails_leaves_the_previous_file_and_no_temporary(tmp_path):
         f.write(b"{half")
         raise OSError("disk full")
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(
+        WriteFailed, match=r"cannot write .*results\.json: disk full \(its previous"
+    ):
         files.write_atomic(path, broken)
     assert files.read_json(path) == {"a": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]

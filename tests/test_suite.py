@@ -187,3 +187,18 @@ def test_a_failed_point_in_a_suite_says_how_to_resume_the_suite(tmp_path):
     said = str(failed.value)
     assert "suite entry 'sum'" in said and f"seqkit suite --resume {out}" in said
     assert "seqkit compare --resume" not in said
+
+
+def test_an_equal_effort_suite_tunes_every_cell_at_every_entry(registry, tmp_path):
+    board = seqkit.run_suite(
+        "tiny", ["rnn", "gru"], seeds=1, entries=["sum"], tune=["lr"], trials=2,
+        out=tmp_path / "s", registry=registry,
+    )  # fmt: skip
+    assert "Equal effort: each cell tuned with 2 trials of TPE on validation" in board.about
+    for cell in ("rnn", "gru"):
+        study = json.loads((tmp_path / "s" / "sum" / "tuning" / cell / "tune.json").read_text())
+        assert len(study["trials"]) == 2
+        best = study["best"]["params"]["lr"]
+        runs = board.comparisons["sum"].runs
+        assert {r["settings"]["lr"] for r in runs if r["cell"] == cell} == {best}
+    assert all(r["test_loss_mean"] is not None for r in board.rows)

@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from seqkit._cli.compare_cmd import Jobs, echo_point, kept_on_ctrl_c, refuse_with_resume
+from seqkit._cli.compare_cmd import (
+    Jobs,
+    echo_point,
+    kept_on_ctrl_c,
+    refuse_with_resume,
+    split_tune,
+)
 from seqkit._cli.params import RegistryName, parse_cells
 from seqkit._core.errors import ConfigError
 from seqkit._core.options import parse_pairs
@@ -37,6 +43,17 @@ from seqkit._core.options import parse_pairs
     help="Go on with the suite kept in this directory (its --out).",
 )
 @click.option("--out", type=click.Path(path_type=Path), help="[default: runs/suite-NAME-<time>]")
+@click.option(
+    "--tune",
+    "tune_space",
+    multiple=True,
+    metavar="NAME[=SPEC]",
+    help="Tune every cell at every entry first, as compare --tune does (equal effort).",
+)
+@click.option("--trials", type=int, default=20, show_default=True, help="Trials per cell (--tune).")
+@click.option(
+    "--tune-seeds", type=int, default=1, show_default=True, help="Seeds per trial (--tune)."
+)
 @click.option("--overwrite", is_flag=True, help="Reuse an --out directory that holds files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard as one JSON object.")
 def suite_cmd(
@@ -51,16 +68,27 @@ def suite_cmd(
     executor_opt: tuple[str, ...],
     resume_dir: Path | None,
     out: Path | None,
+    tune_space: tuple[str, ...],
+    trials: int,
+    tune_seeds: int,
     overwrite: bool,
     as_json: bool,
 ) -> None:
     """Run suite NAME (`long-range`: the classic memory tasks at the papers' lengths and
     budgets) for --cells, each entry a comparison with --seeds seeds, and write its
     leaderboard: leaderboard.md, .csv, .json and .html. `seqkit list suites` lists them."""
+    from seqkit._present.tuning import trial_line
     from seqkit._study.suite import resume_suite, run_suite
 
     options = dict(parse_pairs(executor_opt, "--executor-opt"))
-    running: dict[str, Any] = {"jobs": jobs, "executor": executor, "executor_options": options}
+
+    def trial_done(cell: str, record: dict[str, Any], total: int) -> None:
+        if not as_json:
+            click.echo(f"  tuning {cell:<8} {trial_line(record, total)}", err=True)
+
+    running: dict[str, Any] = {
+        "jobs": jobs, "executor": executor, "executor_options": options, "on_trial": trial_done,
+    }  # fmt: skip
 
     def progress(entry: str, point: Any, result: dict[str, Any]) -> None:
         if not as_json:
@@ -88,6 +116,9 @@ def suite_cmd(
                 out=out,
                 overwrite=overwrite,
                 on_done=progress,
+                tune=[n for t in tune_space for n in split_tune(t)] or None,
+                trials=trials,
+                tune_seeds=tune_seeds,
                 **running,
             )
     if as_json:

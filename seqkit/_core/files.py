@@ -41,7 +41,11 @@ PLOT = "loss.png"
 FLOW_PLOT = "gradient_flow.png"
 NORM_PLOT = "grad_norm.png"
 RUN_FILES: tuple[str, ...] = (CONFIG, METRICS, SUMMARY, MODEL, LEGACY_MODEL, CHECKPOINT, GRADIENTS)
-RUN_FILES += (REPORT, PLOT, FLOW_PLOT, NORM_PLOT)
+ONNX = "model.onnx"
+TORCHSCRIPT = "model.torchscript.pt"
+MODEL_CARD = "MODEL.md"
+"""What `seqkit export` writes into a run directory by default."""
+RUN_FILES += (REPORT, PLOT, FLOW_PLOT, NORM_PLOT, ONNX, TORCHSCRIPT, MODEL_CARD)
 """Every file a run writes: `--overwrite` removes them all before the new run writes."""
 # ... and of a comparison's directory
 RESULTS = "results.json"
@@ -214,9 +218,10 @@ def save_tensors(path: Path, payload: Any) -> None:
     writer turns a failed write (a full disk) into a RuntimeError about its position."""
     import torch
 
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    write_atomic(path, lambda f: f.write(buffer.getbuffer()))
+    with signals_deferred():  # Ctrl-C while it pickles: once the file is in place
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)
+        write_atomic(path, lambda f: f.write(buffer.getbuffer()))
 
 
 def save_weights(path: Path, tensors: dict[str, Any], metadata: dict[str, str]) -> None:

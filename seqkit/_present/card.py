@@ -34,6 +34,7 @@ def model_card(
         "the whole inference path: the standardisation of the inputs, the model, and its "
         "outputs mapped back to the task's units.",
         "",
+        f"- **Run**: {config.get('run_id') or 'an earlier version run (no id)'}",
         f"- **Task**: {task}: {task_description}",
         f"- **Data**: {data_line(config.get('data'), config)}",
         f"- **Input**: {input_line}",

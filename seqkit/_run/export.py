@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from seqkit._core import files
+from seqkit._core import files, records
 from seqkit._core.errors import ConfigError
 from seqkit._model.normalize import Standardized
 from seqkit._plugins.data_task import DataTask
@@ -39,9 +39,9 @@ from seqkit._version import __version__
 if TYPE_CHECKING:
     from seqkit._run.plan import Plan
 
-FORMATS = {"onnx": "model.onnx", "torchscript": "model.torchscript.pt"}
+FORMATS = {"onnx": files.ONNX, "torchscript": files.TORCHSCRIPT}
 """Each format and the file it writes in the run directory unless `out` is given."""
-CARD = "MODEL.md"
+CARD = files.MODEL_CARD
 OPSET = 17
 """The ONNX opset written: onnxruntime 1.13 and later run it."""
 TOLERANCE = 1e-4
@@ -394,7 +394,7 @@ def shape_text(t: Tensor, dynamic_length: bool) -> str:
 def card_text(run: Run, path: Path, format: str, made: Made) -> str:
     config = files.read_json(run.path / files.CONFIG)
     summary_file = run.path / files.SUMMARY
-    summary = files.read_json(summary_file) if summary_file.is_file() else None
+    summary = records.read_summary(run.path) if summary_file.is_file() else None
     task = run.plan.task
     described = run.plan.registry.get("task", run.config.task).description or task.kind
     ids = " token ids" if task.io.input_tokens else ""

@@ -39,6 +39,7 @@ from seqkit._study.compare import (
     resume_comparison,
     test_spread,
 )
+from seqkit._study.equal_effort import check_tuning, described, tuning_space
 from seqkit._study.grid import check_cells
 from seqkit._train import host
 
@@ -127,11 +128,17 @@ def run_suite(
     executor_options: Mapping[str, Any] | None = None,
     on_done: Callable[[str, GridPoint, dict[str, Any]], None] | None = None,
     registry: Registry | None = None,
+    tune: Sequence[str] | None = None,
+    trials: int = 20,
+    tune_seeds: int = 1,
+    on_trial: Callable[[str, dict[str, Any], int], None] | None = None,
 ) -> Leaderboard:
     """Run suite `name` for `cells`: each entry (or those named in `entries`) is a
     `compare` of the cells with `seeds` seeds at the entry's task and budget, optionally
     parameter-matched; with `out`, every entry is kept there as it goes, and the
-    leaderboard is written as leaderboard.md, .csv, .json and .html."""
+    leaderboard is written as leaderboard.md, .csv, .json and .html. With `tune`, each
+    entry is an equal-effort comparison (`compare(..., tune=...)`): every cell tuned at
+    that entry with `trials` trials before its runs."""
     suite = get_suite(name, registry)
     chosen = _chosen(suite, entries, name)
     out_dir = Path(out) if out is not None else None
@@ -142,11 +149,17 @@ def run_suite(
         "entries": [e.name for e in chosen],
         "match_params": match_params,
         "params": params,
+        "tune": {"space": list(tune), "trials": trials, "seeds": tune_seeds} if tune else None,
         # decided by the process that starts the suite; a resumed suite keeps it
         "flush_denormals": host.owns_process(),
     }
     check_entries(chosen, list(cells), match_params, params, registry)
-    running = {"jobs": jobs, "executor": executor, "executor_options": executor_options}
+    if tune:  # checked now, before anything runs (each entry checks its own values again)
+        check_tuning(tuning_space(tune), match_params is not None or params is not None, {}, None)
+    running = {
+        "jobs": jobs, "executor": executor, "executor_options": executor_options,
+        "on_trial": on_trial,
+    }  # fmt: skip
     if out_dir is None:
         return _carry_out(suite, spec, chosen, out_dir, running, on_done, registry)
     with rundir.claimed(out_dir, overwrite):  # all is checked: from here on it is kept
@@ -162,9 +175,10 @@ def resume_suite(
     executor_options: Mapping[str, Any] | None = None,
     on_done: Callable[[str, GridPoint, dict[str, Any]], None] | None = None,
     registry: Registry | None = None,
+    on_trial: Callable[[str, dict[str, Any], int], None] | None = None,
 ) -> Leaderboard:
     """Go on with the suite kept in `out`: finished entries are read back, the rest run
-    (an interrupted entry resumes point by point)."""
+    (an interrupted entry resumes point by point, its studies where they stopped)."""
     out_dir = Path(out)
     try:
         spec = json.loads((out_dir / SUITE_SPEC).read_text())
@@ -172,7 +186,10 @@ def resume_suite(
         raise ConfigError(f"--resume {out_dir}: no readable {SUITE_SPEC} there ({exc})") from None
     suite = get_suite(spec["suite"], registry)
     chosen = _chosen(suite, spec["entries"], spec["suite"])
-    running = {"jobs": jobs, "executor": executor, "executor_options": executor_options}
+    running = {
+        "jobs": jobs, "executor": executor, "executor_options": executor_options,
+        "on_trial": on_trial,
+    }  # fmt: skip
     with files.locked(out_dir, f"--resume {out_dir}"):  # one writer in the directory
         return _carry_out(suite, spec, chosen, out_dir, running, on_done, registry)
 
@@ -240,6 +257,12 @@ def _carry_out(
         where = out_dir / slug(entry.name) if out_dir is not None else None
         done = (lambda p, r, n=entry.name: on_done(n, p, r)) if on_done else None
         options: dict[str, Any] = {**running, "on_done": done, "registry": registry}
+        tuning = spec.get("tune") or {}
+        searched = {
+            "tune": tuning.get("space"),
+            "trials": tuning.get("trials", 20),
+            "tune_seeds": tuning.get("seeds", 1),
+        }
         try:
             if where is not None and (where / SPEC).exists():
                 comparisons[entry.name] = resume_comparison(where, **options)
@@ -253,6 +276,7 @@ def _carry_out(
                     evaluate_on=dict(entry.evaluate_on) or None,
                     out=where,
                     overwrite=True,
+                    **searched,
                     **options,
                 )
         except SeqkitError as exc:  # a failed point: the suite, not the entry, resumes
@@ -300,7 +324,11 @@ def leaderboard(
         found = differences(entry_rows, "test_loss")
         verdicts.append(_verdict(entry, comparison, entry_rows, found, improving))
         rows += [{k: v for k, v in r.items() if k != "setting"} for r in entry_rows]
-    board = Leaderboard(name, cells, seeds, rows, verdicts, suite.about)
+    about = suite.about
+    tuned = next(iter(comparisons.values())).tuning if comparisons else None
+    if tuned:  # an equal-effort suite says how its rows were made
+        about += f" Equal effort: {described(tuned, seeds)}."
+    board = Leaderboard(name, cells, seeds, rows, verdicts, about)
     board.comparisons = dict(comparisons)
     return board
 
