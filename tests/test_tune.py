@@ -18,6 +18,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 from click.testing import CliRunner
 
 import seqkit
@@ -187,8 +188,9 @@ def _children(parent: int) -> list[int]:
 
 def test_a_sigkilled_study_continues_with_the_same_command(tmp_path):
     """The study's process alone is killed while a trial trains: that trial's runs end
-    with it, and the same command again keeps the finished trials and runs the
-    interrupted trial's settings again."""
+    with it, and the same command again keeps the finished trials and continues the
+    interrupted trial's runs from their checkpoints, to the numbers of a run that was
+    never stopped."""
     args = [*SMALL, "--epochs", "40", "--space", "lr=1e-3:1e-1:log", "--trials", "3"]
     args += ["--pruner", "none", "--out", "k"]
     command = [sys.executable, "-m", "seqkit", "tune", *args]
@@ -199,10 +201,10 @@ def test_a_sigkilled_study_continues_with_the_same_command(tmp_path):
     try:
         deadline = time.monotonic() + 300
         runs: list[int] = []
+        second = tmp_path / "k" / "trials" / "0001-seed0"
         while time.monotonic() < deadline and proc.poll() is None:
-            second = tmp_path / "k" / "trials" / "0001-seed0" / "metrics.jsonl"
             runs = _children(proc.pid)
-            if second.exists() and runs:
+            if (second / "checkpoint.pt").exists() and runs:
                 break
             time.sleep(0.02)
         assert proc.poll() is None and runs, "the second trial was not seen training"
@@ -215,6 +217,8 @@ def test_a_sigkilled_study_continues_with_the_same_command(tmp_path):
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+    kept = torch.load(second / "checkpoint.pt", weights_only=True)["epoch"]
+    before = (second / "metrics.jsonl").read_text().splitlines()[:kept]
 
     res = tune_cli(*args, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
@@ -225,6 +229,14 @@ def test_a_sigkilled_study_continues_with_the_same_command(tmp_path):
     assert killed["number"] == 1 and killed["failed"] is None  # not a failure of its own
     rerun = next(t for t in trials if t["rerun_of"] == killed["number"])
     assert rerun["params"] == killed["params"] and rerun["state"] == "complete"
+    assert rerun["runs"] == killed["runs"] == [str(second)]  # continued where it stopped:
+    assert (second / "metrics.jsonl").read_text().splitlines()[:kept] == before  # not rerun
+    fresh = subprocess.run(
+        [sys.executable, "-m", "seqkit", "run", "--config", f"{second}.json", "--out", "fresh",
+         "--quiet", "--json"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert json.loads(fresh.stdout.strip().splitlines()[-1])["val_loss"] == rerun["value"]
 
 
 def test_two_jobs_share_the_journal_file(tmp_path):

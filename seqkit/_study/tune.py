@@ -272,11 +272,6 @@ def load_study(
     """The study `name` in `storage`, created if new; one that exists must have been
     made with the same space, seeds and run (a ConfigError says what differs)."""
     spec = {"space": [d.text() for d in dims], "seeds": seeds, "run": _run_key(config)}
-    the_sampler = (
-        optuna.samplers.TPESampler(seed=config.seed)
-        if sampler == "tpe"
-        else optuna.samplers.RandomSampler(seed=config.seed)
-    )
     the_pruner = {
         # epochs count from 1, and a step below n_warmup_steps is never pruned: the first
         # epoch of a trial (the noisiest) never is
@@ -287,10 +282,18 @@ def load_study(
     study = optuna.create_study(
         study_name=name,
         storage=storage,
-        sampler=the_sampler,
+        sampler=optuna.samplers.RandomSampler(seed=config.seed),  # replaced below
         pruner=the_pruner,
         direction="minimize",
         load_if_exists=True,
+    )
+    # seeded by the run's seed and the trials the study holds: a new study proposes the
+    # same settings for the same command, and one continued does not repeat its start
+    seed = config.seed + len(study.get_trials(deepcopy=False))
+    study.sampler = (
+        optuna.samplers.TPESampler(seed=seed)
+        if sampler == "tpe"
+        else optuna.samplers.RandomSampler(seed=seed)
     )
     kept = study.user_attrs.get("seqkit")
     if kept is None:
@@ -320,14 +323,17 @@ def _differs(kept: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
 
 def requeue_stale(optuna: Any, study: Any, local: bool) -> None:
     """A trial left RUNNING by a process that died is marked failed and its settings are
-    queued to run again. With the study in its own directory, which this process holds,
+    queued to run again, from its runs' checkpoints (`seqkit run --resume`: the same
+    numbers as if it had not stopped). With the study in its own directory, which this
+    process holds,
     no running trial can be alive; a server's study relies on heartbeats instead (a
     trial silent for the grace period is failed and retried by Optuna)."""
     if not local:
         return
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-        study.enqueue_trial(trial.params, user_attrs={"rerun_of": trial.number})
+        again = {"rerun_of": trial.number, "resume_runs": trial.user_attrs.get("runs", [])}
+        study.enqueue_trial(trial.params, user_attrs=again)
 
 
 def count_done(optuna: Any, study: Any) -> int:
@@ -356,9 +362,10 @@ class Objective:
 
         params = {d.name: d.suggest(trial) for d in self.dims}
         config = configure(self.config, params)
-        dirs = [
+        earlier = [Path(r) for r in trial.user_attrs.get("resume_runs") or []]
+        dirs = earlier if len(earlier) == self.seeds else [
             self.out.resolve() / TRIALS / f"{trial.number:04d}-seed{s}" for s in range(self.seeds)
-        ]
+        ]  # fmt: skip
         trial.set_user_attr("runs", [str(d) for d in dirs])
         started = time.perf_counter()
         procs = [self.start(config, s, d) for s, d in enumerate(dirs)]
@@ -390,14 +397,21 @@ class Objective:
         trial.set_user_attr("seconds", time.perf_counter() - started)
         return self.value(trial, procs, dirs)
 
-    def start(self, config: RunConfig, seed: int, run_dir: Path) -> subprocess.Popen[str]:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        settings = dataclasses.replace(config, seed=config.seed + seed).as_dict()
-        settings.pop("data", None)  # the data's identity is taken again by the run
-        config_file = run_dir.parent / f"{run_dir.name}.json"
-        files.write_json(config_file, settings)
-        command = [sys.executable, "-m", "seqkit", "run", "--config", str(config_file)]
-        command += ["--out", str(run_dir), "--overwrite", "--quiet"]
+    def start(self, config: RunConfig, seed: int, run_dir: Path) -> Any:
+        """The run of one seed: started, continued from its checkpoint (a trial a killed
+        study left), or already finished (a `Finished`)."""
+        if (run_dir / files.SUMMARY).is_file():
+            return Finished()
+        if (run_dir / files.CHECKPOINT).is_file():
+            command = [sys.executable, "-m", "seqkit", "run", "--resume", str(run_dir), "--quiet"]
+        else:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            settings = dataclasses.replace(config, seed=config.seed + seed).as_dict()
+            settings.pop("data", None)  # the data's identity is taken again by the run
+            config_file = run_dir.parent / f"{run_dir.name}.json"
+            files.write_json(config_file, settings)
+            command = [sys.executable, "-m", "seqkit", "run", "--config", str(config_file)]
+            command += ["--out", str(run_dir), "--overwrite", "--quiet"]
         env = {**os.environ, PARENT_ENV: str(os.getpid())}
         with open(run_dir.parent / f"{run_dir.name}.log", "w") as log:  # not a pipe: it could fill
             return subprocess.Popen(
@@ -434,6 +448,18 @@ class Objective:
             losses.append(json.loads((d / files.SUMMARY).read_text())["val_loss"])
         trial.set_user_attr("val_losses", losses)
         return sum(losses) / len(losses)
+
+
+class Finished:
+    """A seed's run that had finished before its trial was run again."""
+
+    returncode = 0
+
+    def poll(self) -> int:
+        return 0
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
 
 
 def val_losses(run_dir: Path) -> list[float]:
