@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -166,6 +166,57 @@ def grid_from_file(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] |
     return kw, settings
 
 
+def tune_options(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--tune`, `--trials` and `--tune-seeds`: an equal-effort comparison (or suite)."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        options = [
+            click.option(
+                "--tune", "tune_space", multiple=True, metavar="NAME[=SPEC]", help=help_text
+            ),
+            click.option(
+                "--trials",
+                type=int,
+                default=20,
+                show_default=True,
+                help="Trials per cell (--tune).",
+            ),
+            click.option(
+                "--tune-seeds",
+                type=int,
+                default=1,
+                show_default=True,
+                help="Seeds per trial (--tune).",
+            ),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def tuned_names(given: tuple[str, ...]) -> list[str] | None:
+    """The dimensions `--tune` names: `lr,hidden_size` is two names, `optimizer=adam,rmsprop`
+    one dimension; None without `--tune`."""
+    names = []
+    for item in given:
+        names += [item] if "=" in item else [n.strip() for n in item.split(",") if n.strip()]
+    return names or None
+
+
+def trial_printer(quiet: bool) -> Callable[[str, dict[str, Any], int], None]:
+    """A line on stderr as each tuning trial of a cell ends (none if `quiet`)."""
+
+    def echo(cell: str, record: dict[str, Any], total: int) -> None:
+        from seqkit._present.tuning import trial_line
+
+        if not quiet:
+            click.echo(f"  tuning {cell:<8} {trial_line(record, total)}", err=True)
+
+    return echo
+
+
 @click.command("compare", cls=CompareCommand)
 @cells_and_config_options(required=False)
 @click.option(
@@ -231,19 +282,11 @@ def grid_from_file(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] |
     type=click.Path(path_type=Path),
     help="Directory [default: runs/compare-<task>-<time>].",
 )
-@click.option(
-    "--tune",
-    "tune_space",
-    multiple=True,
-    metavar="NAME[=SPEC]",
-    help="Tune every cell first with the same space and --trials (an equal-effort "
-    "comparison): lr, hidden_size, ... (their default ranges) or NAME=LOW:HIGH[:log][:int] "
-    "or NAME=A,B; repeatable, or comma-separated names. The best of each is trained with "
-    "--seeds new seeds and reported on test.",
-)
-@click.option("--trials", type=int, default=20, show_default=True, help="Trials per cell (--tune).")
-@click.option(
-    "--tune-seeds", type=int, default=1, show_default=True, help="Seeds per trial (--tune)."
+@tune_options(
+    "Tune every cell first with the same space and --trials (an equal-effort comparison): "
+    "lr, hidden_size, ... (their default ranges) or NAME=LOW:HIGH[:log][:int] or NAME=A,B; "
+    "repeatable, or comma-separated names. The best of each is trained with --seeds new "
+    "seeds and reported on test."
 )
 @click.option("--overwrite", is_flag=True, help="Reuse an --out directory that holds files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
@@ -279,11 +322,7 @@ def compare_cmd(
         if not as_json:
             echo_point(f"{point.cell:<8} {point.label:<24}", point, result)
 
-    def trial_done(cell: str, record: dict[str, Any], total: int) -> None:
-        from seqkit._present.tuning import trial_line
-
-        click.echo(f"  tuning {cell:<8} {trial_line(record, total)}", err=True)
-
+    trial_done = trial_printer(quiet=as_json)
     running: dict[str, Any] = {"jobs": jobs, "executor": executor, "executor_options": options}
     if resume_dir is not None:
         refuse_with_resume(click.get_current_context(), "comparison")
@@ -318,7 +357,7 @@ def compare_cmd(
                 out=out,
                 overwrite=overwrite,
                 on_done=progress,
-                tune=[n for t in tune_space for n in split_tune(t)] or None,
+                tune=tuned_names(tune_space),
                 trials=trials,
                 tune_seeds=tune_seeds,
                 on_trial=trial_done,
@@ -330,11 +369,6 @@ def compare_cmd(
     print_report(report.as_dict())
     files = f"{out / 'results.json'}, {out / 'results.csv'}"
     click.echo(f"results: {files}; report: {out / 'report.html'}")
-
-
-def split_tune(given: str) -> list[str]:
-    """`lr,hidden_size` is two names; `optimizer=adam,rmsprop` is one dimension."""
-    return [given] if "=" in given else [n.strip() for n in given.split(",") if n.strip()]
 
 
 RESUME_TAKES = {"jobs", "executor", "executor_opt", "resume_dir", "as_json"}

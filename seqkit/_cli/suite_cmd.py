@@ -15,7 +15,9 @@ from seqkit._cli.compare_cmd import (
     echo_point,
     kept_on_ctrl_c,
     refuse_with_resume,
-    split_tune,
+    trial_printer,
+    tune_options,
+    tuned_names,
 )
 from seqkit._cli.params import RegistryName, parse_cells
 from seqkit._core.errors import ConfigError
@@ -43,17 +45,7 @@ from seqkit._core.options import parse_pairs
     help="Go on with the suite kept in this directory (its --out).",
 )
 @click.option("--out", type=click.Path(path_type=Path), help="[default: runs/suite-NAME-<time>]")
-@click.option(
-    "--tune",
-    "tune_space",
-    multiple=True,
-    metavar="NAME[=SPEC]",
-    help="Tune every cell at every entry first, as compare --tune does (equal effort).",
-)
-@click.option("--trials", type=int, default=20, show_default=True, help="Trials per cell (--tune).")
-@click.option(
-    "--tune-seeds", type=int, default=1, show_default=True, help="Seeds per trial (--tune)."
-)
+@tune_options("Tune every cell at every entry first, as compare --tune does (equal effort).")
 @click.option("--overwrite", is_flag=True, help="Reuse an --out directory that holds files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard as one JSON object.")
 def suite_cmd(
@@ -77,17 +69,12 @@ def suite_cmd(
     """Run suite NAME (`long-range`: the classic memory tasks at the papers' lengths and
     budgets) for --cells, each entry a comparison with --seeds seeds, and write its
     leaderboard: leaderboard.md, .csv, .json and .html. `seqkit list suites` lists them."""
-    from seqkit._present.tuning import trial_line
     from seqkit._study.suite import resume_suite, run_suite
 
     options = dict(parse_pairs(executor_opt, "--executor-opt"))
-
-    def trial_done(cell: str, record: dict[str, Any], total: int) -> None:
-        if not as_json:
-            click.echo(f"  tuning {cell:<8} {trial_line(record, total)}", err=True)
-
     running: dict[str, Any] = {
-        "jobs": jobs, "executor": executor, "executor_options": options, "on_trial": trial_done,
+        "jobs": jobs, "executor": executor, "executor_options": options,
+        "on_trial": trial_printer(quiet=as_json),
     }  # fmt: skip
 
     def progress(entry: str, point: Any, result: dict[str, Any]) -> None:
@@ -116,7 +103,7 @@ def suite_cmd(
                 out=out,
                 overwrite=overwrite,
                 on_done=progress,
-                tune=[n for t in tune_space for n in split_tune(t)] or None,
+                tune=tuned_names(tune_space),
                 trials=trials,
                 tune_seeds=tune_seeds,
                 **running,

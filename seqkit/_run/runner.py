@@ -429,8 +429,8 @@ def start_run_dir(
 
 
 def finish_run_dir(out_dir: Path, result: RunResult, drawer: Drawer | None = None) -> None:
-    """summary.json, model.safetensors and gradients.json of a finished run; then its plots
-    and report.html, drawn from these files (`seqkit._present.report.write_run_report`)
+    """model.safetensors, gradients.json and, last, summary.json of a finished run; then its
+    plots and report.html, drawn from these files (`seqkit._present.report.write_run_report`)
     here, or handed to `drawer` (the caller waits for it)."""
     run_id = result.run_id
     recorded = files.read_json(out_dir / files.CONFIG)

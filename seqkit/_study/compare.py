@@ -636,24 +636,23 @@ def carry_out(
     """Run a checked comparison (keeping it in `out_dir`, if given) and summarise it. An
     equal-effort comparison first tunes each cell (`equal_effort.tune_cells`), then
     trains the best settings with the seeds after those the studies used."""
-    points, configs = prepare_grid(
-        spec.base, spec.cells, spec.axes, spec.seeds, spec.match_params, spec.params, registry
-    )
+    grid_of = functools.partial(
+        prepare_grid, cells=spec.cells, axes=spec.axes, seeds=spec.seeds,
+        match_params=spec.match_params, params=spec.params, registry=registry,
+    )  # fmt: skip
+    base = spec.base
     if spec.tuning is not None and spec.tuned is None:
+        _, untuned = grid_of(base)  # every cell's run checked, sizes matched, before tuning
         if out_dir is not None:
             if not resuming:  # --overwrite: no study of an earlier comparison goes on
                 shutil.rmtree(out_dir / TUNING, ignore_errors=True)
             files.write_json(out_dir / SPEC, spec.as_dict())  # --resume continues the studies
-        bases = {c.cell: c for c in reversed(configs)}  # each cell's first seed, sizes matched
+        bases = {c.cell: c for c in reversed(untuned)}  # each cell's first seed
         tuned = tune_cells(spec.cells, bases, spec.tuning, out_dir, registry, on_trial)
         spec = dataclasses.replace(spec, tuned=tuned)
-    base = spec.base
     if spec.tuning is not None:  # seeds the studies did not use
         base = dataclasses.replace(base, seed=base.seed + spec.tuning["seeds"])
-        points, configs = prepare_grid(
-            base, spec.cells, spec.axes, spec.seeds, spec.match_params, spec.params, registry,
-            spec.tuned,
-        )  # fmt: skip
+    points, configs = grid_of(base, tuned=spec.tuned)
     identities = {json.dumps(c.data, sort_keys=True) for c in configs}
     if len(identities) == 1 and configs[0].data is not None:  # one data file for all
         # kept in comparison.json: --resume refuses it changed, as a run's --resume does

@@ -35,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from seqkit._core import files
+from seqkit._core import files, records
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError, SeqkitError
 from seqkit._core.lifetime import PARENT_ENV
@@ -122,12 +122,12 @@ def tune(
     same call again continues the study kept there. `on_trial(record, total)` is called
     as each trial ends. Every argument is checked before anything is written."""
     config = config or RunConfig.from_dict(settings)
-    plan(config, registry)  # the run itself is valid before its space is looked at
+    # the run itself is valid before its space is looked at
+    epochs = plan(config, registry).config.epochs or 0
     dims = parse_space(space)
     check_counts(trials, seeds, jobs, sampler, pruner)
     check_space(dims, config, registry)
     out_dir = Path(out) if out is not None else Path("studies") / f"{config.task}-{config.cell}"
-    epochs = plan(config, registry).config.epochs or 0
     try:
         import optuna  # here: a run that does not tune never imports it
     except ImportError:
@@ -158,7 +158,7 @@ def tune(
             )
         resolved = functools.partial(resolve, config=config, registry=registry)
         result = conclude(optuna, the_study, resolved, dims, seeds, out_dir, shown, epochs)
-        result.sampler, result.pruner = sampler, pruner
+        result.sampler, result.pruner = sampler, pruner  # as this command ran it
         result.wall_s = time.perf_counter() - start
         files.write_json(out_dir / RESULT, result.summary())
         write_report(out_dir, result)
@@ -209,7 +209,6 @@ def check_counts(trials: int, seeds: int, jobs: int, sampler: str, pruner: str) 
 def open_storage(url: str | None, out_dir: Path, jobs: int) -> tuple[Any, str]:
     """The study's storage and how to show it (a URL's password hidden): SQLite in the
     directory, its journal file for several jobs, or the URL given."""
-    import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
@@ -246,7 +245,6 @@ def open_storage(url: str | None, out_dir: Path, jobs: int) -> tuple[Any, str]:
     except Exception as exc:  # sqlalchemy's OperationalError, ArgumentError, ...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"--storage {shown}: cannot be reached ({first})") from None
-    del optuna
     return storage, shown
 
 
@@ -314,7 +312,10 @@ def _differs(kept: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
             f"{' '.join(spec['space'])}); give another --study or --out"
         )
     if kept.get("seeds") != spec["seeds"]:
-        return f"--seeds {kept.get('seeds')} (this command: {spec['seeds']})"
+        return (
+            f"--seeds {kept.get('seeds')} (this command: {spec['seeds']}); give another "
+            "--study or --out"
+        )
     run, now = kept.get("run", {}), spec["run"]
     changed = sorted(k for k in set(run) | set(now) if run.get(k) != now.get(k))
     shown = ", ".join(f"{k}={run.get(k)!r} (now {now.get(k)!r})" for k in changed[:3])
@@ -325,9 +326,8 @@ def requeue_stale(optuna: Any, study: Any, local: bool) -> None:
     """A trial left RUNNING by a process that died is marked failed and its settings are
     queued to run again, from its runs' checkpoints (`seqkit run --resume`: the same
     numbers as if it had not stopped). With the study in its own directory, which this
-    process holds,
-    no running trial can be alive; a server's study relies on heartbeats instead (a
-    trial silent for the grace period is failed and retried by Optuna)."""
+    process holds, no running trial can be alive; a server's study relies on heartbeats
+    instead (a trial silent for the grace period is failed and retried by Optuna)."""
     if not local:
         return
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
@@ -445,7 +445,7 @@ class Objective:
             if p.returncode != 0:
                 trial.set_user_attr("failed", f"{d.name}: {line}")
                 raise RunFailed(f"trial {trial.number}: {line}")
-            losses.append(json.loads((d / files.SUMMARY).read_text())["val_loss"])
+            losses.append(records.read_summary(d)["val_loss"])
         trial.set_user_attr("val_losses", losses)
         return sum(losses) / len(losses)
 
