@@ -250,6 +250,50 @@ def test_two_jobs_share_the_journal_file(tmp_path):
     assert len({t["params"]["lr"] for t in trials}) == 4
 
 
+@pytest.mark.parametrize("executor", ["process", "ray"])
+def test_workers_on_an_executor_run_the_trials_asked_once(tmp_path, executor):
+    """`--executor X --jobs 2`: two workers of the study, each in a process of the
+    executor's, share the journal file; together they run --trials trials, not more,
+    each in one worker, and the command prints a line for each."""
+    res = tune_cli(*SMALL, "--space", "lr=1e-3:1e-1:log", "--trials", "5", "--jobs", "2",
+                   "--executor", executor, "--pruner", "none", "--out", "w",
+                   cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "w" / "journal.log").is_file()
+    trials = summary(tmp_path / "w")["trials"]
+    assert sorted(t["number"] for t in trials) == [0, 1, 2, 3, 4]  # none beyond --trials
+    assert all(t["state"] == "complete" for t in trials)
+    assert len({t["params"]["lr"] for t in trials}) == 5  # the workers sample apart
+    runs = [r for t in trials for r in t["runs"]]
+    assert len(set(runs)) == 5 and all(Path(r, "summary.json").is_file() for r in runs)
+    lines = [x.split(":")[0] for x in res.stdout.splitlines() if x.startswith("trial ")]
+    assert sorted(lines) == [f"trial {i}/5" for i in range(1, 6)]  # in the order they end
+
+
+def test_a_study_kept_in_sqlite_is_not_left_for_a_new_one(tmp_path):
+    """A study begun with one job (SQLite) and continued with --jobs 2 is refused, not
+    silently started again in a journal file beside it."""
+    first = tune_cli(*SMALL, "--space", "lr=1e-3:1e-1:log", "--trials", "1", "--out", "k",
+                     cwd=tmp_path)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    kept = (tmp_path / "k" / "study.db").read_bytes()
+    res = tune_cli(*SMALL, "--space", "lr=1e-3:1e-1:log", "--trials", "2", "--jobs", "2",
+                   "--out", "k", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "continue this study with --jobs 1 and no --executor" in res.stderr
+    assert not (tmp_path / "k" / "journal.log").exists()
+    assert (tmp_path / "k" / "study.db").read_bytes() == kept
+
+
+def test_workers_refuse_sqlite(tmp_path):
+    res = tune_cli(*SMALL, "--space", "lr=1e-3:1e-1:log", "--executor", "process",
+                   "--storage", f"sqlite:///{tmp_path}/s.db", "--out", "w",
+                   cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 2
+    assert res.stderr.startswith("Error: --jobs or --executor with SQLite storage")
+    assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "w").exists()
+
+
 @pytest.fixture(scope="module")
 def postgres():
     """A real PostgreSQL server of this test's own (Debian's package, which `.ci/run`
@@ -313,9 +357,11 @@ def test_two_processes_share_one_postgresql_study(tmp_path, postgres):
         assert run["config"]["lr"] == t.params["lr"] and run["val_loss"] == t.value
 
 
-def test_an_equal_effort_comparison_tunes_each_cell_then_reports_test(tmp_path):
+@pytest.mark.parametrize("executor", [None, "process"])
+def test_an_equal_effort_comparison_tunes_each_cell_then_reports_test(tmp_path, executor):
     """Each cell gets its own study with the same space and trials (on validation); its
-    best settings are trained with seeds the studies did not use and reported on test."""
+    best settings are trained with seeds the studies did not use and reported on test.
+    With an executor, each study's trials run there too, two at a time."""
     out = tmp_path / "ee"
     report = seqkit.compare(
         ["rnn", "gru"],
@@ -326,12 +372,16 @@ def test_an_equal_effort_comparison_tunes_each_cell_then_reports_test(tmp_path):
         trials=3,
         seeds=2,
         out=out,
+        executor=executor,
+        jobs=2,
     )
     found = report.as_dict()
     assert found["reported_on"].startswith("each cell tuned with 3 trials of TPE on validation")
     for cell in ("rnn", "gru"):
         study = summary(out / "tuning" / cell)
         assert len(study["trials"]) == 3 and study["space"] == ["lr=0.0001:0.03:log"]
+        kept = "journal.log" if executor else "study.db"  # trials at once need the journal
+        assert (out / "tuning" / cell / kept).is_file()
         assert found["tuning"]["best"][cell] == study["best"]["params"]
         runs = [r for r in report.runs if r["cell"] == cell]
         assert sorted(r["seed"] for r in runs) == [1, 2]  # the study used seed 0

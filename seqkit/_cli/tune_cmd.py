@@ -13,6 +13,7 @@ import click
 from seqkit._cli.config_options import RunSettingsCommand, config_from_options, config_options
 from seqkit._core.config import read_settings
 from seqkit._core.errors import ConfigError
+from seqkit._core.options import parse_pairs
 
 
 @click.command("tune", cls=RunSettingsCommand)
@@ -42,6 +43,13 @@ from seqkit._core.errors import ConfigError
 @click.option("--study", "study_name", help="The study's name [default: the --out folder's name].")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Trials run at once.")
 @click.option(
+    "--executor",
+    metavar="NAME",
+    help="Run --jobs workers of the study there, e.g. ray (a Ray cluster, with --storage "
+    "URL when its machines do not share this one's disk) [default: threads of this process].",
+)
+@click.option("--executor-opt", "executor_opt", multiple=True, metavar="K=V")
+@click.option(
     "--out",
     type=click.Path(path_type=Path),
     help="The study's directory [default: studies/<task>-<cell>]; the same command again "
@@ -58,6 +66,8 @@ def tune_cmd(
     storage: str | None,
     study_name: str | None,
     jobs: int,
+    executor: str | None,
+    executor_opt: tuple[str, ...],
     out: Path | None,
     quiet: bool,
     as_json: bool,
@@ -94,6 +104,8 @@ def tune_cmd(
         storage=storage,
         study=study_name,
         jobs=jobs,
+        executor=executor,
+        executor_options=dict(parse_pairs(executor_opt, "--executor-opt")),
         out=out,
         on_trial=line,
     )

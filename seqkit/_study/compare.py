@@ -33,7 +33,7 @@ from typing import Any
 
 from seqkit._core import files
 from seqkit._core.config import OPTION_TABLES, RunConfig
-from seqkit._core.errors import ConfigError, PluginError, UnknownNameError
+from seqkit._core.errors import ConfigError
 from seqkit._core.stats import (
     MEAN_INTERVAL,
     SOLVED_INTERVAL,
@@ -43,7 +43,7 @@ from seqkit._core.stats import (
 )
 from seqkit._plugins.interfaces import Executor
 from seqkit._plugins.objectives import UNBOUNDED
-from seqkit._plugins.registry import Registry, get_registry
+from seqkit._plugins.registry import Registry
 from seqkit._present import report
 from seqkit._present.plots import plot_setting_curves
 from seqkit._run import rundir
@@ -51,6 +51,7 @@ from seqkit._run.plan import plan
 from seqkit._run.sources import DataSource
 from seqkit._study import points as points_
 from seqkit._study.equal_effort import TUNING, check_tuning, described, tune_cells, tuning_space
+from seqkit._study.executors import make_executor
 from seqkit._study.grid import (
     GridPoint,
     check_axes,
@@ -185,26 +186,6 @@ def run_points(
         said = {points[i].describe(): e for i, e in failed.items()}
         raise points_.failure(said, out_dir, where)
     return [(p, found[i]) for i, p in enumerate(points)]
-
-
-def make_executor(
-    name: str | None, jobs: int, options: Mapping[str, Any], registry: Registry | None = None
-) -> Executor:
-    """The executor `name` (None: the one a plugin marked the default) built with `jobs`
-    and its options (checked: one clear error)."""
-    registry = registry or get_registry()
-    name = name if name is not None else registry.default("executor")
-    try:
-        resolved = registry.resolve("executor", name, options)
-    except UnknownNameError as exc:
-        raise ConfigError(f"--executor: {exc}") from None
-    built: Executor = resolved.entry.factory(jobs, **resolved.options)
-    if not (callable(getattr(built, "map", None)) and callable(getattr(built, "close", None))):
-        raise PluginError(
-            f"executor '{name}' (plugin '{resolved.entry.plugin}') built {type(built).__name__}, "
-            "which has no map(fn, items) and close(): see the Executor contract"
-        )
-    return built
 
 
 def flatten(settings: dict[str, Any]) -> dict[str, Any]:
@@ -648,7 +629,8 @@ def carry_out(
                 shutil.rmtree(out_dir / TUNING, ignore_errors=True)
             files.write_json(out_dir / SPEC, spec.as_dict())  # --resume continues the studies
         bases = {c.cell: c for c in reversed(untuned)}  # each cell's first seed
-        tuned = tune_cells(spec.cells, bases, spec.tuning, out_dir, registry, on_trial)
+        workers = (executor, executor_options, jobs) if executor is not None else None
+        tuned = tune_cells(spec.cells, bases, spec.tuning, out_dir, registry, on_trial, workers)
         spec = dataclasses.replace(spec, tuned=tuned)
     if spec.tuning is not None:  # seeds the studies did not use
         base = dataclasses.replace(base, seed=base.seed + spec.tuning["seeds"])

@@ -77,9 +77,13 @@ def tune_cells(
     out_dir: Path | None,
     registry: Registry | None,
     on_trial: Callable[[str, dict[str, Any], int], None] | None = None,
+    workers: tuple[str, Mapping[str, Any] | None, int] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Each cell's best settings: a study of `tuning["trials"]` trials over
-    `tuning["space"]`, `tuning["seeds"]` seeds per trial, from its base configuration."""
+    `tuning["space"]`, `tuning["seeds"]` seeds per trial, from its base configuration.
+    `workers` (executor, its options, jobs): each study's trials run there, `jobs` at a
+    time; else one at a time in this process."""
+    executor, executor_options, jobs = workers or (None, None, 1)
     best = {}
     with TemporaryDirectory(prefix="seqkit-tuning-") as scratch:
         root = out_dir / TUNING if out_dir is not None else Path(scratch)
@@ -89,6 +93,9 @@ def tune_cells(
                 space=tuning["space"],
                 trials=tuning["trials"],
                 seeds=tuning["seeds"],
+                jobs=jobs,
+                executor=executor,
+                executor_options=executor_options,
                 out=root / cell,
                 registry=registry,
                 on_trial=_for_cell(on_trial, cell),

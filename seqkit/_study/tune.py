@@ -19,6 +19,7 @@ its settings run again.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -33,20 +34,23 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from seqkit._core import files, records
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError, SeqkitError
 from seqkit._core.lifetime import PARENT_ENV
+from seqkit._plugins.interfaces import Executor
 from seqkit._plugins.registry import Registry
 from seqkit._run.plan import plan
+from seqkit._study.executors import make_executor
 from seqkit._study.space import Dimension, check_space, configure, parse_space
 
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "halving", "none")
 STUDY_DB = "study.db"
 JOURNAL = "journal.log"
+CLAIM = "claim.lock"
 TRIALS = "trials"
 BEST = "best.toml"
 RESULT = "tune.json"
@@ -111,6 +115,8 @@ def tune(
     storage: str | None = None,
     study: str | None = None,
     jobs: int = 1,
+    executor: str | None = None,
+    executor_options: Mapping[str, Any] | None = None,
     out: str | Path | None = None,
     registry: Registry | None = None,
     on_trial: Callable[[dict[str, Any], int], None] | None = None,
@@ -120,7 +126,10 @@ def tune(
     "1e-4:1e-2:log"}, trials=40, seeds=2)`. Settings are RunConfig's fields, as in
     `seqkit.run`. `out` is the study's directory (default `studies/<task>-<cell>`); the
     same call again continues the study kept there. `on_trial(record, total)` is called
-    as each trial ends. Every argument is checked before anything is written."""
+    as each trial ends. With `executor` (`"ray"`, `"process"` or a plugin's), `jobs`
+    workers of the study run there, each a trial at a time, sharing its storage (the
+    journal file, or `storage`'s server for workers on other machines). Every argument is
+    checked before anything is written."""
     config = config or RunConfig.from_dict(settings)
     # the run itself is valid before its space is looked at
     epochs = plan(config, registry).config.epochs or 0
@@ -134,28 +143,24 @@ def tune(
         raise ConfigError("seqkit tune needs Optuna: pip install 'seqkit[tune]'") from None
 
     name = study or out_dir.name
+    shared = jobs > 1 or executor is not None
     with quiet_optuna(optuna), study_dir(out_dir):
-        store, shown = open_storage(storage, out_dir, jobs)
+        store, shown = open_storage(storage, out_dir, shared)
         the_study = load_study(optuna, name, store, shown, dims, seeds, config, sampler, pruner)
         requeue_stale(optuna, the_study, local=storage is None)
         start = time.perf_counter()
-        objective = Objective(config, dims, seeds, out_dir)
-
-        def enough(study: Any, trial: Any) -> None:
-            if on_trial is not None:
-                on_trial(trial_record(trial), trials)
-            if count_done(optuna, study) >= trials:
-                study.stop()
-
-        left = trials - count_done(optuna, the_study)
-        if left > 0:
-            the_study.optimize(
-                objective,
-                n_trials=left,
-                n_jobs=jobs,
-                catch=(Diverged, RunFailed),
-                callbacks=[enough],
+        if executor is None:
+            objective = Objective(config, dims, seeds, out_dir)
+            optimize(optuna, the_study, objective, trials, jobs, on_trial)
+        else:
+            job = StudyWorker(
+                config, dims, seeds, out_dir.resolve(), storage, name, trials, sampler, pruner
             )
+            workers = make_executor(executor, jobs, executor_options or {}, registry)
+            try:
+                run_workers(optuna, the_study, workers, job, jobs, on_trial)
+            finally:
+                workers.close()
         resolved = functools.partial(resolve, config=config, registry=registry)
         result = conclude(optuna, the_study, resolved, dims, seeds, out_dir, shown, epochs)
         result.sampler, result.pruner = sampler, pruner  # as this command ran it
@@ -163,6 +168,134 @@ def tune(
         files.write_json(out_dir / RESULT, result.summary())
         write_report(out_dir, result)
         return result
+
+
+def optimize(
+    optuna: Any,
+    study: Any,
+    objective: Objective,
+    trials: int,
+    jobs: int,
+    on_trial: Callable[[dict[str, Any], int], None] | None,
+) -> None:
+    """Run trials of `study` in this process (`jobs` at once) until it holds `trials`."""
+
+    def enough(study: Any, trial: Any) -> None:
+        if on_trial is not None:
+            on_trial(trial_record(trial), trials)
+        if count_done(optuna, study) >= trials:
+            study.stop()
+
+    left = trials - count_done(optuna, study)
+    if left > 0:
+        study.optimize(
+            objective, n_trials=left, n_jobs=jobs, catch=(Diverged, RunFailed), callbacks=[enough]
+        )
+
+
+@dataclass(frozen=True)
+class StudyWorker:
+    """What a worker of the study needs where an executor runs it (picklable)."""
+
+    config: RunConfig
+    dims: list[Dimension]
+    seeds: int
+    out_dir: Path
+    storage: str | None
+    name: str
+    trials: int
+    sampler: str
+    pruner: str
+    worker: int = 0
+
+
+def work_on_study(job: StudyWorker) -> int:
+    """An executor's call: open the shared study and run trials until it holds
+    `job.trials`; the trials this worker ran."""
+    import optuna
+
+    with quiet_optuna(optuna):
+        store, shown = open_storage(job.storage, job.out_dir, shared=True)
+        study = load_study(
+            optuna, job.name, store, shown, job.dims, job.seeds, job.config, job.sampler,
+            job.pruner, worker=job.worker,
+        )  # fmt: skip
+        objective = Objective(job.config, job.dims, job.seeds, job.out_dir)
+        ran = 0
+        while True:
+            with Claim(job.out_dir / CLAIM) as claim:
+                state = optuna.trial.TrialState
+                running = len(study.get_trials(deepcopy=False, states=(state.RUNNING,)))
+                if count_done(optuna, study) + running >= job.trials:
+                    return ran
+
+                def claimed(trial: Any) -> float:
+                    claim.release()  # the trial is in the storage, RUNNING: others count it
+                    return objective(trial)
+
+                study.optimize(claimed, n_trials=1, catch=(Diverged, RunFailed))
+                ran += 1
+
+
+class Claim:
+    """An exclusive lock on a file (`flock`) from entering until `release()` or the end of
+    the block: the workers of a study on one machine take turns to count the trials
+    there are and to start one, so that together they run `--trials`, not more."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file: IO[str] | None = None
+
+    def __enter__(self) -> Claim:
+        import fcntl
+
+        self.file = held = open(self.path, "a")  # held until release()
+        fcntl.flock(held, fcntl.LOCK_EX)
+        return self
+
+    def release(self) -> None:
+        if self.file is not None:
+            self.file.close()  # closing the file releases the lock
+            self.file = None
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def run_workers(
+    optuna: Any,
+    study: Any,
+    workers: Executor,
+    job: StudyWorker,
+    jobs: int,
+    on_trial: Callable[[dict[str, Any], int], None] | None,
+) -> None:
+    """`jobs` workers of the study on an executor, a line per trial as each ends (read
+    from the storage, here, while they run); the first error a worker raised, raised."""
+    shown: set[int] = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+
+    def report() -> None:
+        for t in study.get_trials(deepcopy=False):
+            if t.state.is_finished() and t.number not in shown:
+                shown.add(t.number)
+                if on_trial is not None:
+                    on_trial(trial_record(t), job.trials)
+
+    calls = [dataclasses.replace(job, worker=i) for i in range(jobs)]
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        done = pool.submit(lambda: list(workers.map(work_on_study, calls)))
+        while not done.done():
+            report()
+            time.sleep(POLL_S * 5)
+        report()
+        failed = [r for _, r in done.result() if isinstance(r, BaseException)]
+    if failed:
+        first = failed[0]
+        raise (
+            first
+            if isinstance(first, SeqkitError)
+            else RunFailed(f"a worker of the study failed: {type(first).__name__}: {first}")
+        )
 
 
 @contextlib.contextmanager
@@ -206,23 +339,29 @@ def check_counts(trials: int, seeds: int, jobs: int, sampler: str, pruner: str) 
         raise ConfigError(f"--pruner must be one of {', '.join(PRUNERS)} (got {pruner!r})")
 
 
-def open_storage(url: str | None, out_dir: Path, jobs: int) -> tuple[Any, str]:
+def open_storage(url: str | None, out_dir: Path, shared: bool) -> tuple[Any, str]:
     """The study's storage and how to show it (a URL's password hidden): SQLite in the
-    directory, its journal file for several jobs, or the URL given."""
+    directory, its journal file when several trials run at once (`shared`), or the URL
+    given."""
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-    if url is None and jobs > 1:
-        path = out_dir / JOURNAL
-        return JournalStorage(JournalFileBackend(str(path))), str(path)
-    shown = _hide_password(url) if url is not None else str(out_dir / STUDY_DB)
+    journal, db = out_dir / JOURNAL, out_dir / STUDY_DB
+    if url is None and (journal.is_file() or (shared and not db.is_file())):
+        return JournalStorage(JournalFileBackend(str(journal))), str(journal)
+    shown = _hide_password(url) if url is not None else str(db)
     if url is None:
         url = f"sqlite:///{(out_dir / STUDY_DB).resolve()}"
-    if url.startswith("sqlite") and jobs > 1:
+    if url.startswith("sqlite") and shared:
+        instead = (
+            "continue this study with --jobs 1 and no --executor, or start another --out"
+            if shown == str(db)  # the study this directory keeps: no other storage has it
+            else "leave --storage out to use the study's journal file, or give a server's "
+            "URL (postgresql://...)"
+        )
         raise ConfigError(
-            f"--jobs {jobs} with SQLite storage ({shown}): SQLite takes one writer at a time "
-            '("database is locked"); leave --storage out to use the study\'s journal file, '
-            "or give a server's URL (postgresql://...)"
+            f"--jobs or --executor with SQLite storage ({shown}): SQLite takes one writer "
+            f'at a time ("database is locked"); {instead}'
         )
     from sqlalchemy.exc import IntegrityError
 
@@ -266,9 +405,11 @@ def load_study(
     config: RunConfig,
     sampler: str,
     pruner: str,
+    worker: int = 0,
 ) -> Any:
     """The study `name` in `storage`, created if new; one that exists must have been
-    made with the same space, seeds and run (a ConfigError says what differs)."""
+    made with the same space, seeds and run (a ConfigError says what differs). `worker`
+    numbers the workers of one study started at once, so that each samples its own."""
     spec = {"space": [d.text() for d in dims], "seeds": seeds, "run": _run_key(config)}
     the_pruner = {
         # epochs count from 1, and a step below n_warmup_steps is never pruned: the first
@@ -287,7 +428,7 @@ def load_study(
     )
     # seeded by the run's seed and the trials the study holds: a new study proposes the
     # same settings for the same command, and one continued does not repeat its start
-    seed = config.seed + len(study.get_trials(deepcopy=False))
+    seed = config.seed + len(study.get_trials(deepcopy=False)) + 1_000_003 * worker
     study.sampler = (
         optuna.samplers.TPESampler(seed=seed)
         if sampler == "tpe"
