@@ -16,11 +16,33 @@ import torch.nn.functional as F
 from seqkit_plugins.tasks import OPTIONS
 from torch import Tensor
 
-from seqkit import IOSpec, Option, Task
+from seqkit import ConfigError, IOSpec, Option, Task
 
 
 def _one_hot(index: Tensor, n: int) -> Tensor:
     return F.one_hot(index, n).float()
+
+
+def _mixed(task: Task) -> bool:
+    """Whether `task` draws each sequence's length from min_len..seq_len (and checks it)."""
+    low, high = task.opts["min_len"], task.opts["seq_len"]
+    if low and low > high:
+        raise ConfigError(
+            f"task '{task.name}': min_len must be at most seq_len (got min_len={low}, "
+            f"seq_len={high}); 0 trains on seq_len alone"
+        )
+    return bool(low) and low < high
+
+
+def _pad_after_lengths(x: Tensor, task: Task, generator: torch.Generator) -> Tensor:
+    """`x (B, T, D)` with the steps after each sequence's own length NaN: lengths uniform
+    on min_len..T, the way `IOSpec.padded_inputs` data are stored."""
+    n, t = x.shape[:2]
+    lengths = torch.randint(
+        task.opts["min_len"], t + 1, (n, 1), generator=generator, device=x.device
+    )
+    after = torch.arange(t, device=x.device) >= lengths  # (B, T)
+    return x.masked_fill(after.unsqueeze(-1), float("nan"))
 
 
 RAW = {"normalize": False}
@@ -241,31 +263,44 @@ class Recall(LongRangeTask):
 
 
 class Parity(LongRangeTask):
-    """Parity of a bit sequence (many-to-one), or running parity at every step."""
+    """Parity of a bit sequence (many-to-one), or running parity at every step. With
+    `min_len`, sequences of lengths min_len..seq_len are mixed in each batch, as
+    Delétang et al. 2023 and xLSTM train it (lengths 1-40 and 3-40)."""
 
     name = "parity"
     kind = "binary"
     default_topology = "many-to-one"
+    evaluable = ("seq_len", "min_len")  # scored at longer lengths than it trained on
     options: ClassVar[dict[str, Option]] = OPTIONS["parity"]
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         if self.opts["running"]:
             self.default_topology = "many-to-many"  # type: ignore[misc]
+        if _mixed(self) and self.opts["running"]:
+            raise ConfigError(
+                "task 'parity': min_len (mixed lengths) reads one answer per sequence; "
+                "use it without running=true"
+            )
 
     @property
     def io(self) -> IOSpec:
         t = self.opts["seq_len"]
         return IOSpec(
-            input_size=1, output_size=1, input_len=t, output_len=t if self.opts["running"] else 1
+            input_size=1,
+            output_size=1,
+            input_len=t,
+            output_len=t if self.opts["running"] else 1,
+            padded_inputs=_mixed(self),
         )
 
     def inputs(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
         t = self.opts["seq_len"]
-        return torch.randint(0, 2, (n, t, 1), generator=generator, device=device).float()
+        bits = torch.randint(0, 2, (n, t, 1), generator=generator, device=device).float()
+        return _pad_after_lengths(bits, self, generator) if _mixed(self) else bits
 
     def targets(self, x: Tensor) -> Tensor:
-        running = x.cumsum(dim=1).remainder(2)
+        running = x.nan_to_num(0.0).cumsum(dim=1).remainder(2)  # a padded step adds 0
         return running if self.opts["running"] else running[:, -1:]
 
     def chance_loss(self, y: Tensor) -> float:
@@ -274,7 +309,13 @@ class Parity(LongRangeTask):
 
 class Order(LongRangeTask):
     """Temporal order: which of two marked symbols came first, among distractors
-    (Hochreiter & Schmidhuber 1997 task 6a; Pascanu et al. 2013). Four classes."""
+    (Hochreiter & Schmidhuber 1997 task 6a; Pascanu et al. 2013). Four classes. The
+    marked symbols sit in 10-20% and 50-60% of the length (of min_len with mixed
+    lengths: task 6a is min_len=100, seq_len=110)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        _mixed(self)  # checks min_len
 
     name = "order"
     kind = "classification"
@@ -283,13 +324,20 @@ class Order(LongRangeTask):
 
     @property
     def io(self) -> IOSpec:
-        return IOSpec(input_size=6, output_size=4, input_len=self.opts["seq_len"], output_len=1)
+        return IOSpec(
+            input_size=6,
+            output_size=4,
+            input_len=self.opts["seq_len"],
+            output_len=1,
+            padded_inputs=_mixed(self),
+        )
 
     def inputs(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
-        t = self.opts["seq_len"]
+        mixed = _mixed(self)
+        t = self.opts["min_len"] if mixed else self.opts["seq_len"]
         rows = torch.arange(n, device=device)
         # Symbols 0-3 are distractors; 4 and 5 are the relevant X and Y.
-        seq = torch.randint(0, 4, (n, t), generator=generator, device=device)
+        seq = torch.randint(0, 4, (n, self.opts["seq_len"]), generator=generator, device=device)
         lo0, hi0 = int(0.1 * t), max(int(0.2 * t), int(0.1 * t) + 1)
         lo1, hi1 = int(0.5 * t), max(int(0.6 * t), int(0.5 * t) + 1)
         p0 = torch.randint(lo0, hi0, (n,), generator=generator, device=device)
@@ -297,10 +345,11 @@ class Order(LongRangeTask):
         v = torch.randint(0, 2, (n, 2), generator=generator, device=device)
         seq[rows, p0] = 4 + v[:, 0]
         seq[rows, p1] = 4 + v[:, 1]
-        return _one_hot(seq, 6)
+        x = _one_hot(seq, 6)
+        return _pad_after_lengths(x, self, generator) if mixed else x
 
     def targets(self, x: Tensor) -> Tensor:
-        sym = x.argmax(-1)
+        sym = x.nan_to_num(0.0).argmax(-1)
         relevant = sym >= 4
         # The first and second relevant symbols, in time order.
         order = torch.where(relevant, torch.arange(x.shape[1], device=x.device), x.shape[1])
@@ -313,10 +362,11 @@ class Order(LongRangeTask):
         return math.log(4)
 
     def format_example(self, x: Tensor, pred: Tensor, answer: Tensor) -> str:
-        sym = x.argmax(-1)
+        real = int((~x.isnan().any(-1)).sum())
+        sym = x.nan_to_num(0.0).argmax(-1)
         events = [f"{'XY'[int(sym[t]) - 4]} at t={t + 1}" for t in (sym >= 4).nonzero().flatten()]
         return (
-            f"Input: T={x.shape[0]}, {', '.join(events)} -> Output: class {int(pred)} "
+            f"Input: T={real}, {', '.join(events)} -> Output: class {int(pred)} "
             f"(answer {int(answer)})"
         )
 

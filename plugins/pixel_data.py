@@ -3,7 +3,7 @@ sequence of 784 pixels, `pixels_per_step` at a time, from the standard MNIST IDX
 
 The recipe is written down, because "psMNIST" has meant four different permutations
 in four codebases: the permutation is an option with the conventions named
-(`permutation=expRNN|coRNN|LMU|bitreversal|seed:N`), and the run records it with a hash.
+(`permutation=expRNN|coRNN|LMU|NRU|bitreversal|seed:N`), and the run records it with a hash.
 The validation split is fixed (the last `val_images` training images), and the test set
 is the 10,000 test images, scored once after training.
 """
@@ -37,10 +37,18 @@ MAGIC = {3: 0x00000803, 1: 0x00000801}
 def permutation(name: str) -> np.ndarray | None:
     """The pixel order a convention names (None: the identity, sequential MNIST).
 
-    - `expRNN`: `numpy.random.RandomState(92916).permutation(784)` (Casado & Martinez-Rubio 2019).
-    - `coRNN`: `torch.randperm(784)` after `torch.manual_seed(12008)` (Rusch & Mishra 2021).
-    - `LMU`: `numpy.random.RandomState(0).permutation(784)` (Voelker et al. 2019).
-    - `bitreversal`: S4's bit-reversal order of 784 (Gu et al. 2022).
+    Each was read in its codebase (row-major 28 x 28 images, pixels in [0, 1]):
+
+    - `expRNN`: `numpy.random.RandomState(92916).permutation(784)` (Casado &
+      Martinez-Rubio 2019, lezcano/expRNN `2_mnist.py`).
+    - `coRNN`: `torch.randperm(784)` right after `torch.manual_seed(12008)` (Rusch & Mishra
+      2021, tk-rusch/coRNN `psMNIST/psMNIST_task.py`).
+    - `LMU`: `numpy.random.RandomState(0).permutation(784)`, keras-lmu's psMNIST example.
+    - `NRU`: the second draw of `numpy.random.RandomState(50)`, after a permutation of the
+      60,000 training images (Chandar et al. 2019, apsarath/NRU `mnist_task.py`): the
+      order the LMU paper (Voelker et al. 2019) used, through NRU's data.
+    - `bitreversal`: S4's `bitreversal_permutation(784)` (Gu et al. 2022,
+      state-spaces/s4 `src/utils/permutations.py`).
     - `seed:N`: `torch.randperm(784, generator=torch.Generator().manual_seed(N))`.
     """
     if name == "none":
@@ -49,6 +57,10 @@ def permutation(name: str) -> np.ndarray | None:
         return np.random.RandomState(92916).permutation(PIXELS)
     if name == "LMU":
         return np.random.RandomState(0).permutation(PIXELS)
+    if name == "NRU":
+        rng = np.random.RandomState(50)
+        rng.permutation(60_000)  # NRU shuffles the training images first
+        return rng.permutation(PIXELS)
     if name == "coRNN":
         with torch.random.fork_rng(devices=[]):  # the caller's stream is left as it was
             torch.manual_seed(12008)
@@ -59,7 +71,7 @@ def permutation(name: str) -> np.ndarray | None:
         generator = torch.Generator().manual_seed(int(name[5:]))
         return torch.randperm(PIXELS, generator=generator).numpy()
     raise ConfigError(
-        f"task option 'permutation' must be none, expRNN, coRNN, LMU, bitreversal or "
+        f"task option 'permutation' must be none, expRNN, coRNN, LMU, NRU, bitreversal or "
         f"seed:N (got {name!r})"
     )
 

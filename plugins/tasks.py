@@ -75,10 +75,19 @@ OPTIONS: dict[str, dict[str, Option]] = {
         **sample_options(5000, 500),
         "seq_len": Option(10, "bits", min=1, max=1_000_000),
         "running": Option(False, "predict the parity so far at every step (many-to-many)"),
+        "min_len": Option(
+            0, "mixed lengths: each sequence min_len..seq_len bits (0: all seq_len)", min=0
+        ),
     },
     "order": {
         **sample_options(5000, 500),
         "seq_len": Option(50, "sequence length T", min=10, max=1_000_000),
+        "min_len": Option(
+            0,
+            "mixed lengths: each sequence min_len..seq_len steps, its marked symbols placed "
+            "by min_len (0: all seq_len)",
+            min=0,
+        ),
     },
     "mqar": {
         **sample_options(20_000, 1000),
@@ -95,7 +104,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
         name: {
             "root": Option("", "directory of the MNIST IDX files (or torchvision's MNIST/raw)"),
             "permutation": Option(
-                order, "pixel order: none, expRNN, coRNN, LMU, bitreversal or seed:N"
+                order, "pixel order: none, expRNN, coRNN, LMU, NRU, bitreversal or seed:N"
             ),
             "pixels_per_step": Option(1, "pixels read per step (divides 784)", min=1, max=784),
             "val_images": Option(

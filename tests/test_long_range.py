@@ -75,6 +75,50 @@ def test_recall_parity_order_labels():
     assert set(y.flatten().tolist()) == {0, 1, 2, 3}
 
 
+def test_mixed_lengths_pad_each_sequence_after_its_own_end():
+    """parity and order with min_len: lengths drawn from min_len..seq_len, the steps
+    after each end NaN (IOSpec.padded_inputs), answers over the real steps alone."""
+    parity = seqkit.get_task("parity", seq_len=12, min_len=2)
+    assert parity.io.padded_inputs and not seqkit.get_task("parity", seq_len=12).io.padded_inputs
+    x, y = parity.generate(2000, gen(), CPU)
+    real = ~x[:, :, 0].isnan()
+    lengths = real.sum(1)
+    assert torch.equal(real, torch.arange(12) < lengths[:, None])  # padding only at the end
+    assert set(lengths.tolist()) == set(range(2, 13))
+    for bits, length, answer in zip(x[:50, :, 0], lengths[:50], y[:50, 0, 0], strict=True):
+        assert float(answer) == sum(bits[:length].tolist()) % 2
+    order = seqkit.get_task("order", seq_len=110, min_len=100)  # task 6a's lengths
+    x, y = order.generate(500, gen(1), CPU)
+    lengths = (~x.isnan().any(-1)).sum(1)
+    assert lengths.min() >= 100 and lengths.max() == 110
+    sym = x.nan_to_num(0).argmax(-1)
+    pos = (sym >= 4).nonzero()[:, 1].view(500, 2)
+    assert pos[:, 0].min() >= 10 and pos[:, 0].max() < 20  # placed by min_len, as 6a
+    assert pos[:, 1].min() >= 50 and pos[:, 1].max() < 60
+    assert torch.equal(y[:, 0], (sym.gather(1, pos)[:, 0] - 4) + 2 * (sym.gather(1, pos)[:, 1] - 4))
+    with pytest.raises(seqkit.ConfigError, match="min_len must be at most seq_len"):
+        seqkit.get_task("parity", seq_len=5, min_len=6)
+    with pytest.raises(seqkit.ConfigError, match="without running=true"):
+        seqkit.get_task("parity", seq_len=5, min_len=2, running=True)
+
+
+def test_mixed_length_parity_is_learned_and_scored_beyond_its_lengths():
+    """Short sequences among the long ones make parity learnable: a GRU on lengths 1-6
+    solves it, and `evaluate_on` scores it on lengths it never saw."""
+    report = seqkit.compare(
+        ["gru"],
+        seqkit.RunConfig(
+            cell="gru", task="parity", hidden_size=64, epochs=25, lr=3e-3, batch_size=50,
+            grad_clip=1.0, task_options={"seq_len": 6, "min_len": 1, "num_samples": 2000},
+        ),
+        evaluate_on={"seq_len": [12], "min_len": [7]},
+    )  # fmt: skip
+    run = report.runs[0]
+    assert run["solved"] is True, run["metrics"]  # validation accuracy > 99%
+    beyond = run["evaluations"]["seq_len=12,min_len=7"]  # lengths 7-12: never seen
+    assert beyond["test_accuracy"] > 0.5 and beyond["chance_loss"] == pytest.approx(math.log(2))
+
+
 def test_fresh_training_data_every_epoch():
     task = seqkit.get_task("recall", seq_len=3, num_samples=64)
     data = seqkit._run.runner.make_data(task, 0, CPU)

@@ -39,13 +39,21 @@ def test_the_idx_files_become_pixel_sequences_with_a_fixed_validation_split(root
 
 def test_a_permutation_reorders_every_image_the_same_way(root):
     plain = seqkit.get_task("smnist", root=str(root), val_images=50).splits.train[0][:, :, 0]
-    for name in ("bitreversal", "expRNN", "coRNN", "LMU", "seed:7"):
+    for name in ("bitreversal", "expRNN", "coRNN", "LMU", "NRU", "seed:7"):
         task = seqkit.get_task("psmnist", root=str(root), val_images=50, permutation=name)
         order = torch.from_numpy(permutation(name))
         assert torch.equal(task.splits.train[0][:, :, 0], plain[:, order]), name
     assert seqkit.get_task("psmnist", root=str(root)).order_name == "bitreversal"
-    orders = {name: tuple(permutation(name)) for name in ("expRNN", "coRNN", "LMU", "seed:0")}
-    assert len(set(orders.values())) == 4  # four conventions, four orders
+    names = ("expRNN", "coRNN", "LMU", "NRU", "bitreversal", "seed:0")
+    orders = {name: tuple(permutation(name)) for name in names}
+    assert len(set(orders.values())) == 6  # six conventions, six orders
+    assert orders["bitreversal"][:8] == (0, 512, 256, 768, 128, 640, 384, 64)  # S4's
+    nru = np.random.RandomState(50)
+    nru.permutation(60_000)
+    assert np.array_equal(permutation("NRU"), nru.permutation(784))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(12008)
+        assert torch.equal(torch.from_numpy(permutation("coRNN")), torch.randperm(784))
     assert bit_reversal(8).tolist() == [0, 4, 2, 6, 1, 5, 3, 7]
     assert np.array_equal(permutation("expRNN"), np.random.RandomState(92916).permutation(784))
     with pytest.raises(ConfigError, match="permutation' must be none, expRNN"):

@@ -103,21 +103,54 @@ def test_a_stopped_suite_goes_on_where_it_stopped(board, registry, tmp_path):
     assert (point / RESULT).exists()
 
 
-def test_the_built_in_long_range_suite_keeps_its_contract():
-    findings = seqkit.testing.check("suite", "long-range")
-    assert all(f.passed for f in findings)
-    suite = seqkit.get_registry().get("suite", "long-range").factory()
-    names = [e.name for e in suite.entries]
-    assert names == [
-        "adding T=100",
-        "adding T=200",
-        "copy T=100",
-        "recall L=30",
-        "recall L=100",
-        "parity T=20",
-        "order T=100",
-    ]
+@pytest.mark.parametrize(
+    "name, entries",
+    [
+        ("long-range", ["adding T=100", "adding T=200", "recall L=30", "parity lengths 1-10",
+                        "order T=50"]),
+        ("frontier", ["copy T=100", "recall L=100", "parity lengths 3-40", "order T=100"]),
+        ("pixel", ["mnist1d", "mnist1d shuffled", "smnist", "psmnist"]),
+        ("mqar", ["mqar T=64 pairs=4", "mqar T=128 pairs=8", "mqar T=256 pairs=16"]),
+    ],
+)  # fmt: skip
+def test_the_built_in_suites_keep_their_contract(name, entries):
+    """Every entry plans (one reading MNIST files on the task's example of them) and
+    names its source."""
+    findings = seqkit.testing.check("suite", name)
+    assert all(f.passed for f in findings), [f.detail for f in findings if not f.passed]
+    suite = seqkit.get_registry().get("suite", name).factory()
+    assert [e.name for e in suite.entries] == entries
     assert all(e.source for e in suite.entries)
+
+
+def test_a_suite_passes_task_options_to_the_entries_whose_task_has_them(tmp_path):
+    """`--task-opt root=DIR` points the pixel suite's MNIST entries at the files (here a
+    tiny fixture, read 28 pixels a step); an option no entry's task has is one line."""
+    from seqkit_plugins.pixel_data import write_fixture
+
+    write_fixture(tmp_path / "mnist", train=150, test=50)
+    out = tmp_path / "s"
+    args = ["suite", "pixel", "--cells", "gru", "--seeds", "1", "--jobs", "1",
+            "--entries", "smnist,psmnist", "--out", str(out),
+            "--task-opt", f"root={tmp_path / 'mnist'}", "--task-opt", "val_images=20",
+            "--task-opt", "pixels_per_step=28", "--json"]  # fmt: skip
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    board = json.loads(res.stdout.strip().splitlines()[-1])
+    assert [r["entry"] for r in board["rows"]] == ["smnist", "psmnist"]
+    kept = json.loads((out / "suite.json").read_text())
+    assert kept["task_options"]["pixels_per_step"] == "28"  # as given; each run types it
+    for entry in ("smnist", "psmnist"):
+        (config,) = out.glob(f"{entry}/points/*/config.json")
+        task = json.loads(config.read_text())["task_options"]
+        assert task["root"] == str(tmp_path / "mnist") and task["pixels_per_step"] == 28
+    assert task["permutation"] == "expRNN"  # the entry's own option stays
+    res = CliRunner().invoke(
+        cli, ["suite", "long-range", "--cells", "gru", "--task-opt", "root=x", "--out",
+              str(tmp_path / "t")],
+    )  # fmt: skip
+    _refused(res, "--task-opt root: no entry of suite 'long-range'", "adding")
+    assert not (tmp_path / "t").exists()
 
 
 def test_a_broken_suite_fails_its_contract_check():

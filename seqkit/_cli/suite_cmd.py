@@ -36,6 +36,14 @@ from seqkit._core.options import parse_pairs
 @click.option("--match-params", metavar="CELL", help="Match every cell's parameters to CELL's.")
 @click.option("--params", type=click.IntRange(min=1), metavar="N", help="Match them to N.")
 @click.option("--jobs", type=Jobs(), default="auto", show_default=True, help="Runs at once.")
+@click.option(
+    "--task-opt",
+    "task_opt",
+    multiple=True,
+    metavar="K=V",
+    help="A task option for every entry whose task has it, e.g. root=DIR for the MNIST "
+    "files (repeatable).",
+)
 @click.option("--executor", metavar="NAME", help="Where the runs go (as for compare).")
 @click.option("--executor-opt", "executor_opt", multiple=True, metavar="K=V")
 @click.option(
@@ -56,6 +64,7 @@ def suite_cmd(
     match_params: str | None,
     params: int | None,
     jobs: int,
+    task_opt: tuple[str, ...],
     executor: str | None,
     executor_opt: tuple[str, ...],
     resume_dir: Path | None,
@@ -106,6 +115,7 @@ def suite_cmd(
                 tune=tuned_names(tune_space),
                 trials=trials,
                 tune_seeds=tune_seeds,
+                task_options=dict(parse_pairs(task_opt, "--task-opt")),
                 **running,
             )
     if as_json:

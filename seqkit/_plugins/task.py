@@ -135,10 +135,14 @@ class Task:
 
     def data_bytes(self) -> int:
         """The memory the training and validation sets will take (checked before a run
-        makes them): float32 inputs and targets at the declared sizes."""
+        makes them): float32 inputs and targets at the declared sizes, int64 ids for
+        token inputs and class targets."""
         io = self.io
-        per_sample = (io.input_len or 1) * io.input_size + (io.output_len or 1) * io.output_size
-        return (self.num_samples + self.val_samples) * per_sample * 4
+        inputs = (io.input_len or 1) * (8 if io.input_tokens else io.input_size * 4)
+        targets = (io.output_len or 1) * (
+            8 if self.kind == "classification" else io.output_size * 4
+        )
+        return (self.num_samples + self.val_samples) * (inputs + targets)
 
     # -- sensible defaults by kind ---------------------------------------------------
     def generate(

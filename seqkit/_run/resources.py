@@ -77,6 +77,8 @@ def step_bytes(config: RunConfig, task: Task) -> int:
     per_sample = (
         steps * config.hidden_size * FLOATS_PER_HIDDEN_STEP * stacks + t_out * io.output_size
     )
+    if io.input_tokens:  # the one-hot inputs the model makes of the ids
+        per_sample += steps * io.input_size
     return min(config.batch_size or 1, task.num_samples) * per_sample * FLOAT_BYTES
 
 

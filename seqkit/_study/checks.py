@@ -6,12 +6,15 @@ suite must be a Suite of uniquely named entries, each a run seqkit can plan."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from seqkit._contracts.findings import Broken
 from seqkit._core.config import RunConfig
+from seqkit._plugins.data_task import DataTask
 from seqkit._plugins.registry import Entry, Registry
 from seqkit._plugins.suite_entries import Suite, SuiteEntry
 from seqkit._run.plan import plan
@@ -94,17 +97,33 @@ def suite_is_a_suite_of_named_entries(s: SuiteSubject) -> None:
 
 
 def suite_entries_plan(s: SuiteSubject) -> None:
-    """Every entry is a run seqkit accepts, with the default cell (no training)."""
+    """Every entry is a run seqkit accepts, with the default cell (no training). An entry
+    whose task reads files the user gives (`--task-opt root=DIR`) is planned on the
+    small example of its data the task writes (`DataTask.example`), as `seqkit check`
+    checks such a task."""
 
     cell = s.registry.names("cell")[0]
     for e in s.suite().entries:
-        config = RunConfig.from_dict(
-            {"task": e.task, "cell": cell, **e.settings, "task_options": dict(e.task_options)}
-        )
-        try:
-            plan(config, s.registry)
-        except Exception as exc:
-            raise Broken(f"entry '{e.name}' is not a valid run: {exc}") from None
+        with tempfile.TemporaryDirectory(prefix="seqkit-check-") as scratch:
+            options = {**dict(e.task_options), **_example_options(s.registry, e, Path(scratch))}
+            config = RunConfig.from_dict(
+                {"task": e.task, "cell": cell, **e.settings, "task_options": options}
+            )
+            try:
+                plan(config, s.registry)
+            except Exception as exc:
+                raise Broken(f"entry '{e.name}' is not a valid run: {exc}") from None
+
+
+def _example_options(registry: Registry, entry: SuiteEntry, scratch: Path) -> dict[str, Any]:
+    """The options that point a data task at its example written in `scratch` ({} for a
+    task that makes its own data or has no example)."""
+    try:
+        task = registry.resolve("task", entry.task, dict(entry.task_options)).build()
+    except Exception:
+        return {}  # planning the entry says what is wrong
+    example = getattr(task, "example", None)
+    return (example(scratch) or {}) if isinstance(task, DataTask) and example else {}
 
 
 SUITE_CHECKS: dict[str, Callable[[Any], None]] = {

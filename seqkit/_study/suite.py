@@ -18,7 +18,7 @@ import io
 import json
 import statistics
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ from seqkit._core import files
 from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError, SeqkitError
 from seqkit._core.fmt import interval
-from seqkit._plugins.registry import Registry
+from seqkit._plugins.registry import Registry, get_registry
 from seqkit._plugins.suite_entries import Suite, SuiteEntry, get_suite, slug
 from seqkit._present.report import write_leaderboard_report
 from seqkit._run import rundir
@@ -132,15 +132,17 @@ def run_suite(
     trials: int = 20,
     tune_seeds: int = 1,
     on_trial: Callable[[str, dict[str, Any], int], None] | None = None,
+    task_options: Mapping[str, Any] | None = None,
 ) -> Leaderboard:
     """Run suite `name` for `cells`: each entry (or those named in `entries`) is a
     `compare` of the cells with `seeds` seeds at the entry's task and budget, optionally
     parameter-matched; with `out`, every entry is kept there as it goes, and the
     leaderboard is written as leaderboard.md, .csv, .json and .html. With `tune`, each
     entry is an equal-effort comparison (`compare(..., tune=...)`): every cell tuned at
-    that entry with `trials` trials before its runs."""
+    that entry with `trials` trials before its runs. `task_options` go to every entry
+    whose task has them, such as where its data are (`{"root": "~/mnist"}`)."""
     suite = get_suite(name, registry)
-    chosen = _chosen(suite, entries, name)
+    chosen = given_options(_chosen(suite, entries, name), task_options or {}, name, registry)
     out_dir = Path(out) if out is not None else None
     spec = {
         "suite": name,
@@ -150,6 +152,7 @@ def run_suite(
         "match_params": match_params,
         "params": params,
         "tune": {"space": list(tune), "trials": trials, "seeds": tune_seeds} if tune else None,
+        "task_options": dict(task_options or {}),
         # decided by the process that starts the suite; a resumed suite keeps it
         "flush_denormals": host.owns_process(),
     }
@@ -186,6 +189,7 @@ def resume_suite(
         raise ConfigError(f"--resume {out_dir}: no readable {SUITE_SPEC} there ({exc})") from None
     suite = get_suite(spec["suite"], registry)
     chosen = _chosen(suite, spec["entries"], spec["suite"])
+    chosen = given_options(chosen, spec.get("task_options") or {}, spec["suite"], registry)
     running = {
         "jobs": jobs, "executor": executor, "executor_options": executor_options,
         "on_trial": on_trial,
@@ -213,6 +217,28 @@ def _chosen(suite: Suite, names: Sequence[str] | None, suite_name: str) -> list[
             f"suite '{suite_name}' has no entry '{unknown[0]}' (its entries: {listed})"
         )
     return [by_name.get(n) or by_slug[n] for n in names]
+
+
+def given_options(
+    chosen: list[SuiteEntry], given: Mapping[str, Any], suite: str, registry: Registry | None
+) -> list[SuiteEntry]:
+    """The entries with `given` task options set where their task declares them; an
+    option no chosen entry's task declares is refused."""
+    registry = registry or get_registry()
+    declared = {e.name: registry.get("task", e.task).options for e in chosen}
+    for key in given:
+        if not any(key in options for options in declared.values()):
+            tasks = ", ".join(sorted({e.task for e in chosen}))
+            raise ConfigError(
+                f"--task-opt {key}: no entry of suite '{suite}' run here has a task with "
+                f"that option (their tasks: {tasks}; seqkit describe TASK lists its options)"
+            )
+    return [
+        replace(e, task_options={**e.task_options, **{
+            k: v for k, v in given.items() if k in declared[e.name]
+        }})
+        for e in chosen
+    ]  # fmt: skip
 
 
 def check_entries(
