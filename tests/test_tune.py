@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit._cli.main import cli
+from seqkit._study.tune import val_losses
 
 SMALL = ["--cell", "gru", "--task", "sum", "--hidden-size", "8", "--epochs", "4"]
 SMALL += ["--task-opt", "num_samples=2000", "--task-opt", "val_samples=200"]
@@ -237,6 +238,47 @@ def test_a_sigkilled_study_continues_with_the_same_command(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert json.loads(fresh.stdout.strip().splitlines()[-1])["val_loss"] == rerun["value"]
+
+
+@pytest.mark.parametrize("workers", [[], ["--jobs", "2", "--executor", "process"]])
+def test_ctrl_c_keeps_the_study_and_the_same_command_continues_it(tmp_path, workers):
+    """Ctrl-C (SIGINT to the terminal's process group): one line, exit 130; the trials
+    it stopped run again first, continued from their runs' checkpoints."""
+    args = [*SMALL, "--epochs", "30", "--space", "lr=1e-3:1e-1:log", "--trials", "2"]
+    args += ["--pruner", "none", "--out", "c", *workers]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "seqkit", "tune", *args], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    first = tmp_path / "c" / "trials" / "0000-seed0"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            if len(val_losses(first)) >= 2:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the study ended before it was stopped"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("Error: stopped by Ctrl-C; the study is kept")
+    kept = torch.load(first / "checkpoint.pt", weights_only=True)["epoch"]
+    assert 1 <= kept < 30
+    before = (first / "metrics.jsonl").read_text().splitlines()[:kept]
+
+    res = tune_cli(*args, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    trials = summary(tmp_path / "c")["trials"]
+    stopped = next(t for t in trials if t["number"] == 0)
+    assert stopped["state"] == "failed" and stopped["failed"] is None
+    rerun = next(t for t in trials if t["rerun_of"] == 0)
+    assert rerun["state"] == "complete" and rerun["params"] == stopped["params"]
+    assert rerun["runs"] == [str(first)]
+    assert (first / "metrics.jsonl").read_text().splitlines()[:kept] == before  # continued
+    assert sum(t["state"] == "complete" for t in trials) == 2
 
 
 def test_two_jobs_share_the_journal_file(tmp_path):

@@ -4,6 +4,7 @@ seeds and pruned on the mean validation loss of its epochs."""
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -94,21 +95,30 @@ def tune_cmd(
         if not quiet:
             click.echo(trial_line(record, total), err=as_json)
 
-    result = tune(
-        config,
-        space=space,
-        trials=trials,
-        seeds=seeds,
-        sampler=sampler,
-        pruner=pruner,
-        storage=storage,
-        study=study_name,
-        jobs=jobs,
-        executor=executor,
-        executor_options=dict(parse_pairs(executor_opt, "--executor-opt")),
-        out=out,
-        on_trial=line,
-    )
+    try:
+        result = tune(
+            config,
+            space=space,
+            trials=trials,
+            seeds=seeds,
+            sampler=sampler,
+            pruner=pruner,
+            storage=storage,
+            study=study_name,
+            jobs=jobs,
+            executor=executor,
+            executor_options=dict(parse_pairs(executor_opt, "--executor-opt")),
+            out=out,
+            on_trial=line,
+        )
+    except KeyboardInterrupt:  # the trials' runs stop at their next step, as on Ctrl-C
+        where = out or Path("studies") / f"{config.task}-{config.cell}"
+        click.echo(
+            f"Error: stopped by Ctrl-C; the study is kept in {where}: the same command "
+            "continues it (a trial it stopped from its runs' checkpoints)",
+            err=True,
+        )
+        sys.exit(128 + signal.SIGINT)
     if as_json:
         click.echo(json.dumps(result.summary(), default=str))
         return

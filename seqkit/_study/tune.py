@@ -282,13 +282,16 @@ def run_workers(
                     on_trial(trial_record(t), job.trials)
 
     calls = [dataclasses.replace(job, worker=i) for i in range(jobs)]
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    try:
         done = pool.submit(lambda: list(workers.map(work_on_study, calls)))
         while not done.done():
             report()
             time.sleep(POLL_S * 5)
         report()
         failed = [r for _, r in done.result() if isinstance(r, BaseException)]
+    finally:  # Ctrl-C: not waiting for the workers here; the caller closes the executor
+        pool.shutdown(wait=False)
     if failed:
         first = failed[0]
         raise (
@@ -464,17 +467,25 @@ def _differs(kept: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
 
 
 def requeue_stale(optuna: Any, study: Any, local: bool) -> None:
-    """A trial left RUNNING by a process that died is marked failed and its settings are
-    queued to run again, from its runs' checkpoints (`seqkit run --resume`: the same
-    numbers as if it had not stopped). With the study in its own directory, which this
-    process holds, no running trial can be alive; a server's study relies on heartbeats
+    """The trials a stopped study left are run again first, with their settings, from
+    their runs' checkpoints (`seqkit run --resume`: the same numbers as if they had not
+    stopped): a trial stopped by Ctrl-C (Optuna failed it, with no failure of its own)
+    and, with the study in its own directory, which this process holds, a trial left
+    RUNNING by a process that died. A server's study relies on heartbeats for the latter
     instead (a trial silent for the grace period is failed and retried by Optuna)."""
-    if not local:
-        return
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-        again = {"rerun_of": trial.number, "resume_runs": trial.user_attrs.get("runs", [])}
-        study.enqueue_trial(trial.params, user_attrs=again)
+    state = optuna.trial.TrialState
+    trials = study.get_trials(deepcopy=False)
+    again = {t.user_attrs.get("rerun_of") for t in trials}
+    again |= {t.system_attrs.get("failed_trial") for t in trials}  # Optuna's own retries
+    for trial in trials:
+        stopped = trial.state == state.FAIL and "failed" not in trial.user_attrs
+        left = local and trial.state == state.RUNNING
+        if trial.number in again or not (stopped or left):
+            continue
+        if left:
+            study.tell(trial.number, state=state.FAIL)
+        attrs = {"rerun_of": trial.number, "resume_runs": trial.user_attrs.get("runs", [])}
+        study.enqueue_trial(trial.params, user_attrs=attrs)
 
 
 def count_done(optuna: Any, study: Any) -> int:
