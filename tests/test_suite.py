@@ -123,6 +123,22 @@ def test_the_built_in_suites_keep_their_contract(name, entries):
     assert all(e.source for e in suite.entries)
 
 
+def test_the_mqar_suite_runs_an_entry_at_a_size_given_for_this_machine(tmp_path):
+    """Zoology's entry with a smaller vocabulary and data set (`--task-opt`): the entry's
+    own sizes and recipe (seq_len, pairs, AdamW with weight decay 0.1) stay."""
+    board = seqkit.run_suite(
+        "mqar", ["gru"], seeds=1, entries=["mqar T=64 pairs=4"], out=tmp_path / "m",
+        task_options={"vocab": 128, "num_samples": 256, "val_samples": 64},
+    )  # fmt: skip
+    (row,) = board.rows
+    assert row["entry"] == "mqar T=64 pairs=4" and row["metric"] == "test_accuracy"
+    assert 0 <= row["metric_mean"] <= 1
+    (config,) = (tmp_path / "m").glob("mqar-T=64-pairs=4/points/*/config.json")
+    kept = json.loads(config.read_text())
+    assert kept["task_options"]["vocab"] == 128 and kept["task_options"]["pairs"] == 4
+    assert kept["optimizer"] == "adamw" and kept["weight_decay"] == 0.1 and kept["epochs"] == 64
+
+
 def test_a_suite_passes_task_options_to_the_entries_whose_task_has_them(tmp_path):
     """`--task-opt root=DIR` points the pixel suite's MNIST entries at the files (here a
     tiny fixture, read 28 pixels a step); an option no entry's task has is one line."""
