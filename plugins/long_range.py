@@ -315,7 +315,11 @@ class Order(LongRangeTask):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        _mixed(self)  # checks min_len
+        if _mixed(self) and self.opts["min_len"] < 10:
+            raise ConfigError(
+                f"task 'order': min_len must be 0 or at least 10, as seq_len (got "
+                f"{self.opts['min_len']}): the marked symbols are placed by it"
+            )
 
     name = "order"
     kind = "classification"

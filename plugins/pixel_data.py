@@ -126,7 +126,7 @@ class SequentialMNIST(DataTask):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.root = Path(options.get("root", ""))
+        self.root = Path(options.get("root", "")).expanduser()
         self.per_step: int = options.get("pixels_per_step", 1)
         self.val_images: int = options.get("val_images", 5000)
         self.download: bool = options.get("download", False)

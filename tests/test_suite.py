@@ -133,6 +133,11 @@ def test_the_mqar_suite_runs_an_entry_at_a_size_given_for_this_machine(tmp_path)
     (row,) = board.rows
     assert row["entry"] == "mqar T=64 pairs=4" and row["metric"] == "test_accuracy"
     assert 0 <= row["metric_mean"] <= 1
+    source = board.entries[0]["source"]
+    assert source.endswith(  # said, not hidden
+        "changed here: vocab=128 (the entry's: 8192), num_samples=256 (the entry's: "
+        "100000), val_samples=64 (the entry's: 3000)"
+    )
     (config,) = (tmp_path / "m").glob("mqar-T=64-pairs=4/points/*/config.json")
     kept = json.loads(config.read_text())
     assert kept["task_options"]["vocab"] == 128 and kept["task_options"]["pairs"] == 4
@@ -208,6 +213,17 @@ def test_bad_suite_commands_get_one_line(tmp_path):
     )
     _refused(run(cli, ["suite", "--resume", str(tmp_path)]), "suite.json")
     assert not list(tmp_path.iterdir())
+    old = tmp_path / "old"  # begun when long-range still had copy T=100 (now in frontier)
+    old.mkdir()
+    spec = {"suite": "long-range", "cells": ["gru"], "seeds": 1, "entries": ["copy T=100"],
+            "match_params": None, "params": None, "tune": None}  # fmt: skip
+    (old / "suite.json").write_text(json.dumps(spec))
+    _refused(
+        run(cli, ["suite", "--resume", str(old)]),
+        "no longer has the entry 'copy T=100'",
+        "start the suite again",
+    )
+    assert [p.name for p in old.iterdir()] == ["suite.json"]
 
 
 def test_a_bad_match_is_refused_before_the_suite_writes_anything(tmp_path):

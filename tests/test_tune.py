@@ -240,7 +240,11 @@ def test_a_sigkilled_study_continues_with_the_same_command(tmp_path):
     assert json.loads(fresh.stdout.strip().splitlines()[-1])["val_loss"] == rerun["value"]
 
 
-@pytest.mark.parametrize("workers", [[], ["--jobs", "2", "--executor", "process"]])
+@pytest.mark.parametrize(
+    "workers",
+    [[], ["--jobs", "2"], ["--executor", "process"], ["--jobs", "2", "--executor", "process"]],
+    ids=["one", "threads", "executor-one", "executor-two"],
+)
 def test_ctrl_c_keeps_the_study_and_the_same_command_continues_it(tmp_path, workers):
     """Ctrl-C (SIGINT to the terminal's process group): one line, exit 130; the trials
     it stopped run again first, continued from their runs' checkpoints."""

@@ -46,8 +46,8 @@ from seqkit._core.options import parse_pairs
 @click.option(
     "--executor",
     metavar="NAME",
-    help="Run --jobs workers of the study there, e.g. ray (a Ray cluster, with --storage "
-    "URL when its machines do not share this one's disk) [default: threads of this process].",
+    help="Run --jobs workers of the study there, e.g. ray (a Ray cluster whose machines "
+    "share --out's disk) [default: threads of this process].",
 )
 @click.option("--executor-opt", "executor_opt", multiple=True, metavar="K=V")
 @click.option(

@@ -39,12 +39,13 @@ class Estimate:
 def estimate(config: RunConfig, task: Task, parameters: int | None = None) -> Estimate:
     """What a run with the resolved `config` on `task` needs, roughly and from above.
 
-    Assumptions: inputs `(N, T_in, D)` and targets `(N, T_out, K)` are float32, for the
-    training and validation sets together (class targets, int64 `(N, T_out)`, take no
-    more since K >= 2); one training step keeps FLOATS_PER_HIDDEN_STEP floats per hidden
-    unit and step for every sample of the batch, over the longer of the input and output
-    sequence (or --tbptt K steps, the chunk backpropagated at once), per layer and
-    direction (`num_layers`, `bidirectional` in cell_options), plus the batch's outputs;
+    Assumptions: inputs `(N, T_in, D)` and targets `(N, T_out, K)` are float32, token
+    inputs and class targets int64 ids `(N, T)`, for the training and validation sets
+    together (`Task.data_bytes`); one training step keeps FLOATS_PER_HIDDEN_STEP floats
+    per hidden unit and step for every sample of the batch, over the longer of the input
+    and output sequence (or --tbptt K steps, the chunk backpropagated at once), per layer
+    and direction (`num_layers`, `bidirectional` in cell_options), plus the batch's
+    outputs and, for token inputs, the one-hot inputs the model makes of them;
     `parameters`, if given, count FLOATS_PER_PARAMETER floats each. Not counted: the
     allocator's slack, temporaries while the data are generated, a task with fresh data
     holding two training sets for a moment, and torch itself. The data and the step live

@@ -20,7 +20,7 @@ from seqkit._core.config import RunConfig
 from seqkit._core.errors import ConfigError
 from seqkit._plugins.registry import Registry
 from seqkit._study.space import parse_space
-from seqkit._study.tune import tune
+from seqkit._study.tune import STUDY_DB, tune
 
 TUNING = "tuning"
 """The comparison's folder of one study per cell."""
@@ -93,8 +93,9 @@ def tune_cells(
                 space=tuning["space"],
                 trials=tuning["trials"],
                 seeds=tuning["seeds"],
-                jobs=jobs,
-                executor=executor,
+                # a study begun in SQLite is continued there, one trial at a time
+                jobs=1 if (root / cell / STUDY_DB).is_file() else jobs,
+                executor=None if (root / cell / STUDY_DB).is_file() else executor,
                 executor_options=executor_options,
                 out=root / cell,
                 registry=registry,

@@ -74,6 +74,11 @@ def evaluation_task(trained: Task, config: RunConfig, setting: Setting, registry
         )
         if before != after
     ]
+    if b.padded_inputs and not a.padded_inputs:
+        mismatch.append(
+            "its sequences would have different lengths, and a model trained on one length "
+            "reads no padding (train it with mixed lengths to score it there)"
+        )
     if mismatch:
         raise ConfigError(
             f"--eval-task-opt {label(setting)}: a model trained on {config.task} cannot be "

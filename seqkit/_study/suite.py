@@ -188,6 +188,13 @@ def resume_suite(
     except (OSError, ValueError) as exc:
         raise ConfigError(f"--resume {out_dir}: no readable {SUITE_SPEC} there ({exc})") from None
     suite = get_suite(spec["suite"], registry)
+    gone = [n for n in spec["entries"] if n not in {e.name for e in suite.entries}]
+    if gone:
+        raise ConfigError(
+            f"--resume {out_dir}: suite '{spec['suite']}' no longer has the entry '{gone[0]}' "
+            "this suite was begun with (the plugin changed it since); its finished entries "
+            "are kept there; start the suite again in another --out"
+        )
     chosen = _chosen(suite, spec["entries"], spec["suite"])
     chosen = given_options(chosen, spec.get("task_options") or {}, spec["suite"], registry)
     running = {
@@ -233,12 +240,21 @@ def given_options(
                 f"--task-opt {key}: no entry of suite '{suite}' run here has a task with "
                 f"that option (their tasks: {tasks}; seqkit describe TASK lists its options)"
             )
-    return [
-        replace(e, task_options={**e.task_options, **{
-            k: v for k, v in given.items() if k in declared[e.name]
-        }})
-        for e in chosen
-    ]  # fmt: skip
+    return [_with_options(e, {k: v for k, v in given.items() if k in declared[e.name]})
+            for e in chosen]  # fmt: skip
+
+
+def _with_options(entry: SuiteEntry, given: Mapping[str, Any]) -> SuiteEntry:
+    """`entry` with `given` task options; one that changes a value the entry sets itself
+    is written into its source line, so the leaderboard does not pass it for the
+    entry's own recipe."""
+    changed = [
+        f"{k}={v} (the entry's: {entry.task_options[k]})"
+        for k, v in given.items()
+        if k in entry.task_options and str(v) != str(entry.task_options[k])
+    ]
+    source = entry.source + (f"; changed here: {', '.join(changed)}" if changed else "")
+    return replace(entry, task_options={**entry.task_options, **given}, source=source)
 
 
 def check_entries(

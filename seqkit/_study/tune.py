@@ -19,7 +19,6 @@ its settings run again.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -29,6 +28,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -282,16 +282,20 @@ def run_workers(
                     on_trial(trial_record(t), job.trials)
 
     calls = [dataclasses.replace(job, worker=i) for i in range(jobs)]
-    pool = concurrent.futures.ThreadPoolExecutor(1)
-    try:
-        done = pool.submit(lambda: list(workers.map(work_on_study, calls)))
-        while not done.done():
-            report()
-            time.sleep(POLL_S * 5)
+    results: list[tuple[int, Any]] = []
+    # a daemon thread: on Ctrl-C this process ends without waiting for it (an executor
+    # that runs its calls in this process runs them there)
+    mapping = threading.Thread(
+        target=lambda: results.extend(workers.map(work_on_study, calls)), daemon=True
+    )
+    mapping.start()
+    while mapping.is_alive():
         report()
-        failed = [r for _, r in done.result() if isinstance(r, BaseException)]
-    finally:  # Ctrl-C: not waiting for the workers here; the caller closes the executor
-        pool.shutdown(wait=False)
+        mapping.join(POLL_S * 5)
+    report()
+    failed = [r for _, r in results if isinstance(r, BaseException)]
+    if len(results) < len(calls):  # the thread itself failed
+        failed.append(RunFailed("a worker of the study ended without a result"))
     if failed:
         first = failed[0]
         raise (
@@ -469,16 +473,16 @@ def _differs(kept: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
 def requeue_stale(optuna: Any, study: Any, local: bool) -> None:
     """The trials a stopped study left are run again first, with their settings, from
     their runs' checkpoints (`seqkit run --resume`: the same numbers as if they had not
-    stopped): a trial stopped by Ctrl-C (Optuna failed it, with no failure of its own)
-    and, with the study in its own directory, which this process holds, a trial left
-    RUNNING by a process that died. A server's study relies on heartbeats for the latter
+    stopped): a trial stopped by Ctrl-C (Optuna failed it; it is marked `stopped`) and,
+    with the study in its own directory, which this process holds, a trial left RUNNING
+    by a process that died. A server's study relies on heartbeats for the latter
     instead (a trial silent for the grace period is failed and retried by Optuna)."""
     state = optuna.trial.TrialState
     trials = study.get_trials(deepcopy=False)
     again = {t.user_attrs.get("rerun_of") for t in trials}
     again |= {t.system_attrs.get("failed_trial") for t in trials}  # Optuna's own retries
     for trial in trials:
-        stopped = trial.state == state.FAIL and "failed" not in trial.user_attrs
+        stopped = trial.state == state.FAIL and trial.user_attrs.get("stopped")
         left = local and trial.state == state.RUNNING
         if trial.number in again or not (stopped or left):
             continue
@@ -497,6 +501,15 @@ def count_done(optuna: Any, study: Any) -> int:
         or (t.state == state.FAIL and "failed" in t.user_attrs)
         for t in study.get_trials(deepcopy=False)
     )
+
+
+STOPPED = (130, 143, -signal.SIGINT, -signal.SIGTERM)
+"""Exit statuses of a run stopped from outside (Ctrl-C, SIGTERM)."""
+
+
+class Stopped(SeqkitError):
+    """A trial's run was stopped from outside: the trial runs again when the study is
+    continued (not caught: the worker stops with it)."""
 
 
 class RunFailed(SeqkitError):
@@ -540,6 +553,9 @@ class Objective:
                 if not running:
                     break
                 time.sleep(POLL_S)
+        except KeyboardInterrupt:  # Ctrl-C: the runs keep their checkpoints; run again
+            trial.set_user_attr("stopped", True)
+            raise
         finally:
             for p in procs:  # a trial ended by an error takes its runs with it
                 if p.poll() is None:
@@ -587,6 +603,9 @@ class Objective:
         for p, d in zip(procs, dirs, strict=True):
             err = (d.parent / f"{d.name}.log").read_text().strip().splitlines()
             line = err[-1] if err else f"exit status {p.returncode}"
+            if p.returncode in STOPPED:  # Ctrl-C reached the run: not the trial's fault
+                trial.set_user_attr("stopped", True)
+                raise Stopped(f"trial {trial.number}: {d.name} was stopped ({line})")
             if p.returncode == 3:
                 trial.set_user_attr("failed", f"{d.name}: {line}")
                 raise Diverged(f"trial {trial.number}: {line}")
