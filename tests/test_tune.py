@@ -331,6 +331,23 @@ def test_a_study_kept_in_sqlite_is_not_left_for_a_new_one(tmp_path):
     assert (tmp_path / "k" / "study.db").read_bytes() == kept
 
 
+def test_a_comparison_resumed_on_an_executor_continues_its_sqlite_studies(tmp_path):
+    """Tuning begun in the comparison's process (SQLite) and resumed with an executor
+    goes on in the same study, one trial at a time, instead of being refused."""
+    from seqkit._study.equal_effort import tune_cells
+
+    base = seqkit.RunConfig(cell="gru", task="sum", hidden_size=8, epochs=2,
+                            task_options={"num_samples": 500})  # fmt: skip
+    tuning = {"space": ["lr=1e-3:1e-1:log"], "trials": 1, "seeds": 1}
+    tune_cells(["gru"], {"gru": base}, tuning, tmp_path, None)
+    study = tmp_path / "tuning" / "gru"
+    assert (study / "study.db").is_file()
+    best = tune_cells(["gru"], {"gru": base}, {**tuning, "trials": 2}, tmp_path, None, None,
+                      ("process", {}, 2))  # fmt: skip
+    assert not (study / "journal.log").exists()
+    assert len(summary(study)["trials"]) == 2 and "lr" in best["gru"]
+
+
 def test_workers_refuse_sqlite(tmp_path):
     res = tune_cli(*SMALL, "--space", "lr=1e-3:1e-1:log", "--executor", "process",
                    "--storage", f"sqlite:///{tmp_path}/s.db", "--out", "w",
