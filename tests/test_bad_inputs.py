@@ -738,7 +738,7 @@ CASES: list[Case] = [
     ),
     Case(
         "suite-cell-twice",
-        ("suite", "long-range", "--cells", "gru,gru", "--entries", "copy-T=100"),
+        ("suite", "long-range", "--cells", "gru,gru", "--entries", "recall-L=30"),
         "--cells names 'gru' twice",
     ),
 ]
