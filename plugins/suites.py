@@ -112,21 +112,26 @@ FRONTIER = Suite(
     "line. A cell that solves one of these tells something the long-range suite cannot.",
 )
 
+MNIST1D_PAPER = {
+    "hidden_size": 6,
+    "lr": 1e-2,
+    "batch_size": 100,
+    "epochs": 200,
+    "optimizer": "adam",
+    "cell_options": {"bidirectional": True},
+    "topology_options": {"readout": "all"},
+}
+"""Greydanus 2020's GRU recipe (mnist1d notebooks/models.py, train.py)."""
+EXPRNN = {"hidden_size": 170, "lr": 7e-4, "batch_size": 128, "epochs": 70, "optimizer": "rmsprop"}
+"""expRNN's sequential-MNIST recipe (lezcano/expRNN 2_mnist.py)."""
+
 PIXEL = Suite(
     entries=[
         SuiteEntry(
             "mnist1d",
             "mnist1d",
             {},
-            {
-                "hidden_size": 6,
-                "lr": 1e-2,
-                "batch_size": 100,
-                "epochs": 200,
-                "optimizer": "adam",
-                "cell_options": {"bidirectional": True},
-                "topology_options": {"readout": "all"},
-            },
+            MNIST1D_PAPER,
             "Greydanus 2020 (mnist1d notebooks/models.py, train.py): bidirectional, 6 "
             "units, a linear readout over all 40 steps, Adam 1e-2, batches of 100, 8,000 "
             "steps; the paper reports GRU 91% test accuracy",
@@ -135,15 +140,7 @@ PIXEL = Suite(
             "mnist1d shuffled",
             "mnist1d",
             {"shuffle_seq": True},
-            {
-                "hidden_size": 6,
-                "lr": 1e-2,
-                "batch_size": 100,
-                "epochs": 200,
-                "optimizer": "adam",
-                "cell_options": {"bidirectional": True},
-                "topology_options": {"readout": "all"},
-            },
+            MNIST1D_PAPER,
             "Greydanus 2020, the steps of every sequence in one fixed random order: the "
             "paper reports GRU 57%",
         ),
@@ -151,13 +148,7 @@ PIXEL = Suite(
             "smnist",
             "smnist",
             {},
-            {
-                "hidden_size": 170,
-                "lr": 7e-4,
-                "batch_size": 128,
-                "epochs": 70,
-                "optimizer": "rmsprop",
-            },
+            EXPRNN,
             "expRNN's recipe (lezcano/expRNN 2_mnist.py, whose --mode lstm is its LSTM "
             "baseline): 170 units, RMSprop 7e-4, batches of 128, 70 epochs; pixels in "
             "[0, 1]; needs the MNIST files: --task-opt root=DIR",
@@ -166,13 +157,7 @@ PIXEL = Suite(
             "psmnist",
             "psmnist",
             {"permutation": "expRNN"},
-            {
-                "hidden_size": 170,
-                "lr": 7e-4,
-                "batch_size": 128,
-                "epochs": 70,
-                "optimizer": "rmsprop",
-            },
+            EXPRNN,
             "expRNN's recipe and permutation (numpy RandomState(92916)); seqkit scores "
             "test once at the end, where expRNN's script reports the best test accuracy "
             "over epochs",

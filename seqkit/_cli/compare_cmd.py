@@ -376,16 +376,16 @@ RESUME_TAKES = {"jobs", "executor", "executor_opt", "resume_dir", "as_json"}
 
 
 @contextmanager
-def kept_on_ctrl_c(out: Path, command: str) -> Iterator[None]:
-    """Ctrl-C: one line that says what is kept and how to go on; exit 130, as `run`."""
+def kept_on_ctrl_c(out: Path, command: str, kept: str = "") -> Iterator[None]:
+    """Ctrl-C: one line that says what is kept and how to go on; exit 130, as `run`.
+    `kept` replaces the default `the finished runs are kept in OUT: continue with ...`."""
     try:
         yield
     except KeyboardInterrupt:
-        click.echo(
-            f"Error: stopped by Ctrl-C; the finished runs are kept in {out}: continue with "
-            f"seqkit {command} --resume {out}",
-            err=True,
+        kept = kept or (
+            f"the finished runs are kept in {out}: continue with seqkit {command} --resume {out}"
         )
+        click.echo(f"Error: stopped by Ctrl-C; {kept}", err=True)
         sys.exit(128 + signal.SIGINT)
 
 

@@ -4,13 +4,13 @@ seeds and pruned on the mean validation loss of its epochs."""
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from seqkit._cli.compare_cmd import kept_on_ctrl_c
 from seqkit._cli.config_options import RunSettingsCommand, config_from_options, config_options
 from seqkit._core.config import read_settings
 from seqkit._core.errors import ConfigError
@@ -95,7 +95,12 @@ def tune_cmd(
         if not quiet:
             click.echo(trial_line(record, total), err=as_json)
 
-    try:
+    where = out or Path("studies") / f"{config.task}-{config.cell}"
+    kept = (
+        f"the study is kept in {where}: the same command continues it (a trial it stopped "
+        "from its runs' checkpoints)"
+    )
+    with kept_on_ctrl_c(where, "tune", kept):  # the trials' runs stop at their next step
         result = tune(
             config,
             space=space,
@@ -111,14 +116,6 @@ def tune_cmd(
             out=out,
             on_trial=line,
         )
-    except KeyboardInterrupt:  # the trials' runs stop at their next step, as on Ctrl-C
-        where = out or Path("studies") / f"{config.task}-{config.cell}"
-        click.echo(
-            f"Error: stopped by Ctrl-C; the study is kept in {where}: the same command "
-            "continues it (a trial it stopped from its runs' checkpoints)",
-            err=True,
-        )
-        sys.exit(128 + signal.SIGINT)
     if as_json:
         click.echo(json.dumps(result.summary(), default=str))
         return
